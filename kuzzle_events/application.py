@@ -1,0 +1,268 @@
+"""The application object (Kuzzle's ``Backend``): registration, start, trigger and SDK.
+
+Start rule: registration happens in ``AppConfig.ready()``. The application starts the first time
+an entry point needs it, which is always after ``django.setup()`` has run every ``ready()``: the
+ASGI application (lifespan startup, or its first connection under servers without lifespan events),
+the DRF views, the ``kuzzle`` management command, or an explicit ``await app.start()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Any, Awaitable, Callable, Mapping, TypeVar
+
+from asgiref.sync import SyncToAsync, async_to_sync
+
+from . import config as config_module
+from . import errors
+from .controllers import ControllerRegistry
+from .events import EventEngine
+from .funnel import Funnel
+from .handlers import adapt
+from .request import ANONYMOUS, Connection, KuzzleRequest, User
+
+__all__ = ["Application", "PipeRegistry", "HookRegistry", "EmbeddedSDK"]
+
+T = TypeVar("T")
+Handler = Callable[..., Any]
+
+
+class PipeRegistry:
+    """``app.pipe``: functions awaited in order on an event, each returning the payload."""
+
+    def __init__(self, app: Application) -> None:
+        self._app = app
+
+    def register(
+        self, event: str, handler: Handler | None = None, *, priority: int = 0, owner: str | None = None
+    ) -> Any:
+        """Register ``handler`` on ``event`` and return its pipe id (usable with :meth:`unregister`).
+
+        Without ``handler``, return a decorator that registers the function it decorates.
+        Higher ``priority`` runs first; equal priorities run in registration order.
+        """
+        if handler is None:
+
+            def decorator(fn: Handler) -> Handler:
+                self.register(event, fn, priority=priority, owner=owner)
+                return fn
+
+            return decorator
+        return self._app._add_listener("pipe", event, handler, priority, owner).id
+
+    def unregister(self, pipe_id: str) -> None:
+        """Remove a pipe; ``plugin.runtime.unknown_pipe`` if no pipe has that id."""
+        if not isinstance(pipe_id, str) or not pipe_id.startswith("pipe-"):
+            raise errors.get("plugin.runtime.unknown_pipe", pipe_id)
+        self._app.events.remove(pipe_id)
+
+
+class HookRegistry:
+    """``app.hook``: functions started on an event, never awaited by the request."""
+
+    def __init__(self, app: Application) -> None:
+        self._app = app
+
+    def register(
+        self, event: str, handler: Handler | None = None, *, priority: int = 0, owner: str | None = None
+    ) -> Any:
+        """Register ``handler`` on ``event``; returns the hook id, or a decorator without ``handler``."""
+        if handler is None:
+
+            def decorator(fn: Handler) -> Handler:
+                self.register(event, fn, priority=priority, owner=owner)
+                return fn
+
+            return decorator
+        self._app._require_not_started("hook.register")
+        return self._app._add_listener("hook", event, handler, priority, owner).id
+
+
+class EmbeddedSDK:
+    """``app.sdk``: execute API actions from code, through the funnel."""
+
+    def __init__(self, app: Application) -> None:
+        self._app = app
+
+    async def query(
+        self, request: Mapping[str, Any], *, user: User | None = None, trigger_events: bool = True
+    ) -> dict[str, Any]:
+        """Execute ``request`` (``{"controller", "action", ...}``) and return its envelope.
+
+        A failed action raises its :class:`~kuzzle_events.errors.KuzzleError`.
+        """
+        self._app._require_started("sdk")
+        kuzzle_request = KuzzleRequest(
+            dict(request), connection=Connection(protocol="internal"), user=user or ANONYMOUS
+        )
+        response = await self._app.funnel.execute(kuzzle_request, trigger_events=trigger_events)
+        if kuzzle_request.error is not None:
+            raise kuzzle_request.error
+        return response.to_dict()
+
+
+class Application:
+    """One application: its controllers, pipes, hooks and settings.
+
+    ``kuzzle_events.app`` is the process's instance; tests build their own.
+    """
+
+    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+        self._config_overrides = dict(config or {})
+        self._config: config_module.Config | None = None
+        self._events: EventEngine | None = None
+        self._funnel: Funnel | None = None
+        self._start_task: asyncio.Future[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._bridge_lock = threading.Lock()
+        self.state = "stopped"  # stopped -> starting -> running -> stopped
+        self.log = logging.getLogger("kuzzle_events")
+        self.errors = errors.ErrorRegistry()
+        self.controller = ControllerRegistry(adapt, guard=self._require_not_started_for)
+        self.pipe = PipeRegistry(self)
+        self.hook = HookRegistry(self)
+        self.sdk = EmbeddedSDK(self)
+        from .builtin import register_builtins
+
+        register_builtins(self)
+
+    # Settings and engine, built on first use so that importing never touches Django settings --
+
+    @property
+    def config(self) -> config_module.Config:
+        if self._config is None:
+            self._config = config_module.load(self._config_overrides)
+        return self._config
+
+    @property
+    def events(self) -> EventEngine:
+        if self._events is None:
+            c = self.config
+            self._events = EventEngine(
+                warn_time=c.PIPE_WARN_TIME,
+                timeout=c.PIPE_TIMEOUT,
+                max_concurrent=c.MAX_CONCURRENT_PIPES,
+                buffer_size=c.PIPES_BUFFER_SIZE,
+                log=self.log,
+                debug_spec=c.DEBUG,
+            )
+        return self._events
+
+    @property
+    def funnel(self) -> Funnel:
+        if self._funnel is None:
+            c = self.config
+            self._funnel = Funnel(
+                self.events, self.controller, node=c.NODE, stack=c.ERROR_STACK, debug_spec=c.DEBUG
+            )
+        return self._funnel
+
+    @property
+    def started(self) -> bool:
+        return self.state == "running"
+
+    # Registration guards ----------------------------------------------------------------------
+
+    def _require_not_started(self, what: str) -> None:
+        if self.state != "stopped":
+            raise errors.get("plugin.runtime.already_started", what)
+
+    def _require_not_started_for(self, kind: str) -> None:
+        self._require_not_started(f"{kind}.register")
+
+    def _require_started(self, what: str) -> None:
+        if self.state != "running":
+            raise errors.get("plugin.runtime.unavailable_before_start", what)
+
+    def _add_listener(
+        self, kind: str, event: str, handler: Handler, priority: int, owner: str | None, warn_time: float | None = None
+    ) -> Any:
+        if not callable(handler):
+            raise errors.get(
+                f"plugin.assert.invalid_{kind}", event, repr(handler), "A handler must be a function."
+            )
+        fn, is_async = adapt(handler)
+        name = None if fn is handler else _name_of(handler)
+        return self.events.add(
+            kind,
+            event,
+            fn,
+            is_async=is_async,
+            priority=priority,
+            owner=owner or self.config.APP_NAME,
+            warn_time=warn_time,
+            name=name,
+        )
+
+    # Running ----------------------------------------------------------------------------------
+
+    async def trigger(self, event: str, *payload: Any) -> Any:
+        """Fire ``event`` (pipes, then hooks) and return the first payload after the pipe chain."""
+        self._require_started("trigger")
+        return await self.events.trigger(event, *payload)
+
+    async def start(self) -> None:
+        """Start the application once (later calls wait for the first one)."""
+        if self._start_task is None:
+            self._start_task = asyncio.ensure_future(self._start())
+        await asyncio.shield(self._start_task)
+
+    async def _start(self) -> None:
+        self.state = "starting"
+        self._loop = asyncio.get_running_loop()
+        events = self.events
+        try:
+            await events.trigger("kuzzle:state:start")
+            self.state = "running"
+            await events.trigger("kuzzle:state:live")
+            await events.trigger("kuzzle:state:ready")
+            await events.trigger("core:kuzzleStart")
+        except Exception:
+            self.state = "stopped"
+            self._start_task = None
+            raise
+        self.log.info("kuzzle_events: application started (%d controllers)", len(self.controller.controllers))
+
+    async def shutdown(self) -> None:
+        """Fire ``kuzzle:shutdown``, wait for running hooks, and stop."""
+        if self.state != "running":
+            return
+        await self.events.trigger("kuzzle:shutdown")
+        await self.events.drain_hooks()
+        self.state = "stopped"
+        self._start_task = None
+
+    def run_sync(self, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+        """Run a coroutine function from sync code (WSGI views, management commands).
+
+        Inside a thread that Django runs for an async server, this is ``async_to_sync`` on the
+        server's loop; elsewhere the coroutine runs on the application's own background loop, which
+        outlives the call so that hooks started by the request are not cancelled with it.
+        """
+        if getattr(SyncToAsync.threadlocal, "main_event_loop", None) is not None:
+            return async_to_sync(fn)(*args, **kwargs)
+        loop = self._background_loop()
+        return asyncio.run_coroutine_threadsafe(fn(*args, **kwargs), loop).result()
+
+    def start_sync(self) -> None:
+        """:meth:`start` from sync code."""
+        if self.state != "running":
+            self.run_sync(self.start)
+
+    def _background_loop(self) -> asyncio.AbstractEventLoop:
+        with self._bridge_lock:
+            loop = getattr(self, "_bridge_loop", None)
+            if loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="kuzzle-events-loop", daemon=True)
+                thread.start()
+                self._bridge_loop = loop
+            return loop
+
+
+def _name_of(fn: Handler) -> str:
+    from .events import qualified_name
+
+    return qualified_name(fn)

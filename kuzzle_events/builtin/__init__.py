@@ -1,0 +1,18 @@
+"""Kuzzle's built-in controllers that kuzzle_events implements."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..application import Application
+
+__all__ = ["register_builtins"]
+
+
+def register_builtins(app: Application) -> None:
+    from .auth import auth_controller
+    from .server import server_controller
+
+    app.controller.register("server", server_controller(app), owner="core", builtin=True)
+    app.controller.register("auth", auth_controller(app), owner="core", builtin=True)

@@ -1,0 +1,339 @@
+"""The event engine: pipes and hooks registered by name, and the policy around their call loops.
+
+Registration does the work: listeners are sorted (priority, then registration order), wildcard
+variants are merged into one tuple per concrete event name and cached, so triggering an event is a
+dict lookup, and an event nobody listens to returns at once. No Django import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import itertools
+import logging
+import math
+from time import perf_counter
+from typing import Any, Callable
+
+from . import errors
+from .debug import Debugger
+from .dispatch import (
+    Listener,
+    PipeReturnedNone,
+    fire_hooks,
+    run_async_pipes,
+    run_pipes,
+    run_pipes_no_payload,
+    run_pipes_timed,
+    run_pipes_with_args,
+)
+
+__all__ = ["EventEngine", "Chain", "event_variants"]
+_CACHE_LIMIT = 10_000  # custom event names are unbounded; past this the cache starts over
+HOOK_ON_ERROR = "hook:onError"
+
+
+def event_variants(event: str) -> tuple[str, ...]:
+    """The names whose listeners run for ``event``, in order: exact, then wildcards.
+
+    ``server:beforeNow`` -> ``server:beforeNow``, ``server:before*``, ``server:*``.
+    The scope is everything before the last colon; a name without colon has no variants.
+    """
+    scope, sep, name = event.rpartition(":")
+    if not sep:
+        return (event,)
+    names = [event]
+    for prefix in ("before", "after", "error"):
+        if name.startswith(prefix):
+            names.append(f"{scope}:{prefix}*")
+    names.append(f"{scope}:*")
+    return tuple(dict.fromkeys(names))
+
+
+class Chain:
+    """What runs for one concrete event name: pipes and hooks in order, resolved once.
+
+    Pipes are timed as a whole chain (two clock reads) against ``warn``, the smallest
+    ``PIPE_WARN_TIME`` among them. ``timed`` switches to one clock read per pipe: set when a timeout
+    is configured, and for an event whose chain of several pipes once ran slow, so that from then
+    on each warning names the one pipe responsible.
+    """
+
+    __slots__ = ("pipes", "hooks", "warn", "timed", "async_fns")
+
+    def __init__(self, pipes: tuple[Listener, ...], hooks: tuple[Listener, ...], timed: bool) -> None:
+        self.pipes = pipes
+        self.hooks = hooks
+        # All pipes async: the loop needs no per-pipe test, only their functions.
+        self.async_fns = tuple(p.fn for p in pipes) if all(p.is_async for p in pipes) else None
+        self.warn = min((p.warn for p in pipes), default=math.inf)
+        self.timed = timed
+
+
+_EMPTY = Chain((), (), False)
+
+
+def qualified_name(fn: Callable[..., Any]) -> str:
+    target = getattr(fn, "__wrapped__", fn)
+    module = getattr(target, "__module__", None) or ""
+    name = getattr(target, "__qualname__", None) or repr(target)
+    return f"{module}.{name}" if module else name
+
+
+class EventEngine:
+    """Pipes and hooks of one application; :meth:`trigger` runs an event."""
+
+    def __init__(
+        self,
+        *,
+        warn_time: float = 500,
+        timeout: float = 0,
+        max_concurrent: int = 50,
+        buffer_size: int = 50_000,
+        log: logging.Logger | None = None,
+        debug_spec: str = "",
+    ) -> None:
+        self.warn_time = warn_time  # ms
+        self.timeout = timeout / 1000 if timeout and timeout > 0 else 0.0
+        self.max_concurrent = max_concurrent
+        self.buffer_size = buffer_size
+        self.log = log or logging.getLogger("kuzzle_events")
+        self._pipes: dict[str, list[Listener]] = {}
+        self._hooks: dict[str, list[Listener]] = {}
+        self._by_id: dict[str, Listener] = {}
+        self._cache: dict[str, Chain] = {}
+        self._timed_events: set[str] = set()
+        self._seq = itertools.count()
+        self._running_chains = 0
+        self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+        self.hook_tasks: dict[asyncio.Task[Any], tuple[Listener, str]] = {}
+        self._debug = Debugger("kuzzle:events", debug_spec)
+        if self._debug.enabled:
+            # Tracing is a different function, so that it costs nothing when off.
+            self.trigger = self._trigger_traced  # type: ignore[method-assign]
+
+    # Registration ---------------------------------------------------------------------------
+
+    def add(
+        self,
+        kind: str,
+        event: str,
+        fn: Callable[..., Any],
+        *,
+        is_async: bool,
+        priority: int = 0,
+        owner: str = "application",
+        warn_time: float | None = None,
+        name: str | None = None,
+    ) -> Listener:
+        """Register a pipe (``kind="pipe"``) or a hook (``kind="hook"``) and return it."""
+        if not isinstance(event, str) or not event:
+            raise errors.PluginImplementationError(f"Invalid event name {event!r}: expected a non-empty string.")
+        seq = next(self._seq)
+        listener = Listener(
+            id=f"{kind}-{seq}",
+            event=event,
+            fn=fn,
+            is_async=is_async,
+            priority=int(priority),
+            seq=seq,
+            owner=owner,
+            warn=(self.warn_time if warn_time is None else warn_time) / 1000,
+            name=name or qualified_name(fn),
+        )
+        table = self._pipes if kind == "pipe" else self._hooks
+        listeners = table.setdefault(event, [])
+        listeners.append(listener)
+        listeners.sort(key=lambda item: item.sort_key)
+        self._by_id[listener.id] = listener
+        self._cache.clear()
+        return listener
+
+    def remove(self, listener_id: str) -> Listener:
+        """Remove a listener by id; ``plugin.runtime.unknown_pipe`` if there is none."""
+        listener = self._by_id.pop(listener_id, None)
+        if listener is None:
+            raise errors.get("plugin.runtime.unknown_pipe", listener_id)
+        table = self._pipes if listener_id.startswith("pipe-") else self._hooks
+        table[listener.event].remove(listener)
+        if not table[listener.event]:
+            del table[listener.event]
+        self._cache.clear()
+        return listener
+
+    def listeners(self, event: str) -> Chain:
+        """The pipes and hooks that run for ``event``, in execution order."""
+        entry = self._cache.get(event)
+        if entry is None:
+            entry = self._resolve(event)
+        return entry
+
+    def registered(self) -> dict[str, tuple[list[Listener], list[Listener]]]:
+        """Every name with listeners, as registered (wildcards not expanded)."""
+        names = sorted(set(self._pipes) | set(self._hooks))
+        return {n: (list(self._pipes.get(n, ())), list(self._hooks.get(n, ()))) for n in names}
+
+    def _resolve(self, event: str) -> Chain:
+        names = event_variants(event)
+        pipes = tuple(p for n in names for p in self._pipes.get(n, ()))
+        hooks = tuple(h for n in names for h in self._hooks.get(n, ()))
+        timed = bool(self.timeout) or event in self._timed_events
+        entry = Chain(pipes, hooks, timed) if pipes or hooks else _EMPTY
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[event] = entry
+        return entry
+
+    # Dispatch -------------------------------------------------------------------------------
+
+    async def trigger(self, event: str, *payload: Any) -> Any:
+        """Run the pipe chain of ``event``, then start its hooks; return the first payload."""
+        entry = self._cache.get(event)
+        if entry is None:
+            entry = self._resolve(event)
+        if entry is _EMPTY:
+            return payload[0] if payload else None
+        pipes = entry.pipes
+        if not payload:
+            if pipes:
+                await run_pipes_no_payload(pipes, self._report_slow)
+            if entry.hooks:
+                fire_hooks(entry.hooks, payload, event, self.hook_tasks, self._hook_done)
+            return None
+        first = payload[0]
+        if pipes:
+            if self._running_chains < self.max_concurrent:
+                self._running_chains += 1
+            else:
+                await self._wait_for_slot()
+            try:
+                if entry.timed:
+                    first = await run_pipes_timed(pipes, first, payload[1:], self._report_slow, self.timeout)
+                else:
+                    t0 = perf_counter()
+                    if len(payload) == 1:
+                        fns = entry.async_fns
+                        first = await (run_pipes(pipes, first) if fns is None else run_async_pipes(fns, first))
+                    else:
+                        first = await run_pipes_with_args(pipes, first, payload[1:])
+                    elapsed = perf_counter() - t0
+                    if elapsed > entry.warn:
+                        self._report_slow_chain(event, entry, elapsed)
+            except Exception as error:
+                raise self._failure(event, entry, error) from (None if isinstance(error, errors.KuzzleError) else error)
+            finally:
+                # A finishing chain hands its slot to the oldest waiter instead of freeing it.
+                if self._waiting:
+                    self._hand_over_slot()
+                else:
+                    self._running_chains -= 1
+        if entry.hooks:
+            fire_hooks(entry.hooks, (first, *payload[1:]), event, self.hook_tasks, self._hook_done)
+        return first
+
+    async def _trigger_traced(self, event: str, *payload: Any) -> Any:
+        self._debug('Triggering pipe "%s" with payload: %s', event, _short(payload))
+        if self.listeners(event).hooks:
+            self._debug('Triggering hook "%s" with payload: %s', event, _short(payload))
+        return await EventEngine.trigger(self, event, *payload)
+
+    def _failure(self, event: str, entry: Chain, error: Exception) -> errors.KuzzleError:
+        """The error a failed chain raises: Kuzzle errors as they are, the rest named and wrapped."""
+        if isinstance(error, errors.KuzzleError):
+            return error
+        if isinstance(error, PipeReturnedNone):
+            culprit = error.culprit
+            pipe = next((p for p in entry.pipes if p is culprit or p.fn is culprit), None)
+            name, owner = (pipe.name, pipe.owner) if pipe else (qualified_name(culprit), "unknown")
+            return errors.get("plugin.runtime.pipe_returned_none", name, owner, event)
+        if isinstance(error, TimeoutError) and error.args and isinstance(error.args[0], Listener):
+            pipe = error.args[0]
+            return errors.get(
+                "plugin.runtime.pipe_timeout", pipe.name, pipe.owner, event, round(self.timeout * 1000)
+            )
+        return errors.wrap(error)
+
+    async def _wait_for_slot(self) -> None:
+        if len(self._waiting) >= self.buffer_size:
+            raise errors.get("plugin.runtime.too_many_pipes")
+        slot = asyncio.get_running_loop().create_future()
+        self._waiting.append(slot)
+        try:
+            await slot
+        except asyncio.CancelledError:
+            if slot.done() and not slot.cancelled():
+                # The slot was handed over just as we were cancelled: pass it on.
+                if self._waiting:
+                    self._hand_over_slot()
+                else:
+                    self._running_chains -= 1
+            else:
+                self._waiting.remove(slot)
+            raise
+
+    def _hand_over_slot(self) -> None:
+        while self._waiting:
+            slot = self._waiting.popleft()
+            if not slot.done():
+                slot.set_result(None)
+                return
+        self._running_chains -= 1
+
+    @property
+    def pressure(self) -> tuple[int, int]:
+        """(chains running, chains waiting)."""
+        return self._running_chains, len(self._waiting)
+
+    def _report_slow(self, pipe: Listener, elapsed: float) -> None:
+        self.log.warning(
+            'Slow pipe: "%s" of %s on event "%s" took %d ms (PIPE_WARN_TIME: %d ms)',
+            pipe.name,
+            pipe.owner,
+            pipe.event,
+            round(elapsed * 1000),
+            round(pipe.warn * 1000),
+        )
+
+    def _report_slow_chain(self, event: str, entry: Chain, elapsed: float) -> None:
+        if len(entry.pipes) == 1:
+            self._report_slow(entry.pipes[0], elapsed)
+            return
+        self.log.warning(
+            'Slow pipe chain on event "%s": %d ms for %s; its pipes are now timed one by one',
+            event,
+            round(elapsed * 1000),
+            ", ".join(f'"{p.name}" of {p.owner}' for p in entry.pipes),
+        )
+        self._timed_events.add(event)
+        entry.timed = True
+
+    def _hook_done(self, task: asyncio.Task[Any]) -> None:
+        hook, event = self.hook_tasks.pop(task)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is None:
+            return
+        if event == HOOK_ON_ERROR:
+            # A failing error hook fires nothing more, or one bad hook would loop forever.
+            self.log.error('Hook "%s" on "%s" failed: %r', hook.name, event, error, exc_info=error)
+            return
+        if not self.listeners(HOOK_ON_ERROR).hooks and not self.listeners(HOOK_ON_ERROR).pipes:
+            self.log.error('Hook "%s" of %s on "%s" failed: %r', hook.name, hook.owner, event, error, exc_info=error)
+            return
+        task = asyncio.get_running_loop().create_task(self._report_hook_error(hook, error))
+        self.hook_tasks[task] = (hook, HOOK_ON_ERROR)
+        task.add_done_callback(self._hook_done)
+
+    async def _report_hook_error(self, hook: Listener, error: BaseException) -> None:
+        await self.trigger(HOOK_ON_ERROR, hook.owner, hook.event, error)
+
+    async def drain_hooks(self) -> None:
+        """Wait until every running hook (and the hooks they cause) has finished."""
+        while self.hook_tasks:
+            await asyncio.gather(*list(self.hook_tasks), return_exceptions=True)
+
+
+def _short(payload: tuple[Any, ...], limit: int = 500) -> str:
+    text = repr(list(payload))
+    return text if len(text) <= limit else text[:limit] + "...]"

@@ -1,0 +1,123 @@
+"""Settings of the project that runs kuzzle_events, read from the environment with django-environ.
+
+Embedded default: SQLite and Channels' in-memory layer. ``DATABASE_URL`` (PostgreSQL...) and
+``REDIS_URL`` (channels_redis) switch to real services.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env(
+    DEBUG=(bool, False),
+    SECRET_KEY=(str, "dev-only-secret-key-change-me-in-production-0123456789"),
+    ALLOWED_HOSTS=(list, ["*"]),
+    KUZZLE_PIPE_WARN_TIME=(int, 500),
+    KUZZLE_PIPE_TIMEOUT=(int, 0),
+    KUZZLE_MAX_CONCURRENT_PIPES=(int, 50),
+    KUZZLE_PIPES_BUFFER_SIZE=(int, 50_000),
+    KUZZLE_DEBUG=(str, ""),
+    KUZZLE_MAX_REQUEST_SIZE=(int, 1024 * 1024),
+    KUZZLE_NODE=(str, "knode-1"),
+    KUZZLE_PORT=(int, 7512),
+    DEMO_FORMAT_NOW=(bool, False),
+)
+environ.Env.read_env(BASE_DIR / ".env")
+
+DEBUG = env("DEBUG")
+SECRET_KEY = env("SECRET_KEY")
+ALLOWED_HOSTS = env("ALLOWED_HOSTS")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "channels",
+    "kuzzle_events",
+    "project.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+WSGI_APPLICATION = "project.wsgi.application"
+ASGI_APPLICATION = "project.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+
+if env.str("REDIS_URL", default=""):
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [env.str("REDIS_URL")]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+KUZZLE_EVENTS = {
+    "PIPE_WARN_TIME": env("KUZZLE_PIPE_WARN_TIME"),
+    "PIPE_TIMEOUT": env("KUZZLE_PIPE_TIMEOUT"),
+    "MAX_CONCURRENT_PIPES": env("KUZZLE_MAX_CONCURRENT_PIPES"),
+    "PIPES_BUFFER_SIZE": env("KUZZLE_PIPES_BUFFER_SIZE"),
+    "DEBUG": env("KUZZLE_DEBUG"),
+    "MAX_REQUEST_SIZE": env("KUZZLE_MAX_REQUEST_SIZE"),
+    "NODE": env("KUZZLE_NODE"),
+    "PORT": env("KUZZLE_PORT"),
+}
+
+# The demo's server:afterNow pipe formats the date only when asked, so that server:now keeps
+# Kuzzle's {"now": <ms>} by default.
+DEMO_FORMAT_NOW = env("DEMO_FORMAT_NOW")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"kuzzle_events": {"handlers": ["console"], "level": "INFO"}},
+}

@@ -1,0 +1,124 @@
+"""The application object: start rule, guards, trigger, errors, log and config."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+import kuzzle_events
+from kuzzle_events import Application, errors
+from kuzzle_events.errors import KuzzleError
+
+
+def test_public_api_imports() -> None:
+    from kuzzle_events import Controller, KuzzleRequest, action, app  # noqa: F401
+
+    assert isinstance(app, Application)
+    assert isinstance(app.log, logging.Logger)
+
+
+async def test_start_fires_state_events_in_order(kapp: Application) -> None:
+    calls: list[str] = []
+    for event in ("kuzzle:state:start", "kuzzle:state:live", "kuzzle:state:ready"):
+
+        async def pipe(_event: str = event) -> None:
+            calls.append(_event)
+
+        kapp.pipe.register(event, pipe)
+
+    async def started_hook() -> None:
+        calls.append("core:kuzzleStart")
+
+    kapp.hook.register("core:kuzzleStart", started_hook)
+    assert kapp.state == "stopped"
+    await kapp.start()
+    await kapp.start()  # a second entry point asking again starts nothing more
+    await kapp.events.drain_hooks()
+    assert calls == ["kuzzle:state:start", "kuzzle:state:live", "kuzzle:state:ready", "core:kuzzleStart"]
+    assert kapp.started
+
+
+async def test_registration_after_start_is_refused_except_dynamic_pipes(started: Application) -> None:
+    async def handler(request):
+        return None
+
+    with pytest.raises(KuzzleError) as controller:
+        started.controller.register("late", {"actions": {"go": {"handler": handler}}})
+    assert controller.value.id == "plugin.runtime.already_started"
+    with pytest.raises(KuzzleError) as hook:
+        started.hook.register("my-app:event", handler)
+    assert hook.value.id == "plugin.runtime.already_started"
+    assert started.pipe.register("my-app:event", handler).startswith("pipe-")
+
+
+async def test_trigger_and_sdk_before_start_are_refused(kapp: Application) -> None:
+    with pytest.raises(KuzzleError) as trigger:
+        await kapp.trigger("my-app:event", {})
+    assert trigger.value.id == "plugin.runtime.unavailable_before_start"
+    with pytest.raises(KuzzleError) as sdk:
+        await kapp.sdk.query({"controller": "server", "action": "now"})
+    assert sdk.value.id == "plugin.runtime.unavailable_before_start"
+
+
+@pytest.mark.django_db
+async def test_trigger_custom_event_returns_first_payload(kapp: Application) -> None:
+    async def enrich(url, size):
+        return url + "?signed"
+
+    seen = []
+    kapp.pipe.register("my-app/file-available", enrich)
+    kapp.hook.register("my-app/file-available", lambda url, size: seen.append((url, size)))
+    await kapp.start()
+    assert await kapp.trigger("my-app/file-available", "s3://f", 10) == "s3://f?signed"
+    await kapp.events.drain_hooks()
+    assert seen == [("s3://f?signed", 10)]
+
+
+async def test_shutdown_fires_pipe(kapp: Application) -> None:
+    calls = []
+
+    async def bye() -> None:
+        calls.append("shutdown")
+
+    kapp.pipe.register("kuzzle:shutdown", bye)
+    await kapp.start()
+    await kapp.shutdown()
+    assert calls == ["shutdown"] and kapp.state == "stopped"
+
+
+def test_errors_namespace_and_registration(kapp: Application) -> None:
+    assert kapp.errors.ForbiddenError is errors.ForbiddenError
+    error_id = kapp.errors.register("app", "shop", "sold_out", message='Item "%s" is sold out', cls="PreconditionError")
+    error = kapp.errors.get("app", "shop", "sold_out", "apple")
+    assert error_id == "app.shop.sold_out"
+    assert isinstance(error, errors.PreconditionError)
+    assert (error.id, error.status, error.message) == ("app.shop.sold_out", 412, 'Item "apple" is sold out')
+    assert kapp.errors.get("app.shop.sold_out", "pear").message == 'Item "pear" is sold out'
+    with pytest.raises(KuzzleError):
+        kapp.errors.register("app", "shop", "sold_out", message="again")
+    with pytest.raises(KuzzleError):
+        kapp.errors.register("app", "shop", "other", message="x", cls="NoSuchError")
+
+
+def test_config_defaults_settings_and_overrides(make_app, settings) -> None:
+    assert make_app().config.PIPE_WARN_TIME == 500
+    assert make_app().config.MAX_CONCURRENT_PIPES == 50
+    assert make_app().config.PIPES_BUFFER_SIZE == 50_000
+    assert make_app().config.PIPE_TIMEOUT == 0
+    settings.KUZZLE_EVENTS = {"PIPE_WARN_TIME": 42}
+    assert make_app().config.PIPE_WARN_TIME == 42
+    assert make_app(PIPE_WARN_TIME=7).config["PIPE_WARN_TIME"] == 7
+    with pytest.raises(KuzzleError):
+        make_app(NOT_A_SETTING=1).config
+
+
+def test_run_sync_starts_from_sync_code(kapp: Application) -> None:
+    kapp.start_sync()
+    assert kapp.started
+    envelope = kapp.run_sync(kapp.sdk.query, {"controller": "server", "action": "now"})
+    assert envelope["status"] == 200
+
+
+def test_global_app_has_the_demo_registered() -> None:
+    assert "greeting" in kuzzle_events.app.controller.controllers

@@ -1,0 +1,252 @@
+"""The funnel: life-cycle order, recovery, what the client gets, 404s, envelope shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kuzzle_events import Application, KuzzleRequest
+from kuzzle_events.errors import BadRequestError, ForbiddenError
+from kuzzle_events.request import Connection
+
+LIFE_CYCLE = [
+    "request:beforeExecution",
+    "request:onAuthorized",
+    "request:onExecution",
+    "shop:beforeBuy",
+    "handler",
+    "shop:afterBuy",
+    "request:onSuccess",
+    "request:afterExecution",
+]
+EVENTS = [e for e in LIFE_CYCLE if e != "handler"] + [
+    "shop:errorBuy",
+    "request:onError",
+    "request:onUnauthorized",
+]
+
+
+def install(app: Application, calls: list[str], handler: Any = None) -> None:
+    async def buy(request: KuzzleRequest) -> dict[str, Any]:
+        calls.append("handler")
+        return {"bought": request.input.args.get("item")}
+
+    app.controller.register("shop", {"actions": {"buy": {"handler": handler or buy}}})
+    for event in EVENTS:
+
+        async def pipe(payload: Any, _event: str = event) -> Any:
+            calls.append(_event)
+            return payload
+
+        app.pipe.register(event, pipe)
+
+
+async def execute(app: Application, data: dict[str, Any]) -> KuzzleRequest:
+    request = KuzzleRequest(data, connection=Connection(protocol="internal"))
+    response = await app.funnel.execute(request)
+    return response.request
+
+
+async def test_life_cycle_order(kapp: Application) -> None:
+    calls: list[str] = []
+    install(kapp, calls)
+    await kapp.start()
+    request = await execute(kapp, {"controller": "shop", "action": "buy", "item": "apple"})
+    assert calls == LIFE_CYCLE
+    assert request.result == {"bought": "apple"}
+    assert request.status == 200
+
+
+async def test_failure_fires_error_action_then_on_error(kapp: Application) -> None:
+    calls: list[str] = []
+
+    async def fail(request: KuzzleRequest) -> None:
+        calls.append("handler")
+        raise BadRequestError("out of stock", "shop.buy.out_of_stock")
+
+    install(kapp, calls, fail)
+    await kapp.start()
+    request = await execute(kapp, {"controller": "shop", "action": "buy"})
+    assert calls == [
+        "request:beforeExecution",
+        "request:onAuthorized",
+        "request:onExecution",
+        "shop:beforeBuy",
+        "handler",
+        "shop:errorBuy",
+        "request:onError",
+        "request:afterExecution",
+    ]
+    assert request.error is not None and request.error.id == "shop.buy.out_of_stock"
+    assert request.status == 400
+
+
+async def test_error_pipe_recovers_and_on_error_is_skipped(kapp: Application) -> None:
+    calls: list[str] = []
+
+    async def fail(request: KuzzleRequest) -> None:
+        raise ValueError("boom")
+
+    async def recover(request: KuzzleRequest) -> KuzzleRequest:
+        request.clear_error()
+        request.result = {"recovered": True}
+        return request
+
+    kapp.controller.register("shop", {"actions": {"buy": {"handler": fail}}})
+    kapp.pipe.register("shop:errorBuy", recover)
+    kapp.pipe.register("request:onError", lambda r: calls.append("onError") or r)
+    await kapp.start()
+    request = await execute(kapp, {"controller": "shop", "action": "buy"})
+    assert request.error is None
+    assert request.result == {"recovered": True}
+    assert calls == []
+
+
+async def test_on_error_pipe_can_recover(kapp: Application) -> None:
+    async def fail(request: KuzzleRequest) -> None:
+        raise ValueError("boom")
+
+    async def recover(request: KuzzleRequest) -> KuzzleRequest:
+        assert request.error.id == "plugin.runtime.unexpected_error"
+        request.clear_error()
+        request.result = "fallback"
+        return request
+
+    kapp.controller.register("shop", {"actions": {"buy": {"handler": fail}}})
+    kapp.pipe.register("request:onError", recover)
+    await kapp.start()
+    request = await execute(kapp, {"controller": "shop", "action": "buy"})
+    assert (request.error, request.result, request.status) == (None, "fallback", 200)
+
+
+async def test_error_pipe_raising_replaces_the_error(kapp: Application) -> None:
+    async def fail(request: KuzzleRequest) -> None:
+        raise ValueError("boom")
+
+    async def translate(request: KuzzleRequest) -> KuzzleRequest:
+        raise ForbiddenError("translated", "shop.buy.translated")
+
+    kapp.controller.register("shop", {"actions": {"buy": {"handler": fail}}})
+    kapp.pipe.register("shop:errorBuy", translate)
+    await kapp.start()
+    request = await execute(kapp, {"controller": "shop", "action": "buy"})
+    assert request.error.id == "shop.buy.translated" and request.status == 403
+
+
+async def test_after_execution_decides_what_the_client_gets(kapp: Application) -> None:
+    async def buy(request: KuzzleRequest) -> str:
+        return "original"
+
+    async def rewrite(outcome: dict[str, Any]) -> dict[str, Any]:
+        assert outcome["success"] is True and outcome["result"] == "original"
+        return {**outcome, "result": "rewritten"}
+
+    kapp.controller.register("shop", {"actions": {"buy": {"handler": buy}}})
+    kapp.pipe.register("request:afterExecution", rewrite)
+    await kapp.start()
+    response = await kapp.sdk.query({"controller": "shop", "action": "buy"})
+    assert response["result"] == "rewritten"
+
+
+async def test_after_execution_can_turn_a_success_into_an_error(kapp: Application) -> None:
+    async def buy(request: KuzzleRequest) -> str:
+        return "original"
+
+    async def deny(outcome: dict[str, Any]) -> dict[str, Any]:
+        return {"request": outcome["request"], "error": ForbiddenError("late"), "success": False}
+
+    kapp.controller.register("shop", {"actions": {"buy": {"handler": buy}}})
+    kapp.pipe.register("request:afterExecution", deny)
+    await kapp.start()
+    request = KuzzleRequest({"controller": "shop", "action": "buy"})
+    envelope = (await kapp.funnel.execute(request)).to_dict()
+    assert envelope["status"] == 403
+    assert envelope["error"]["message"] == "late"
+    assert envelope["result"] is None
+
+
+async def test_before_execution_failure_skips_action_events(kapp: Application) -> None:
+    calls: list[str] = []
+    install(kapp, calls)
+
+    async def refuse(request: KuzzleRequest) -> KuzzleRequest:
+        raise ForbiddenError("closed")
+
+    kapp.pipe.register("request:beforeExecution", refuse)
+    await kapp.start()
+    request = await execute(kapp, {"controller": "shop", "action": "buy"})
+    assert calls == ["request:beforeExecution", "request:afterExecution"]
+    assert request.status == 403
+
+
+async def test_unknown_controller_and_action_are_404(started: Application) -> None:
+    request = await execute(started, {"controller": "nope", "action": "now"})
+    assert (request.status, request.error.id) == (404, "api.process.controller_not_found")
+    assert request.error.message == 'API controller "nope" not found.'
+    request = await execute(started, {"controller": "server", "action": "nope"})
+    assert (request.status, request.error.id) == (404, "api.process.action_not_found")
+
+
+async def test_unauthorized_fires_on_unauthorized(kapp: Application) -> None:
+    calls: list[str] = []
+    install(kapp, calls)
+
+    async def deny(request: KuzzleRequest, action: Any) -> None:
+        raise ForbiddenError("denied", "security.rights.forbidden")
+
+    kapp.funnel.authorize = deny
+    await kapp.start()
+    request = await execute(kapp, {"controller": "shop", "action": "buy"})
+    assert calls == ["request:beforeExecution", "request:onUnauthorized", "request:afterExecution"]
+    assert request.status == 403
+
+
+async def test_trigger_events_false_fires_nothing(kapp: Application) -> None:
+    calls: list[str] = []
+    install(kapp, calls)
+    await kapp.start()
+    response = await kapp.sdk.query({"controller": "shop", "action": "buy", "item": "x"}, trigger_events=False)
+    assert calls == ["handler"]
+    assert response["result"] == {"bought": "x"}
+    await kapp.sdk.query({"controller": "shop", "action": "buy"})
+    assert "shop:beforeBuy" in calls
+
+
+async def test_unserializable_result_is_a_plugin_error(kapp: Application) -> None:
+    async def buy(request: KuzzleRequest) -> Any:
+        return {"when": object()}
+
+    kapp.controller.register("shop", {"actions": {"buy": {"handler": buy}}})
+    await kapp.start()
+    request = KuzzleRequest({"controller": "shop", "action": "buy"})
+    response = await kapp.funnel.execute(request)
+    assert response.status == 500
+    assert request.error.id == "plugin.controller.unserializable_response"
+    assert '"status":500' in response.to_json()
+
+
+@pytest.mark.django_db
+async def test_sync_handler_runs(kapp: Application) -> None:
+    def buy(request: KuzzleRequest) -> dict[str, int]:
+        return {"n": request.get_integer("n")}
+
+    kapp.controller.register("shop", {"actions": {"buy": {"handler": buy}}})
+    await kapp.start()
+    assert (await kapp.sdk.query({"controller": "shop", "action": "buy", "n": 3}))["result"] == {"n": 3}
+
+
+async def test_handler_status_is_kept(kapp: Application) -> None:
+    async def create(request: KuzzleRequest) -> dict[str, bool]:
+        request.response.status = 201
+        return {"created": True}
+
+    kapp.controller.register("shop", {"actions": {"create": {"handler": create}}})
+    await kapp.start()
+    assert (await kapp.sdk.query({"controller": "shop", "action": "create"}))["status"] == 201
+
+
+async def test_sdk_query_raises_the_error(started: Application) -> None:
+    with pytest.raises(Exception) as caught:
+        await started.sdk.query({"controller": "server", "action": "nope"})
+    assert caught.value.id == "api.process.action_not_found"
