@@ -168,6 +168,10 @@ class EventEngine:
             entry = self._resolve(event)
         return entry
 
+    def has_listeners(self, event: str) -> bool:
+        """Whether anything (pipe or hook) runs for ``event``."""
+        return self.listeners(event) is not _EMPTY
+
     def registered(self) -> dict[str, tuple[list[Listener], list[Listener]]]:
         """Every name with listeners, as registered (wildcards not expanded)."""
         names = sorted(set(self._pipes) | set(self._hooks))
@@ -318,7 +322,7 @@ class EventEngine:
             # A failing error hook fires nothing more, or one bad hook would loop forever.
             self.log.error('Hook "%s" on "%s" failed: %r', hook.name, event, error, exc_info=error)
             return
-        if not self.listeners(HOOK_ON_ERROR).hooks and not self.listeners(HOOK_ON_ERROR).pipes:
+        if not self.has_listeners(HOOK_ON_ERROR):
             self.log.error('Hook "%s" of %s on "%s" failed: %r', hook.name, hook.owner, event, error, exc_info=error)
             return
         task = asyncio.get_running_loop().create_task(self._report_hook_error(hook, error))

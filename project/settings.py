@@ -33,6 +33,8 @@ SECRET_KEY = env("SECRET_KEY")
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 
 INSTALLED_APPS = [
+    # kuzzle_events before daphne: its runserver (daphne's, on port 7512) wins.
+    "kuzzle_events",
     "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -42,7 +44,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "channels",
-    "kuzzle_events",
     "project.demo",
 ]
 

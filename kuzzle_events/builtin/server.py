@@ -1,4 +1,4 @@
-"""The ``server`` controller: time, server information and health."""
+"""The ``server`` controller: time, server information, health and the API's own description."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 from .. import errors
+from ..openapi import openapi_document, public_api
 
 if TYPE_CHECKING:
     from ..application import Application
@@ -54,9 +55,11 @@ def api_routes(app: Application) -> dict[str, dict[str, Any]]:
 
 def server_controller(app: Application) -> dict[str, Any]:
     async def now(request: KuzzleRequest) -> dict[str, int]:
+        """The server's time, in milliseconds since the epoch."""
         return {"now": int(time.time() * 1000)}
 
     async def info(request: KuzzleRequest) -> dict[str, Any]:
+        """Versions, routes, node and uptime of the server."""
         plugins = getattr(app, "plugin_info", None)
         return {
             "serverInfo": {
@@ -73,6 +76,7 @@ def server_controller(app: Application) -> dict[str, Any]:
         }
 
     async def health_check(request: KuzzleRequest) -> dict[str, Any]:
+        """Status of the server and its services (503 when one is down)."""
         from asgiref.sync import sync_to_async
 
         database = await sync_to_async(_database_status, thread_sensitive=True)()
@@ -84,6 +88,27 @@ def server_controller(app: Application) -> dict[str, Any]:
             )
         return {"status": status, "services": services}
 
+    async def public_api_action(request: KuzzleRequest) -> dict[str, Any]:
+        """Every controller and action with its HTTP routes, as Kuzzle's SDKs read them."""
+        return public_api(app)
+
+    async def openapi(request: KuzzleRequest) -> dict[str, Any]:
+        """The OpenAPI 3 document of every action with an HTTP route."""
+        return openapi_document(app)
+
+    async def capabilities(request: KuzzleRequest) -> dict[str, Any]:
+        """Version, routes and limits a client adapts to."""
+        plugins = getattr(app, "plugin_info", None)
+        return {
+            "version": versions()["kuzzle_events"],
+            "api": {"routes": public_api(app)},
+            "limits": {
+                "requestsBufferSize": app.config.PIPES_BUFFER_SIZE,
+                "maxRequestSize": app.config.MAX_REQUEST_SIZE,
+            },
+            "plugins": plugins() if callable(plugins) else {},
+        }
+
     return {
         "actions": {
             "now": {"handler": now, "http": [{"verb": "get", "path": "/_now"}]},
@@ -92,6 +117,9 @@ def server_controller(app: Application) -> dict[str, Any]:
                 "http": [{"verb": "get", "path": "/"}, {"verb": "get", "path": "/_serverInfo"}],
             },
             "healthCheck": {"handler": health_check, "http": [{"verb": "get", "path": "/_healthCheck"}]},
+            "publicApi": {"handler": public_api_action, "http": [{"verb": "get", "path": "/_publicApi"}]},
+            "openapi": {"handler": openapi, "http": [{"verb": "get", "path": "/_openapi"}]},
+            "capabilities": {"handler": capabilities, "http": [{"verb": "get", "path": "/_serverCapabilities"}]},
         }
     }
 

@@ -1,0 +1,68 @@
+"""The Kuzzle API as DRF views: the Django-native adapter (WSGI or ASGI, DRF authentication).
+
+A thin adapter: the Django request becomes an :class:`HttpInput`, the shared exchange does the
+rest, and its answer becomes a Django response.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse
+from rest_framework.request import Request
+from rest_framework.views import APIView
+
+from . import errors
+from .http.exchange import answer_error, handle
+from .http.parsing import HttpInput
+from .request import User
+
+if TYPE_CHECKING:
+    from .application import Application
+
+__all__ = ["KuzzleAPIView", "kuzzle_user"]
+
+
+def kuzzle_user(django_user: Any) -> User | None:
+    """The caller as Kuzzle sees them, from a user DRF authenticated (None if anonymous)."""
+    if django_user is None or not getattr(django_user, "is_authenticated", False):
+        return None
+    profiles = ["admin"] if getattr(django_user, "is_superuser", False) else ["default"]
+    return User(str(django_user.pk), profiles, {"username": django_user.get_username()})
+
+
+class KuzzleAPIView(APIView):
+    """Every Kuzzle route, every verb: ``kuzzle_app`` defaults to ``kuzzle_events.app``."""
+
+    kuzzle_app: Application | None = None
+
+    def get_app(self) -> Application:
+        if self.kuzzle_app is None:
+            from . import app
+
+            return app
+        return self.kuzzle_app
+
+    def kuzzle(self, request: Request, kuzzle_path: str = "", **kwargs: Any) -> HttpResponse:
+        app = self.get_app()
+        django_request = request._request
+        http = HttpInput(
+            method=request.method or "GET",
+            path="/" + kuzzle_path,
+            query_string=django_request.META.get("QUERY_STRING", ""),
+            headers={k.lower(): v for k, v in django_request.headers.items()},
+            client=django_request.META.get("REMOTE_ADDR"),
+        )
+        try:
+            http.body = django_request.body
+        except RequestDataTooBig:
+            answer = answer_error(app, http, errors.get("network.http.request_too_large"))
+        else:
+            answer = app.run_sync(handle, app, http, user=kuzzle_user(getattr(request, "user", None)))
+        response = HttpResponse(answer.body, status=answer.status)
+        for key, value in answer.headers:
+            response[key] = value
+        return response
+
+    get = post = put = patch = delete = head = options = kuzzle

@@ -1,0 +1,142 @@
+"""The Kuzzle API over WebSocket: a Channels consumer on path ``/``.
+
+One JSON request per frame, one envelope back carrying ``room`` = ``requestId``; requests of one
+connection run concurrently and each is answered as soon as it is done. ``{"p":1}`` is answered
+``{"p":2}``. A bad frame gets an error envelope and the connection stays open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import TYPE_CHECKING, Any
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.consumer import get_handler_name
+
+from . import errors
+from .debug import Debugger
+from .request import Connection, KuzzleRequest
+from .response import KuzzleResponse
+
+if TYPE_CHECKING:
+    from .application import Application
+
+__all__ = ["KuzzleConsumer"]
+
+PING = '{"p":1}'
+PONG = '{"p":2}'
+
+
+class KuzzleConsumer(AsyncWebsocketConsumer):
+    """Channels consumer translating WebSocket frames to requests and envelopes back."""
+
+    kuzzle_app: Application | None = None
+
+    @property
+    def app(self) -> Application:
+        if self.kuzzle_app is None:
+            from . import app
+
+            return app
+        return self.kuzzle_app
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # The stock dispatch hops to a thread on every message to close stale database
+        # connections; actions that use the ORM do that around their own calls instead.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def connect(self) -> None:
+        if self.scope.get("path", "/") not in ("/", ""):
+            await self.close(code=4404)
+            return
+        app = self.app
+        if app.state != "running":
+            await app.start()
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in self.scope.get("headers", [])}
+        client = self.scope.get("client")
+        self.connection = Connection(
+            protocol="websocket",
+            ips=[client[0]] if client else [],
+            misc={"headers": headers, "path": self.scope.get("path", "/")},
+        )
+        self.in_flight: set[asyncio.Task[None]] = set()
+        self._debug = Debugger("kuzzle:websocket", app.config.DEBUG)
+        await self.accept()
+        await self._connection_event("connection:new")
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "connection"):
+            await self._connection_event("connection:remove")
+
+    async def _connection_event(self, event: str) -> None:
+        events = self.app.events
+        if events.has_listeners(event):
+            c = self.connection
+            try:
+                await events.trigger(
+                    event, {"id": c.id, "protocol": c.protocol, "ips": c.ips, "headers": c.misc["headers"]}
+                )
+            except errors.KuzzleError as error:
+                self.app.log.warning("%s failed: %s", event, error)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        text = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
+        if text == PING:
+            await self.send(text_data=PONG)
+            return
+        if self._debug.enabled:
+            self._debug("frame from %s: %s", self.connection.id, text[:200])
+        try:
+            data = await self._parse(text)
+        except errors.KuzzleError as error:
+            await self._send_error(error, None)
+            return
+        if data == {"p": 1}:
+            await self.send(text_data=PONG)
+            return
+        request = KuzzleRequest(data, connection=self.connection)
+        task = asyncio.get_running_loop().create_task(self._execute(request))
+        self.in_flight.add(task)
+        task.add_done_callback(self.in_flight.discard)
+
+    async def _parse(self, text: str) -> dict[str, Any]:
+        events = self.app.events
+        if events.has_listeners("protocol:websocket:beforeParsingPayload"):
+            text = (
+                await events.trigger(
+                    "protocol:websocket:beforeParsingPayload", {"connection": self.connection, "payload": text}
+                )
+            )["payload"]
+        try:
+            data = json.loads(text)
+        except (ValueError, TypeError) as error:
+            raise errors.get("network.websocket.unexpected_error", f"invalid JSON: {error}") from None
+        if not isinstance(data, dict):
+            raise errors.get("network.websocket.unexpected_error", "a request must be a JSON object")
+        if events.has_listeners("protocol:websocket:afterParsingPayload"):
+            data = (
+                await events.trigger(
+                    "protocol:websocket:afterParsingPayload", {"connection": self.connection, "payload": data}
+                )
+            )["payload"]
+        return data
+
+    async def _execute(self, request: KuzzleRequest) -> None:
+        response = await self.app.funnel.execute(request)
+        await self._send_text(response.to_json(room=True))
+
+    async def _send_error(self, error: errors.KuzzleError, request_id: str | None) -> None:
+        request = KuzzleRequest({"requestId": request_id}, connection=self.connection)
+        request.set_error(error)
+        config = self.app.config
+        await self._send_text(KuzzleResponse(request, node=config.NODE, stack=config.ERROR_STACK).to_json(room=True))
+
+    async def _send_text(self, text: str) -> None:
+        try:
+            await self.send(text_data=text)
+        except Exception as error:  # the client left before its answer was ready
+            self.app.log.debug("WebSocket answer not delivered: %r", error)
