@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 
 from . import errors
 from .debug import Debugger
@@ -33,6 +34,12 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
 
     kuzzle_app: Application | None = None
 
+    def __init__(self, *args: Any, kuzzle_app: Application | None = None, **kwargs: Any) -> None:
+        """``KuzzleConsumer.as_asgi(kuzzle_app=...)`` serves another application than ``kuzzle_events.app``."""
+        super().__init__(*args, **kwargs)
+        if kuzzle_app is not None:
+            self.kuzzle_app = kuzzle_app
+
     @property
     def app(self) -> Application:
         if self.kuzzle_app is None:
@@ -48,6 +55,14 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
         await handler(message)
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        # As the stock one, without its database hop (see dispatch).
+        if self.channel_layer is not None:
+            for group in self.groups:
+                await self.channel_layer.group_discard(group, self.channel_name)
+        await self.disconnect(message.get("code", 1000))
+        raise StopConsumer()
 
     async def connect(self) -> None:
         if self.scope.get("path", "/") not in ("/", ""):

@@ -1,0 +1,326 @@
+"""One HTTP conformance suite, run against both adapters: the lean ASGI entry and the DRF views."""
+
+from __future__ import annotations
+
+import base64
+import json
+import types
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import httpx
+import pytest
+from asgiref.sync import sync_to_async
+from rest_framework.test import APIClient
+
+from kuzzle_events import Application, KuzzleRequest
+from kuzzle_events.asgi import KuzzleASGI
+from kuzzle_events.errors import ForbiddenError
+from kuzzle_events.urls import kuzzle_urlpatterns
+from project.demo import events as demo
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def register_test_controllers(app: Application) -> None:
+    demo.register(app)
+
+    async def echo(request: KuzzleRequest) -> dict[str, Any]:
+        misc = request.context.connection.misc
+        return {
+            "args": request.input.args,
+            "body": request.input.body,
+            "jwt": request.input.jwt,
+            "volatile": request.input.volatile,
+            "protocol": request.context.connection.protocol,
+            "verb": misc["verb"],
+            "path": misc["path"],
+            "url": misc["url"],
+            "header": misc["headers"].get("x-custom"),
+            "flag": request.get_boolean("flag"),
+        }
+
+    async def item(request: KuzzleRequest) -> str:
+        return f"item {request.input.args['id']}"
+
+    async def special(request: KuzzleRequest) -> str:
+        return "special"
+
+    async def raw_bytes(request: KuzzleRequest) -> bytes:
+        request.response.raw = True
+        request.response.set_header("Content-Type", "image/png")
+        return b"\x89PNG"
+
+    async def raw_json(request: KuzzleRequest) -> dict[str, str]:
+        request.response.raw = True
+        request.response.status = 202
+        request.response.set_header("X-Raw", "yes")
+        return {"foo": "bar"}
+
+    async def hidden(request: KuzzleRequest) -> str:
+        return "only over /_query and WebSocket"
+
+    app.controller.register(
+        "probe",
+        {
+            "actions": {
+                "echo": {
+                    "handler": echo,
+                    "http": [{"verb": "post", "path": "/echo/:name"}, {"verb": "get", "path": "/echo/:name"}],
+                },
+                "item": {"handler": item, "http": [{"verb": "get", "path": "/items/:id"}]},
+                "special": {"handler": special, "http": [{"verb": "get", "path": "/items/special"}]},
+                "rawBytes": {"handler": raw_bytes},
+                "rawJson": {"handler": raw_json},
+                "hidden": {"handler": hidden, "http": []},
+            }
+        },
+    )
+
+
+def asgi_client(app: Application) -> Callable[..., Any]:
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=KuzzleASGI(app=app)), base_url="http://testserver")
+
+    async def call(method: str, url: str, *, headers: dict[str, str] | None = None, content: bytes = b"") -> Answer:
+        response = await client.request(method, url, headers=headers, content=content)
+        return Answer(response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content)
+
+    return call
+
+
+def drf_client(app: Application, settings: Any) -> Callable[..., Any]:
+    urlconf = types.ModuleType("kuzzle_test_urls")
+    urlconf.urlpatterns = kuzzle_urlpatterns(app)  # type: ignore[attr-defined]
+    settings.ROOT_URLCONF = urlconf
+    client = APIClient()
+
+    def request(method: str, url: str, headers: dict[str, str], content: bytes) -> Answer:
+        path, _, query = url.partition("?")
+        extra = {"QUERY_STRING": query}
+        content_type = headers.pop("content-type", "application/octet-stream")
+        response = client.generic(method, path, data=content, content_type=content_type, headers=headers, **extra)
+        return Answer(response.status_code, {k.lower(): v for k, v in response.items()}, response.content)
+
+    async def call(method: str, url: str, *, headers: dict[str, str] | None = None, content: bytes = b"") -> Answer:
+        return await sync_to_async(request)(method, url, dict(headers or {}), content)
+
+    return call
+
+
+@pytest.fixture(params=["asgi", "drf"])
+def http(request: pytest.FixtureRequest, make_app: Callable[..., Application], settings: Any):
+    app = make_app(MAX_REQUEST_SIZE=2048)
+    register_test_controllers(app)
+    client = asgi_client(app) if request.param == "asgi" else drf_client(app, settings)
+    client.app = app  # type: ignore[attr-defined]
+    return client
+
+
+JSON = {"content-type": "application/json"}
+
+
+async def test_server_now_envelope_and_headers(http) -> None:
+    answer = await http("GET", "/_now", headers={"origin": "http://example.com"})
+    envelope = answer.json()
+    assert answer.status == 200 and envelope["status"] == 200
+    assert set(envelope["result"]) == {"now"}
+    assert answer.headers["x-kuzzle-request-id"] == envelope["requestId"]
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.headers["access-control-allow-origin"] == "http://example.com"
+    assert (envelope["controller"], envelope["action"]) == ("server", "now")
+
+
+async def test_custom_route_path_args_query_args_and_body(http) -> None:
+    answer = await http("POST", "/greeting/Ada?punctuation=%3F", headers=JSON, content=b'{"from": "test"}')
+    assert answer.status == 200
+    assert answer.json()["result"] == {"greeting": "Hello, Ada?", "body": {"from": "test"}}
+
+
+async def test_url_params_beat_query_args_and_request_details(http) -> None:
+    answer = await http(
+        "POST",
+        "/echo/Ada?name=Bob&flag&other=1",
+        headers={
+            **JSON,
+            "authorization": "Bearer my.jwt.token",
+            "x-kuzzle-volatile": '{"client": "test"}',
+            "x-custom": "yes",
+        },
+        content=b'{"k": 1}',
+    )
+    result = answer.json()["result"]
+    assert result["args"] == {"name": "Ada", "flag": "", "other": "1"}
+    assert result["body"] == {"k": 1}
+    assert result["jwt"] == "my.jwt.token"
+    assert result["volatile"] == {"client": "test"}
+    assert answer.json()["volatile"] == {"client": "test"}
+    assert (result["protocol"], result["verb"], result["path"]) == ("http", "POST", "/echo/Ada")
+    assert result["url"] == "/echo/Ada?name=Bob&flag&other=1"
+    assert result["header"] == "yes"
+    assert result["flag"] is True
+
+
+async def test_literal_segment_beats_param_and_trailing_slash(http) -> None:
+    assert (await http("GET", "/items/special")).json()["result"] == "special"
+    assert (await http("GET", "/items/42")).json()["result"] == "item 42"
+    assert (await http("GET", "/items/42/")).json()["result"] == "item 42"
+
+
+async def test_default_route_and_no_route(http) -> None:
+    answer = await http("GET", "/_/probe/raw-json")
+    assert answer.status == 202
+    answer = await http("GET", "/_/probe/hidden")
+    assert answer.status == 404 and answer.json()["error"]["id"] == "network.http.url_not_found"
+    answer = await http("POST", "/_query", headers=JSON, content=b'{"controller": "probe", "action": "hidden"}')
+    assert answer.status == 200 and answer.json()["result"] == "only over /_query and WebSocket"
+
+
+async def test_query_route_takes_a_whole_request(http) -> None:
+    body = {"controller": "greeting", "action": "sayHello", "name": "Bo", "body": {"x": 1}, "requestId": "q1"}
+    answer = await http("POST", "/_query", headers=JSON, content=json.dumps(body).encode())
+    envelope = answer.json()
+    assert envelope["requestId"] == "q1"
+    assert envelope["result"] == {"greeting": "Hello, Bo!", "body": {"x": 1}}
+
+
+async def test_special_routes(http) -> None:
+    info = await http("GET", "/")
+    assert info.json()["action"] == "info" and "serverInfo" in info.json()["result"]
+    assert (await http("GET", "/_healthcheck")).status == 200
+    ready = await http("GET", "/_ready")
+    assert ready.status == 200
+    public = (await http("GET", "/_publicApi")).json()["result"]
+    assert public["greeting"]["sayHello"]["http"][0]["url"] == "/greeting/:name"
+    assert public["server"]["now"]["http"] == [{"verb": "GET", "url": "/_now", "path": "/_now"}]
+    openapi = (await http("GET", "/_openapi")).json()["result"]
+    assert "/greeting/{name}" in openapi["paths"]
+
+
+async def test_healthcheck_bypasses_the_pipeline(http) -> None:
+    async def closed(request: KuzzleRequest) -> KuzzleRequest:
+        raise ForbiddenError("closed")
+
+    http.app.pipe.register("request:beforeExecution", closed)
+    assert (await http("GET", "/_healthcheck")).status == 200
+    assert (await http("GET", "/_now")).status == 403
+
+
+async def test_options_answers_cors(http) -> None:
+    answer = await http("OPTIONS", "/greeting/Ada", headers={"origin": "http://front.example"})
+    assert answer.status == 200
+    assert answer.headers["access-control-allow-origin"] == "http://front.example"
+    assert "POST" in answer.headers["access-control-allow-methods"]
+    assert "Authorization" in answer.headers["access-control-allow-headers"]
+
+
+async def test_pretty(http) -> None:
+    answer = await http("GET", "/_now?pretty")
+    assert answer.body.startswith(b'{\n  "requestId"')
+
+
+async def test_forms_and_files(http) -> None:
+    answer = await http(
+        "POST",
+        "/echo/form",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        content=b"a=1&b=two",
+    )
+    assert answer.json()["result"]["body"] == {"a": "1", "b": "two"}
+    boundary = "XyZ"
+    multipart = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="title"\r\n\r\nhello\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="doc"; filename="a.txt"\r\n'
+        f"Content-Type: text/plain\r\n\r\nfile content\r\n--{boundary}--\r\n"
+    ).encode()
+    answer = await http(
+        "POST", "/echo/upload", headers={"content-type": f"multipart/form-data; boundary={boundary}"}, content=multipart
+    )
+    body = answer.json()["result"]["body"]
+    assert body["title"] == "hello"
+    assert body["doc"]["filename"] == "a.txt"
+    assert body["doc"]["encoding"] == "7bit"
+    assert base64.b64decode(body["doc"]["file"]) == b"file content"
+
+
+@pytest.mark.parametrize(
+    ("headers", "content", "status", "error_id"),
+    [
+        ({"content-type": "application/json; charset=iso-8859-1"}, b'{"a": 1}', 400, "network.http.unsupported_charset"),
+        (JSON, b'{"a": ', 400, "network.http.body_parse_failed"),
+        (JSON, b"\xff\xfe", 400, "network.http.body_parse_failed"),
+        ({"content-type": "application/xml"}, b"<a/>", 400, "network.http.unsupported_content"),
+        (JSON, b'{"a": "' + b"x" * 4096 + b'"}', 413, "network.http.request_too_large"),
+        ({**JSON, "x-kuzzle-volatile": "{bad"}, b"{}", 400, "network.http.volatile_parse_failed"),
+    ],
+)
+async def test_bad_bodies_get_kuzzle_errors(http, headers, content, status, error_id) -> None:
+    answer = await http("POST", "/echo/x", headers=dict(headers), content=content)
+    assert answer.status == status
+    error = answer.json()["error"]
+    assert (error["id"], error["status"]) == (error_id, status)
+    assert answer.headers["content-type"] == "application/json"
+
+
+async def test_bad_query_body(http) -> None:
+    answer = await http("POST", "/_query", headers=JSON, content=b"[1, 2]")
+    assert answer.status == 400 and answer.json()["error"]["id"] == "api.assert.invalid_type"
+
+
+async def test_raw_responses(http) -> None:
+    card = await http("GET", "/greeting-card/Bob")
+    assert card.status == 200
+    assert card.body == b"Dear Bob, hello."
+    assert card.headers["content-type"].startswith("text/plain")
+    assert card.headers["x-greeting-card"] == "1"
+    png = await http("GET", "/_/probe/raw-bytes")
+    assert (png.body, png.headers["content-type"]) == (b"\x89PNG", "image/png")
+    raw = await http("GET", "/_/probe/raw-json")
+    assert (raw.status, raw.json(), raw.headers["x-raw"]) == (202, {"foo": "bar"}, "yes")
+
+
+async def test_unknown_url_and_wrong_verb(http) -> None:
+    answer = await http("GET", "/_/nothing/here")
+    assert answer.status == 404 and answer.json()["error"]["id"] == "network.http.url_not_found"
+    answer = await http("DELETE", "/greeting/Ada")
+    assert answer.status == 404 and answer.json()["error"]["id"] == "network.http.url_not_found"
+
+
+async def test_error_status_line_equals_error_status(http) -> None:
+    answer = await http("POST", "/greeting/stranger", headers=JSON, content=b"{}")
+    assert answer.status == 403
+    assert answer.json()["error"] == {
+        "id": "demo.greeting.stranger",
+        "code": 0,
+        "message": "The demo does not greet strangers",
+        "status": 403,
+        "props": [],
+    }
+
+
+async def test_head_has_no_body(http) -> None:
+    answer = await http("HEAD", "/_now")
+    assert answer.status == 200 and answer.body == b""
+
+
+async def test_http_parsing_pipes(http) -> None:
+    async def before(payload: dict[str, Any]) -> dict[str, Any]:
+        payload["payload"] = payload["payload"].replace(b"before", b"BEFORE")
+        return payload
+
+    async def after(payload: dict[str, Any]) -> dict[str, Any]:
+        assert payload["connection"].protocol == "http"
+        payload["payload"]["after"] = True
+        return payload
+
+    http.app.pipe.register("protocol:http:beforeParsingPayload", before)
+    http.app.pipe.register("protocol:http:afterParsingPayload", after)
+    answer = await http("POST", "/echo/x", headers=JSON, content=b'{"word": "before"}')
+    assert answer.json()["result"]["body"] == {"word": "BEFORE", "after": True}
