@@ -124,6 +124,9 @@ class Application:
         self.pipe = PipeRegistry(self)
         self.hook = HookRegistry(self)
         self.sdk = EmbeddedSDK(self)
+        from .plugin_loader import PluginManager
+
+        self.plugin = PluginManager(self)
         from .builtin import register_builtins
 
         register_builtins(self)
@@ -214,6 +217,7 @@ class Application:
         self._loop = asyncio.get_running_loop()
         events = self.events
         try:
+            await self.plugin.initialise()
             await events.trigger("kuzzle:state:start")
             self.state = "running"
             await events.trigger("kuzzle:state:live")

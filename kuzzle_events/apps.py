@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import AppConfig
+from django.core import checks
 
 
 class KuzzleEventsConfig(AppConfig):
@@ -11,12 +14,14 @@ class KuzzleEventsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Registration of the built-in controllers happened when `app` was created; applications
-        # register theirs in their own ready(). Starting is left to the entry points (see
-        # kuzzle_events.application), which all run after every ready().
+        # Built-in controllers were registered when `app` was created; applications register
+        # theirs in their own ready(). Plugins are collected here and initialised at start, which
+        # the entry points trigger after every ready() (see kuzzle_events.application).
         from django.core.signals import setting_changed
 
         from . import app
+
+        app.plugin.use_settings(app.config.PLUGINS, app.config.DISABLED_PLUGINS)
 
         def reload(setting: str, **kwargs: object) -> None:
             if setting == "KUZZLE_EVENTS" and app.state == "stopped":
@@ -25,3 +30,24 @@ class KuzzleEventsConfig(AppConfig):
                 app._funnel = None
 
         setting_changed.connect(reload, weak=False, dispatch_uid="kuzzle_events.reload_config")
+        checks.register(check_plugins, "kuzzle_events")
+
+
+def check_plugins(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """``manage.py check``: load every configured plugin in a scratch application.
+
+    This runs each plugin's ``init`` once more than the server will, so that a plugin that cannot
+    start is reported before the server is.
+    """
+    from . import Application
+    from .errors import KuzzleError
+
+    from . import app as live_app
+
+    scratch = Application(config=dict(live_app._config_overrides))
+    try:
+        scratch.plugin.use_settings(scratch.config.PLUGINS, scratch.config.DISABLED_PLUGINS)
+        scratch.run_sync(scratch.plugin.initialise)
+    except KuzzleError as error:
+        return [checks.Error(f"Plugin error: {error.message}", hint=error.id, id="kuzzle_events.E001")]
+    return []

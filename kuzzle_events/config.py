@@ -24,6 +24,11 @@ DEFAULTS: dict[str, Any] = {
     "NODE": "knode-1",
     # Application name, used as the owner of its pipes and hooks in logs and the admin.
     "APP_NAME": "application",
+    # Plugins: dotted path of a Plugin class (or instance) -> its config dict (which may hold its
+    # own "PIPE_WARN_TIME"). Installed packages declaring the "kuzzle_events.plugins" entry point
+    # are loaded too, unless their entry-point name is in DISABLED_PLUGINS.
+    "PLUGINS": {},
+    "DISABLED_PLUGINS": [],
     # Port of `manage.py runserver`.
     "PORT": 7512,
 }

@@ -233,9 +233,10 @@ class ControllerRegistry:
         http = spec.get("http")
         routes: list[Route] = []
         if http is None:
-            routes.append(
-                Route("get", f"{route_prefix}/_/{kebab_case(controller)}/{kebab_case(name)}", controller, name)
-            )
+            # Plugin controllers ("<plugin>/<controller>") default under their plugin's prefix.
+            base = kebab_case(controller.rpartition("/")[2])
+            path = f"{route_prefix}/{base}/{kebab_case(name)}" if route_prefix else f"/_/{base}/{kebab_case(name)}"
+            routes.append(Route("get", path, controller, name))
         elif not isinstance(http, list):
             raise invalid(f'action "{name}": "http" must be a list of {{"verb", "path"}} routes')
         else:
@@ -258,8 +259,8 @@ class ControllerRegistry:
             raise invalid(f'action "{action}": verb {verb!r} is not one of {", ".join(VERBS)}')
         if not isinstance(path, str) or not path.strip():
             raise invalid(f'action "{action}": path {path!r} must be a non-empty string')
-        full = path if path.startswith("/") else f"/_/{path}"
-        full = "/" + "/".join(p for p in f"{prefix}{full}".split("/") if p)
+        full = path if path.startswith("/") or prefix else f"/_/{path}"
+        full = "/" + "/".join(p for p in f"{prefix}/{full}".split("/") if p)
         return Route(verb.lower(), full, controller, action, item.get("openapi"))
 
     def use(self, controller: Controller, *, owner: str = "application", route_prefix: str = "") -> ControllerDef:

@@ -60,7 +60,6 @@ def server_controller(app: Application) -> dict[str, Any]:
 
     async def info(request: KuzzleRequest) -> dict[str, Any]:
         """Versions, routes, node and uptime of the server."""
-        plugins = getattr(app, "plugin_info", None)
         return {
             "serverInfo": {
                 "kuzzle": {
@@ -69,7 +68,7 @@ def server_controller(app: Application) -> dict[str, Any]:
                     "versions": versions(),
                     "node": app.config.NODE,
                     "uptime": f"{int(time.time() - _STARTED_AT)}s",
-                    "plugins": plugins() if callable(plugins) else {},
+                    "plugins": app.plugin.describe(),
                 },
                 "services": {},
             }
@@ -98,7 +97,6 @@ def server_controller(app: Application) -> dict[str, Any]:
 
     async def capabilities(request: KuzzleRequest) -> dict[str, Any]:
         """Version, routes and limits a client adapts to."""
-        plugins = getattr(app, "plugin_info", None)
         return {
             "version": versions()["kuzzle_events"],
             "api": {"routes": public_api(app)},
@@ -106,7 +104,7 @@ def server_controller(app: Application) -> dict[str, Any]:
                 "requestsBufferSize": app.config.PIPES_BUFFER_SIZE,
                 "maxRequestSize": app.config.MAX_REQUEST_SIZE,
             },
-            "plugins": plugins() if callable(plugins) else {},
+            "plugins": app.plugin.describe(),
         }
 
     return {

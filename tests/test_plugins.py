@@ -1,0 +1,264 @@
+"""Plugins: declaration forms, naming, context, loading from settings and entry points, failures."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+from kuzzle_events import Application, Controller, KuzzleRequest, action
+from kuzzle_events.asgi import KuzzleASGI
+from kuzzle_events.errors import KuzzleError
+from kuzzle_events.plugin import Plugin, hook, pipe
+from kuzzle_events.websocket import KuzzleConsumer
+
+
+class DictPlugin(Plugin):
+    """Kuzzle's shapes, as in the plugin guide."""
+
+    manifest = {"name": "my-plugin", "version": "2.0.0", "kuzzle_events": ">=0.1"}
+
+    def init(self, config: dict[str, Any], context: Any) -> None:
+        super().init(config, context)
+        self.controllers = {"newController": {"myAction": "action_function", "myOtherAction": self.other}}
+        self.routes = [
+            {"verb": "get", "url": "/foo/:name", "controller": "newController", "action": "myAction"},
+            {"verb": "post", "url": "/bar", "controller": "newController", "action": "myOtherAction"},
+        ]
+        self.pipes = {"server:afterNow": "tag_now"}
+        self.hooks = {"my-plugin/newController:afterMyAction": ["audit"]}
+        self.audited: list[str] = []
+
+    async def action_function(self, request: KuzzleRequest) -> dict[str, Any]:
+        request.response.set_header("expires", "0")
+        return {"name": request.input.args["name"], "greeting": self.config.get("greeting")}
+
+    async def other(self, request: KuzzleRequest) -> Any:
+        return request.input.body
+
+    async def tag_now(self, request: KuzzleRequest) -> KuzzleRequest:
+        request.result["by"] = "my-plugin"
+        return request
+
+    async def audit(self, request: KuzzleRequest) -> None:
+        self.audited.append(request.input.args["name"])
+
+
+class ShoutController(Controller):
+    @action(http=[{"verb": "get", "path": "/shout/:word"}])
+    async def shout(self, request: KuzzleRequest) -> str:
+        return request.get_string("word").upper()
+
+
+class DecoratedPlugin(Plugin):
+    manifest = {"name": "decorated", "kuzzle_events": ">=0.1,<1"}
+
+    def init(self, config: dict[str, Any], context: Any) -> None:
+        super().init(config, context)
+        self.controllers = [ShoutController()]
+        self.seen: list[Any] = []
+
+    @pipe("decorated/shout:beforeShout", priority=5)
+    async def lower_first(self, request: KuzzleRequest) -> KuzzleRequest:
+        self.seen.append("pipe")
+        return request
+
+    @hook("decorated/shout:afterShout")
+    async def after(self, request: KuzzleRequest) -> None:
+        self.seen.append("hook")
+
+
+async def test_dict_shapes_controller_routes_pipes_hooks(kapp: Application) -> None:
+    plugin = DictPlugin()
+    kapp.plugin.use(plugin, config={"greeting": "hi"})
+    events: list[str] = []
+
+    async def record(request: KuzzleRequest) -> KuzzleRequest:
+        events.append("my-plugin/newController:beforeMyAction")
+        return request
+
+    kapp.pipe.register("my-plugin/newController:beforeMyAction", record)
+    await kapp.start()
+    envelope = await kapp.sdk.query({"controller": "my-plugin/newController", "action": "myAction", "name": "Ada"})
+    assert envelope["result"] == {"name": "Ada", "greeting": "hi"}
+    assert envelope["controller"] == "my-plugin/newController"
+    assert events == ["my-plugin/newController:beforeMyAction"]
+    assert (await kapp.sdk.query({"controller": "server", "action": "now"}))["result"]["by"] == "my-plugin"
+    await kapp.events.drain_hooks()
+    assert plugin.audited == ["Ada"]
+
+    transport = httpx.ASGITransport(app=KuzzleASGI(app=kapp))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        got = await client.get("/_plugin/my-plugin/foo/Bo")
+        posted = await client.post("/_plugin/my-plugin/bar", json={"k": 1})
+    assert got.json()["result"] == {"name": "Bo", "greeting": "hi"} and got.headers["expires"] == "0"
+    assert posted.json()["result"] == {"k": 1}
+
+    ws = WebsocketCommunicator(KuzzleConsumer.as_asgi(kuzzle_app=kapp), "/")
+    await ws.connect()
+    await ws.send_json_to({"controller": "my-plugin/newController", "action": "myAction", "name": "Cy", "requestId": "p"})
+    assert (await ws.receive_json_from())["result"]["name"] == "Cy"
+    await ws.disconnect()
+
+    info = (await kapp.sdk.query({"controller": "server", "action": "info"}))["result"]["serverInfo"]["kuzzle"]
+    assert info["plugins"]["my-plugin"]["version"] == "2.0.0"
+    assert info["plugins"]["my-plugin"]["routes"] == ["GET /_plugin/my-plugin/foo/:name", "POST /_plugin/my-plugin/bar"]
+
+
+async def test_decorator_form(kapp: Application) -> None:
+    plugin = DecoratedPlugin()
+    kapp.plugin.use(plugin)
+    await kapp.start()
+    assert (await kapp.sdk.query({"controller": "decorated/shout", "action": "shout", "word": "hey"}))["result"] == "HEY"
+    await kapp.events.drain_hooks()
+    assert plugin.seen == ["pipe", "hook"]
+    route = kapp.controller.get("decorated/shout", "shout").routes[0]
+    assert route.path == "/_plugin/decorated/shout/:word"
+
+
+async def test_context(kapp: Application, caplog: pytest.LogCaptureFixture) -> None:
+    captured: dict[str, Any] = {}
+
+    class ContextPlugin(Plugin):
+        manifest = {"name": "ctx", "kuzzle_events": ">=0.1"}
+
+        def init(self, config: dict[str, Any], context: Any) -> None:
+            config["mutated"] = True
+            captured["context"] = context
+            context.log.warning("hello from init")
+
+    original = {"nested": {"a": 1}}
+    kapp.plugin.use(ContextPlugin(), config=original)
+    triggered: list[Any] = []
+    kapp.hook.register("plugin-ctx:done", lambda *payload: triggered.append(payload))
+    with caplog.at_level(logging.WARNING):
+        await kapp.start()
+    assert "mutated" not in original
+    assert any(r.getMessage() == "[ctx] hello from init" for r in caplog.records)
+    context = captured["context"]
+    assert context.errors.ForbiddenError is kapp.errors.ForbiddenError
+    request = context.constructors.Request({"controller": "server", "action": "now"})
+    assert "now" in (await context.accessors.execute(request))["result"]
+    assert "now" in (await context.accessors.sdk.query({"controller": "server", "action": "now"}))["result"]
+
+
+@pytest.mark.django_db
+async def test_accessor_trigger_prefixes_the_event(kapp: Application) -> None:
+    captured: dict[str, Any] = {}
+
+    class Trig(Plugin):
+        manifest = {"name": "trig", "kuzzle_events": ">=0.1"}
+
+        def init(self, config: dict[str, Any], context: Any) -> None:
+            captured["context"] = context
+
+    seen: list[Any] = []
+
+    async def on_done(value: Any) -> Any:
+        seen.append(value)
+        return value
+
+    kapp.plugin.use(Trig())
+    kapp.pipe.register("plugin-trig:done", on_done)
+    await kapp.start()
+    assert await captured["context"].accessors.trigger("done", 42) == 42
+    assert seen == [42]
+
+
+def bad(manifest: dict[str, Any] | None, **attrs: Any) -> Plugin:
+    cls = type("BadPlugin", (Plugin,), {"manifest": manifest or {}, **attrs})
+    return cls()
+
+
+@pytest.mark.parametrize(
+    ("plugins", "error_id", "fragment"),
+    [
+        ([bad({"kuzzle_events": ">=0.1"})], "plugin.manifest.missing_name", "name"),
+        ([bad({"name": "BadName", "kuzzle_events": ">=0.1"})], "plugin.assert.invalid_plugin_name", "BadName"),
+        ([bad({"name": "twice", "kuzzle_events": ">=0.1"}), bad({"name": "twice", "kuzzle_events": ">=0.1"})],
+         "plugin.assert.name_already_exists", "twice"),
+        ([bad({"name": "old", "kuzzle_events": ">=5"})], "plugin.manifest.version_mismatch", "old"),
+        ([bad({"name": "noinit", "kuzzle_events": ">=0.1"}, init=None)], "plugin.assert.init_not_found", "noinit"),
+        ([bad({"name": "boom", "kuzzle_events": ">=0.1"}, init=lambda self, c, x: 1 / 0)],
+         "plugin.runtime.failed_init", "boom"),
+        ([bad({"name": "notfn", "kuzzle_events": ">=0.1"}, pipes={"server:afterNow": "missing"})],
+         "plugin.assert.invalid_pipe", "notfn"),
+    ],
+)
+async def test_bad_plugins_stop_the_start(kapp: Application, plugins, error_id: str, fragment: str) -> None:
+    for plugin in plugins:
+        if "pipes" in type(plugin).__dict__:
+            plugin.pipes = type(plugin).__dict__["pipes"]
+        kapp.plugin.use(plugin)
+    with pytest.raises(KuzzleError) as caught:
+        await kapp.start()
+    assert caught.value.id == error_id
+    assert fragment in caught.value.message
+    assert kapp.state == "stopped"
+
+
+async def test_plugin_warn_time_from_its_config(make_app, settings) -> None:
+    settings.KUZZLE_EVENTS = {"PLUGINS": {"tests.test_plugins.DictPlugin": {"PIPE_WARN_TIME": 7, "greeting": "yo"}}}
+    app = make_app()
+    app.plugin.use_settings(app.config.PLUGINS, ["greeter"])
+    await app.start()
+    [tag_now] = app.events.listeners("server:afterNow").pipes
+    assert tag_now.owner == "my-plugin" and tag_now.warn == pytest.approx(0.007)
+    assert app.plugin.loaded["my-plugin"].config == {"greeting": "yo"}
+    assert "greeter" not in app.plugin.loaded
+
+
+async def test_installed_example_plugin_found_through_its_entry_point(make_app) -> None:
+    app = make_app()
+    app.plugin.use_settings({}, [])
+    await app.start()
+    assert app.plugin.loaded["greeter"].source == "entry point: greeter"
+    envelope = await app.sdk.query({"controller": "greeter/greeting", "action": "sayHello", "name": "Ada"})
+    assert envelope["result"] == {"message": "Hello, Ada", "plugin": "greeter"}
+    await app.events.drain_hooks()
+    assert app.plugin.loaded["greeter"].instance.greeted == ["Ada"]
+    transport = httpx.ASGITransport(app=KuzzleASGI(app=app))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        assert (await client.get("/_plugin/greeter/hello/Bo")).json()["result"]["message"] == "Hello, Bo"
+        assert (await client.get("/_plugin/greeter/goodbye/Bo")).json()["result"]["message"] == "Goodbye, Bo"
+    ws = WebsocketCommunicator(KuzzleConsumer.as_asgi(kuzzle_app=app), "/")
+    await ws.connect()
+    await ws.send_json_to({"controller": "greeter/farewell", "action": "sayGoodbye", "name": "Cy", "requestId": "g"})
+    assert (await ws.receive_json_from())["result"]["message"] == "Goodbye, Cy"
+    await ws.disconnect()
+
+
+async def test_entry_point_plugin_can_be_disabled(make_app) -> None:
+    app = make_app()
+    app.plugin.use_settings({}, ["greeter"])
+    await app.start()
+    assert "greeter" not in app.plugin.loaded
+
+
+def test_global_app_loads_the_installed_plugin() -> None:
+    from kuzzle_events import app
+
+    assert any(p[2] == "entry point: greeter" for p in app.plugin._pending) or "greeter" in app.plugin.loaded
+
+
+def test_manage_py_check_reports_a_bad_plugin(settings) -> None:
+    settings.KUZZLE_EVENTS = {"PLUGINS": {"tests.test_plugins.VersionMismatch": {}}}
+    with pytest.raises(SystemCheckError) as caught:
+        call_command("check")
+    assert "kuzzle_events.E001" in str(caught.value) and "too-new" in str(caught.value)
+
+
+class VersionMismatch(Plugin):
+    manifest = {"name": "too-new", "kuzzle_events": ">=99"}
+
+
+def test_use_after_start_is_refused(kapp: Application) -> None:
+    kapp.start_sync()
+    with pytest.raises(KuzzleError) as caught:
+        kapp.plugin.use(DictPlugin())
+    assert caught.value.id == "plugin.runtime.already_started"
