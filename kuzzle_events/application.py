@@ -199,6 +199,23 @@ class Application:
             name=name,
         )
 
+    def stats(self) -> dict[str, Any]:
+        """Figures since start of every action, pipe and hook: calls, errors, durations."""
+        events = self.events
+        events.fold_counts()
+        listeners = {}
+        for event, (pipes, hooks) in events.registered().items():
+            listeners[event] = {
+                "pipes": [{"id": p.id, "name": p.name, "owner": p.owner, **p.stats.summary()} for p in pipes],
+                "hooks": [{"id": h.id, "name": h.name, "owner": h.owner, **h.stats.summary()} for h in hooks],
+            }
+        actions = {
+            f"{c.name}:{a.name}": {"owner": c.owner, **a.stats.summary()}
+            for c in self.controller.controllers.values()
+            for a in c.actions.values()
+        }
+        return {"actions": actions, "events": listeners}
+
     # Running ----------------------------------------------------------------------------------
 
     async def trigger(self, event: str, *payload: Any) -> Any:

@@ -11,6 +11,7 @@ from typing import Any, Callable, ClassVar
 
 from . import errors
 from .routes import VERBS, DuplicateRoute, Route, Router
+from .stats import HandlerStats
 
 __all__ = ["Controller", "action", "ActionDef", "ControllerDef", "ControllerRegistry", "kebab_case", "camel_case"]
 
@@ -54,7 +55,19 @@ def camel_case(name: str) -> str:
 class ActionDef:
     """One action, ready to run: the funnel only reads these attributes."""
 
-    __slots__ = ("controller", "name", "fn", "is_async", "handler", "routes", "before", "after", "error", "owner")
+    __slots__ = (
+        "controller",
+        "name",
+        "fn",
+        "is_async",
+        "handler",
+        "routes",
+        "before",
+        "after",
+        "error",
+        "owner",
+        "stats",
+    )
 
     def __init__(
         self,
@@ -77,6 +90,7 @@ class ActionDef:
         self.before = f"{controller}:before{upper}"
         self.after = f"{controller}:after{upper}"
         self.error = f"{controller}:error{upper}"
+        self.stats = HandlerStats()
 
 
 class ControllerDef:

@@ -12,6 +12,8 @@ import math
 from time import perf_counter
 from typing import Any, Callable
 
+from .stats import HandlerStats
+
 __all__ = [
     "Listener",
     "PipeReturnedNone",
@@ -27,7 +29,7 @@ __all__ = [
 class Listener:
     """One pipe or hook: its function and what was decided about it at registration."""
 
-    __slots__ = ("id", "event", "fn", "is_async", "priority", "seq", "owner", "warn", "name")
+    __slots__ = ("id", "event", "fn", "is_async", "priority", "seq", "owner", "warn", "name", "stats")
 
     def __init__(
         self,
@@ -50,6 +52,7 @@ class Listener:
         self.owner = owner
         self.warn = warn if warn > 0 else math.inf  # seconds; inf = never warn
         self.name = name
+        self.stats = HandlerStats()
 
     @property
     def sort_key(self) -> tuple[int, int]:
@@ -125,6 +128,7 @@ async def run_pipes_timed(
         payload = result
         # One clock read per pipe: the end of one pipe is the start of the next.
         t1 = perf_counter()
+        pipe.stats.samples.append(t1 - t0)
         if t1 - t0 > pipe.warn:
             slow(pipe, t1 - t0)
         t0 = t1
@@ -152,12 +156,14 @@ def fire_hooks(
     hooks: tuple[Listener, ...],
     args: tuple[Any, ...],
     event: str,
-    running: dict[asyncio.Task[Any], tuple[Listener, str]],
+    running: dict[asyncio.Task[Any], tuple[Listener, str, float]],
     done: Callable[[asyncio.Task[Any]], None],
 ) -> None:
     """Start each hook as its own task; ``running`` keeps a strong reference until ``done`` runs."""
     create_task = asyncio.get_running_loop().create_task
+    started = perf_counter()
     for hook in hooks:
         task = create_task(hook.fn(*args) if hook.is_async else _call_sync(hook.fn, args))
-        running[task] = (hook, event)
+        running[task] = (hook, event, started)
+        hook.stats.calls += 1
         task.add_done_callback(done)

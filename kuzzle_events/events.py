@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import inspect
 import itertools
 import logging
 import math
@@ -17,6 +18,7 @@ from typing import Any, Callable
 
 from . import errors
 from .debug import Debugger
+from .stats import SAMPLE_EVERY
 from .dispatch import (
     Listener,
     PipeReturnedNone,
@@ -29,6 +31,7 @@ from .dispatch import (
 )
 
 __all__ = ["EventEngine", "Chain", "event_variants"]
+_SAMPLE_MASK = SAMPLE_EVERY - 1
 _CACHE_LIMIT = 10_000  # custom event names are unbounded; past this the cache starts over
 HOOK_ON_ERROR = "hook:onError"
 
@@ -59,7 +62,7 @@ class Chain:
     on each warning names the one pipe responsible.
     """
 
-    __slots__ = ("pipes", "hooks", "warn", "timed", "async_fns")
+    __slots__ = ("pipes", "hooks", "warn", "timed", "async_fns", "runs")
 
     def __init__(self, pipes: tuple[Listener, ...], hooks: tuple[Listener, ...], timed: bool) -> None:
         self.pipes = pipes
@@ -68,6 +71,7 @@ class Chain:
         self.async_fns = tuple(p.fn for p in pipes) if all(p.is_async for p in pipes) else None
         self.warn = min((p.warn for p in pipes), default=math.inf)
         self.timed = timed
+        self.runs = 0  # chain runs not yet added to its pipes' call counts
 
 
 _EMPTY = Chain((), (), False)
@@ -106,7 +110,7 @@ class EventEngine:
         self._seq = itertools.count()
         self._running_chains = 0
         self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
-        self.hook_tasks: dict[asyncio.Task[Any], tuple[Listener, str]] = {}
+        self.hook_tasks: dict[asyncio.Task[Any], tuple[Listener, str, float]] = {}
         self._debug = Debugger("kuzzle:events", debug_spec)
         if self._debug.enabled:
             # Tracing is a different function, so that it costs nothing when off.
@@ -146,7 +150,7 @@ class EventEngine:
         listeners.append(listener)
         listeners.sort(key=lambda item: item.sort_key)
         self._by_id[listener.id] = listener
-        self._cache.clear()
+        self._forget_chains()
         return listener
 
     def remove(self, listener_id: str) -> Listener:
@@ -158,7 +162,7 @@ class EventEngine:
         table[listener.event].remove(listener)
         if not table[listener.event]:
             del table[listener.event]
-        self._cache.clear()
+        self._forget_chains()
         return listener
 
     def listeners(self, event: str) -> Chain:
@@ -167,6 +171,18 @@ class EventEngine:
         if entry is None:
             entry = self._resolve(event)
         return entry
+
+    def fold_counts(self) -> None:
+        """Add each cached chain's runs to its pipes' call counts (exact, and free per pipe)."""
+        for chain in self._cache.values():
+            if chain.runs:
+                for pipe in chain.pipes:
+                    pipe.stats.calls += chain.runs
+                chain.runs = 0
+
+    def _forget_chains(self) -> None:
+        self.fold_counts()
+        self._cache.clear()
 
     def has_listeners(self, event: str) -> bool:
         """Whether anything (pipe or hook) runs for ``event``."""
@@ -184,7 +200,7 @@ class EventEngine:
         timed = bool(self.timeout) or event in self._timed_events
         entry = Chain(pipes, hooks, timed) if pipes or hooks else _EMPTY
         if len(self._cache) >= _CACHE_LIMIT:
-            self._cache.clear()
+            self._forget_chains()
         self._cache[event] = entry
         return entry
 
@@ -200,6 +216,7 @@ class EventEngine:
         pipes = entry.pipes
         if not payload:
             if pipes:
+                entry.runs += 1
                 await run_pipes_no_payload(pipes, self._report_slow)
             if entry.hooks:
                 fire_hooks(entry.hooks, payload, event, self.hook_tasks, self._hook_done)
@@ -210,8 +227,9 @@ class EventEngine:
                 self._running_chains += 1
             else:
                 await self._wait_for_slot()
+            entry.runs += 1
             try:
-                if entry.timed:
+                if entry.timed or not entry.runs & _SAMPLE_MASK:
                     first = await run_pipes_timed(pipes, first, payload[1:], self._report_slow, self.timeout)
                 else:
                     t0 = perf_counter()
@@ -243,13 +261,12 @@ class EventEngine:
 
     def _failure(self, event: str, entry: Chain, error: Exception) -> errors.KuzzleError:
         """The error a failed chain raises: Kuzzle errors as they are, the rest named and wrapped."""
+        _culprit(entry, error).stats.errors += 1
         if isinstance(error, errors.KuzzleError):
             return error
         if isinstance(error, PipeReturnedNone):
-            culprit = error.culprit
-            pipe = next((p for p in entry.pipes if p is culprit or p.fn is culprit), None)
-            name, owner = (pipe.name, pipe.owner) if pipe else (qualified_name(culprit), "unknown")
-            return errors.get("plugin.runtime.pipe_returned_none", name, owner, event)
+            pipe = _culprit(entry, error)
+            return errors.get("plugin.runtime.pipe_returned_none", pipe.name, pipe.owner, event)
         if isinstance(error, TimeoutError) and error.args and isinstance(error.args[0], Listener):
             pipe = error.args[0]
             return errors.get(
@@ -289,6 +306,7 @@ class EventEngine:
         return self._running_chains, len(self._waiting)
 
     def _report_slow(self, pipe: Listener, elapsed: float) -> None:
+        pipe.stats.slow += 1
         self.log.warning(
             'Slow pipe: "%s" of %s on event "%s" took %d ms (PIPE_WARN_TIME: %d ms)',
             pipe.name,
@@ -312,12 +330,16 @@ class EventEngine:
         entry.timed = True
 
     def _hook_done(self, task: asyncio.Task[Any]) -> None:
-        hook, event = self.hook_tasks.pop(task)
+        hook, event, started = self.hook_tasks.pop(task)
+        if started >= 0:  # < 0: the task reporting this hook's failure, not a run of the hook
+            hook.stats.samples.append(perf_counter() - started)
         if task.cancelled():
             return
         error = task.exception()
         if error is None:
             return
+        if started >= 0:
+            hook.stats.errors += 1
         if event == HOOK_ON_ERROR:
             # A failing error hook fires nothing more, or one bad hook would loop forever.
             self.log.error('Hook "%s" on "%s" failed: %r', hook.name, event, error, exc_info=error)
@@ -326,7 +348,7 @@ class EventEngine:
             self.log.error('Hook "%s" of %s on "%s" failed: %r', hook.name, hook.owner, event, error, exc_info=error)
             return
         task = asyncio.get_running_loop().create_task(self._report_hook_error(hook, error))
-        self.hook_tasks[task] = (hook, HOOK_ON_ERROR)
+        self.hook_tasks[task] = (hook, HOOK_ON_ERROR, -1.0)
         task.add_done_callback(self._hook_done)
 
     async def _report_hook_error(self, hook: Listener, error: BaseException) -> None:
@@ -336,6 +358,38 @@ class EventEngine:
         """Wait until every running hook (and the hooks they cause) has finished."""
         while self.hook_tasks:
             await asyncio.gather(*list(self.hook_tasks), return_exceptions=True)
+
+
+class _Nobody:
+    """Stands for an unidentified culprit, so that counting errors needs no test."""
+
+    def __init__(self) -> None:
+        from .stats import HandlerStats
+
+        self.stats = HandlerStats()
+        self.name = "unknown"
+        self.owner = "unknown"
+
+
+def _code_of(fn: Any) -> Any:
+    target = inspect.unwrap(fn)  # through the thread-hop wrapper of plain functions
+    target = getattr(target, "__func__", target)
+    return getattr(target, "__code__", None)
+
+
+def _culprit(entry: Chain, error: BaseException) -> Any:
+    """The pipe a failure came from: named by the error, or found in its traceback."""
+    if isinstance(error, PipeReturnedNone):
+        found = next((p for p in entry.pipes if p is error.culprit or p.fn is error.culprit), None)
+        return found or _Nobody()
+    if isinstance(error, TimeoutError) and error.args and isinstance(error.args[0], Listener):
+        return error.args[0]
+    codes = set()
+    tb = error.__traceback__
+    while tb is not None:
+        codes.add(tb.tb_frame.f_code)
+        tb = tb.tb_next
+    return next((p for p in reversed(entry.pipes) if _code_of(p.fn) in codes), None) or _Nobody()
 
 
 def _short(payload: tuple[Any, ...], limit: int = 500) -> str:

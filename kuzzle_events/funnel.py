@@ -10,6 +10,7 @@ A failure from ``request:onExecution`` on fires ``<controller>:error<Action>`` t
 
 from __future__ import annotations
 
+from time import perf_counter
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import errors
@@ -63,10 +64,7 @@ class Funnel:
             act = self.controllers.get(request.input.controller, request.input.action)
             if self.authorize is not None:
                 await self.authorize(request, act)
-            result = act.fn(request)
-            if act.is_async:
-                result = await result
-            request.set_result(result, _status(request))
+            request.set_result(await _call(act, request), _status(request))
         except Exception as error:
             request.set_error(error)
 
@@ -91,10 +89,7 @@ class Funnel:
         try:
             request = await trigger("request:onExecution", request)
             request = await trigger(act.before, request)
-            result = act.fn(request)
-            if act.is_async:
-                result = await result
-            request.set_result(result, _status(request))
+            request.set_result(await _call(act, request), _status(request))
             request = await trigger(act.after, request)
             request = await trigger("request:onSuccess", request)
         except Exception as error:
@@ -132,6 +127,23 @@ class Funnel:
         else:
             final.set_error(outcome.get("error") or final.error or errors.InternalError("Unknown failure"))
         return final
+
+
+async def _call(act: ActionDef, request: KuzzleRequest) -> Any:
+    """The handler itself, counted and timed for the admin's figures."""
+    stats = act.stats
+    stats.calls += 1
+    started = perf_counter()
+    try:
+        result = act.fn(request)
+        if act.is_async:
+            result = await result
+    except BaseException:
+        stats.errors += 1
+        raise
+    finally:
+        stats.samples.append(perf_counter() - started)
+    return result
 
 
 def _status(request: KuzzleRequest) -> int:
