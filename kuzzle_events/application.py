@@ -162,6 +162,20 @@ class Application:
             )
         return self._funnel
 
+    def reload_config(self) -> None:
+        """Read the settings again (``KUZZLE_EVENTS`` changed); registrations are kept."""
+        self._config = None
+        c = self.config
+        if self._events is not None:
+            self._events.configure(
+                warn_time=c.PIPE_WARN_TIME,
+                timeout=c.PIPE_TIMEOUT,
+                max_concurrent=c.MAX_CONCURRENT_PIPES,
+                buffer_size=c.PIPES_BUFFER_SIZE,
+                debug_spec=c.DEBUG,
+            )
+        self._funnel = None
+
     @property
     def started(self) -> bool:
         return self.state == "running"

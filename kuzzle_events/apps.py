@@ -24,10 +24,8 @@ class KuzzleEventsConfig(AppConfig):
         app.plugin.use_settings(app.config.PLUGINS, app.config.DISABLED_PLUGINS)
 
         def reload(setting: str, **kwargs: object) -> None:
-            if setting == "KUZZLE_EVENTS" and app.state == "stopped":
-                app._config = None
-                app._events = None
-                app._funnel = None
+            if setting == "KUZZLE_EVENTS":
+                app.reload_config()
 
         setting_changed.connect(reload, weak=False, dispatch_uid="kuzzle_events.reload_config")
         checks.register(check_plugins, "kuzzle_events")

@@ -97,10 +97,6 @@ class EventEngine:
         log: logging.Logger | None = None,
         debug_spec: str = "",
     ) -> None:
-        self.warn_time = warn_time  # ms
-        self.timeout = timeout / 1000 if timeout and timeout > 0 else 0.0
-        self.max_concurrent = max_concurrent
-        self.buffer_size = buffer_size
         self.log = log or logging.getLogger("kuzzle_events")
         self._pipes: dict[str, list[Listener]] = {}
         self._hooks: dict[str, list[Listener]] = {}
@@ -111,10 +107,29 @@ class EventEngine:
         self._running_chains = 0
         self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
         self.hook_tasks: dict[asyncio.Task[Any], tuple[Listener, str, float]] = {}
+        self.configure(
+            warn_time=warn_time,
+            timeout=timeout,
+            max_concurrent=max_concurrent,
+            buffer_size=buffer_size,
+            debug_spec=debug_spec,
+        )
+
+    def configure(
+        self, *, warn_time: float, timeout: float, max_concurrent: int, buffer_size: int, debug_spec: str
+    ) -> None:
+        """Apply settings; registered listeners stay (``warn_time`` applies to later ones)."""
+        self.warn_time = warn_time  # ms
+        self.timeout = timeout / 1000 if timeout and timeout > 0 else 0.0
+        self.max_concurrent = max_concurrent
+        self.buffer_size = buffer_size
         self._debug = Debugger("kuzzle:events", debug_spec)
+        # Tracing is a different function, so that it costs nothing when off.
         if self._debug.enabled:
-            # Tracing is a different function, so that it costs nothing when off.
             self.trigger = self._trigger_traced  # type: ignore[method-assign]
+        else:
+            self.__dict__.pop("trigger", None)
+        self._forget_chains()
 
     # Registration ---------------------------------------------------------------------------
 

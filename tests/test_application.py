@@ -122,3 +122,21 @@ def test_run_sync_starts_from_sync_code(kapp: Application) -> None:
 
 def test_global_app_has_the_demo_registered() -> None:
     assert "greeting" in kuzzle_events.app.controller.controllers
+
+
+def test_settings_change_keeps_registrations(make_app, settings) -> None:
+    app = make_app()
+
+    async def pipe(payload):
+        return payload
+
+    app.pipe.register("my-app:event", pipe)
+    app.reload_config()
+    assert app.events.listeners("my-app:event").pipes[0].fn is pipe
+    import kuzzle_events
+
+    before = kuzzle_events.app.events.registered()
+    settings.KUZZLE_EVENTS = {"PIPE_TIMEOUT": 50}
+    assert kuzzle_events.app.config.PIPE_TIMEOUT == 50
+    assert kuzzle_events.app.events.timeout == 0.05
+    assert kuzzle_events.app.events.registered().keys() == before.keys()

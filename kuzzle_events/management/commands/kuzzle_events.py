@@ -1,0 +1,123 @@
+"""``manage.py kuzzle_events list``: what the application serves and what listens to it, as tables.
+
+    manage.py kuzzle_events list               # controllers, documented events, listeners
+    manage.py kuzzle_events list controllers   # controllers and actions, owner, HTTP routes
+    manage.py kuzzle_events list routes        # HTTP routes by path
+    manage.py kuzzle_events list events        # the documented events
+    manage.py kuzzle_events list listeners     # every event with pipes or hooks, in execution order
+
+Plugins wire their controllers, pipes and hooks when the application starts, so the command starts
+it first (as ``manage.py kuzzle`` does); ``--no-start`` lists only what ``ready()`` registered.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, Sequence
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+if TYPE_CHECKING:
+    from kuzzle_events import Application
+
+SECTIONS = ("controllers", "routes", "events", "listeners")
+_ALL = ("controllers", "events", "listeners")  # routes are in the controllers table already
+
+
+class Command(BaseCommand):
+    help = "Inspect the kuzzle_events application: `list` its controllers, routes, events and listeners."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        subcommands = parser.add_subparsers(dest="subcommand", metavar="subcommand", required=True)
+        listing = subcommands.add_parser("list", help="print controllers, routes, events and listeners as tables")
+        listing.add_argument(
+            "sections", nargs="*", metavar="{" + ",".join(SECTIONS) + "}",
+            help="what to list (default: controllers, events and listeners)",
+        )  # fmt: skip
+        listing.add_argument(
+            "--no-start", action="store_false", dest="start", help="do not start the application (plugins not wired)"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from kuzzle_events import app
+        from kuzzle_events.errors import KuzzleError
+
+        unknown = [s for s in options["sections"] if s not in SECTIONS]
+        if unknown:
+            raise CommandError(f"Unknown section(s) {', '.join(unknown)}: choose among {', '.join(SECTIONS)}.")
+        if options["start"]:
+            try:
+                app.start_sync()
+            except KuzzleError as error:
+                raise CommandError(f"The application could not start: [{error.status}] {error.id}: {error}") from None
+        builders: dict[str, Callable[[Application], tuple[str, Sequence[str], list[Sequence[str]], str]]] = {
+            "controllers": controllers_table,
+            "routes": routes_table,
+            "events": documented_events_table,
+            "listeners": listeners_table,
+        }
+        sections = list(dict.fromkeys(options["sections"] or _ALL))
+        for index, section in enumerate(sections):
+            title, headers, rows, note = builders[section](app)
+            if index:
+                self.stdout.write("")
+            self.stdout.write(self.style.MIGRATE_HEADING(f"{title} ({len(rows)})"))
+            self.stdout.write(render_table(headers, rows))
+            if note:
+                self.stdout.write(note)
+
+
+# Tables: (title, headers, rows, note) ---------------------------------------------------------
+
+
+def controllers_table(app: Application) -> tuple[str, Sequence[str], list[Sequence[str]], str]:
+    rows = []
+    for name, controller in sorted(app.controller.controllers.items()):
+        for action_name, act in sorted(controller.actions.items()):
+            routes = ", ".join(f"{r.verb.upper()} {r.path}" for r in act.routes) or "(WebSocket and /_query only)"
+            rows.append((name, action_name, act.owner, routes))
+    return "Controllers", ("CONTROLLER", "ACTION", "OWNER", "HTTP ROUTES"), rows, ""
+
+
+def routes_table(app: Application) -> tuple[str, Sequence[str], list[Sequence[str]], str]:
+    rows = []
+    for controller in app.controller.controllers.values():
+        for act in controller.actions.values():
+            for route in act.routes:
+                rows.append((route.verb.upper(), route.path, f"{act.controller}:{act.name}", act.owner))
+    rows.sort(key=lambda row: (row[1], row[0]))
+    return "HTTP routes", ("VERB", "PATH", "ACTION", "OWNER"), rows, ""
+
+
+def documented_events_table(app: Application) -> tuple[str, Sequence[str], list[Sequence[str]], str]:
+    from kuzzle_events.event_catalog import EVENTS
+
+    rows = [(e.name, e.kind, ", ".join(e.payload) or "-", e.when) for e in EVENTS]
+    return "Documented events", ("EVENT", "FOR", "PAYLOAD", "WHEN"), rows, ""
+
+
+def listeners_table(app: Application) -> tuple[str, Sequence[str], list[Sequence[str]], str]:
+    events = app.events
+    rows = []
+    for event in events.registered():
+        chain = events.listeners(event)  # wildcard variants merged: the real execution order
+        for kind, listeners in (("pipe", chain.pipes), ("hook", chain.hooks)):
+            for position, listener in enumerate(listeners, 1):
+                via = "" if listener.event == event else listener.event
+                rows.append((event, kind, str(position), listener.name, listener.owner, str(listener.priority), via))
+    note = (
+        "Pipes run one after another in the order shown; hooks start in that order and are not awaited.\n"
+        "A wildcard (scope:before*, scope:*) also runs, after the exact name's listeners, for every matching event."
+    )
+    return "Listeners", ("EVENT", "KIND", "#", "LISTENER", "OWNER", "PRIORITY", "VIA"), rows, note if rows else ""
+
+
+def render_table(headers: Sequence[str], rows: list[Sequence[str]]) -> str:
+    """Plain-text columns, each as wide as its widest cell, two spaces apart, no trailing blanks."""
+    if not rows:
+        return "(none)"
+    widths = [max(len(str(row[i])) for row in (headers, *rows)) for i in range(len(headers))]
+    rule = ["-" * w for w in widths]
+    return "\n".join(
+        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip()
+        for row in (headers, rule, *rows)
+    )
