@@ -1,0 +1,15 @@
+"""``path("admin/kuzzle/", include("kuzzle_events.admin_urls"))``, before ``admin.site.urls``."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from .admin_views import ControllersView, EventsView, PluginsView
+
+app_name = "kuzzle_events_admin"
+
+urlpatterns = [
+    path("controllers/", ControllersView.as_view(), name="controllers"),
+    path("events/", EventsView.as_view(), name="events"),
+    path("plugins/", PluginsView.as_view(), name="plugins"),
+]
