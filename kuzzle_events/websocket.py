@@ -80,7 +80,11 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         )
         self.in_flight: set[asyncio.Task[None]] = set()
         self._debug = Debugger("kuzzle:websocket", app.config.DEBUG)
-        await self.accept()
+        # Like Kuzzle's server (the `ws` package's default), accept the first subprotocol asked for:
+        # the SDK with a global WebSocket (browsers, Node.js >= 22) calls `new WebSocket(url, null)`,
+        # which asks for "null", and such clients fail a handshake that does not answer with it.
+        subprotocols = self.scope.get("subprotocols") or []
+        await self.accept(subprotocol=subprotocols[0] if subprotocols else None)
         await self._connection_event("connection:new")
 
     async def disconnect(self, code: int) -> None:

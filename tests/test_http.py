@@ -191,6 +191,16 @@ async def test_query_route_takes_a_whole_request(http) -> None:
     assert envelope["result"] == {"greeting": "Hello, Bo!", "body": {"x": 1}}
 
 
+async def test_query_route_reads_token_and_volatile_headers(http) -> None:
+    body = {"controller": "probe", "action": "echo", "name": "x"}
+    headers = {**JSON, "authorization": "Bearer from.header", "x-kuzzle-volatile": '{"h": 1}'}
+    result = (await http("POST", "/_query", headers=headers, content=json.dumps(body).encode())).json()["result"]
+    assert (result["jwt"], result["volatile"]) == ("from.header", {"h": 1})
+    body.update(jwt="from.body", volatile={"b": 2})
+    result = (await http("POST", "/_query", headers=headers, content=json.dumps(body).encode())).json()["result"]
+    assert (result["jwt"], result["volatile"]) == ("from.body", {"b": 2})
+
+
 async def test_special_routes(http) -> None:
     info = await http("GET", "/")
     assert info.json()["action"] == "info" and "serverInfo" in info.json()["result"]

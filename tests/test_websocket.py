@@ -153,3 +153,15 @@ async def test_other_paths_are_refused(ws_app: Application) -> None:
     communicator = WebsocketCommunicator(KuzzleConsumer.as_asgi(kuzzle_app=ws_app), "/elsewhere")
     connected, _ = await communicator.connect()
     assert not connected
+
+
+@pytest.mark.parametrize(("asked", "answered"), [(None, None), (["null"], "null"), (["kuzzle", "other"], "kuzzle")])
+async def test_first_subprotocol_asked_for_is_accepted(ws_app: Application, asked: Any, answered: Any) -> None:
+    # The SDK with a global WebSocket (browsers, Node.js >= 22) asks for the subprotocol "null" and
+    # fails the handshake unless it is answered, as Kuzzle's server (`ws`) does.
+    communicator = WebsocketCommunicator(KuzzleConsumer.as_asgi(kuzzle_app=ws_app), "/", subprotocols=asked)
+    connected, subprotocol = await communicator.connect()
+    assert connected and subprotocol == answered
+    await communicator.send_to(text_data='{"p":1}')
+    assert await communicator.receive_from() == '{"p":2}'
+    await communicator.disconnect()

@@ -14,7 +14,7 @@ from .. import errors
 from ..debug import Debugger
 from ..request import KuzzleRequest
 from ..response import KuzzleResponse, dumps
-from .parsing import HttpInput, connection_of, new_request, parse_body
+from .parsing import HttpInput, bearer_token, connection_of, new_request, parse_body, parse_volatile
 
 if TYPE_CHECKING:
     from ..application import Application
@@ -116,6 +116,10 @@ async def handle(app: Application, http: HttpInput, *, user: User | None = None)
             if not isinstance(data, dict):
                 raise errors.get("api.assert.invalid_type", "body", "object")
             request = KuzzleRequest(data, connection=connection)
+            # The token and volatile data may come as headers, as on any other route.
+            request.input.jwt = request.input.jwt or bearer_token(http.headers)
+            if request.input.volatile is None:
+                request.input.volatile = parse_volatile(http.headers)
         else:
             found = app.controller.router.match(method, path)
             if not isinstance(found, tuple):

@@ -1,0 +1,253 @@
+// Drives a running kuzzle_events server with Kuzzle's official JavaScript SDK (kuzzle-sdk).
+//
+//   node scenario.mjs [--host 127.0.0.1] [--port 7512] [--protocol websocket|http] [--ws-client ws|native]
+//
+// (or KUZZLE_HOST, KUZZLE_PORT, KUZZLE_PROTOCOL, KUZZLE_WS_CLIENT). Over WebSocket the SDK takes
+// one of two paths: the `ws` package, pinging with protocol ping frames (what it does in Node.js
+// without a global WebSocket; "ws", the default, forces it), or a global `WebSocket` like a
+// browser's, pinging with the text {"p":1} ("native": Node.js >= 22, or 20 with
+// --experimental-websocket).
+//
+// Prints ONE JSON object on stdout: what the SDK got back at each step; tests/test_sdk.py checks
+// every field. Exits 1 when something fails that no step provokes (or on a timeout), 2 on bad
+// usage. The server must run the demo app (project/demo) with DEMO_FORMAT_NOW=1.
+
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+import sdk from "kuzzle-sdk";
+
+const { Kuzzle, WebSocket, Http } = sdk;
+const require = createRequire(import.meta.url);
+const here = dirname(fileURLToPath(import.meta.url));
+// Not exported by the package's entry point; the same module instance the SDK itself throws.
+const { KuzzleError } = require(join(here, "node_modules/kuzzle-sdk/out/src/KuzzleError.js"));
+const SDK_VERSION = require(join(here, "node_modules/kuzzle-sdk/package.json")).version;
+
+function option(name, envName, fallback) {
+  const flag = process.argv.indexOf(`--${name}`);
+  if (flag !== -1 && process.argv[flag + 1] !== undefined) return process.argv[flag + 1];
+  return process.env[envName] || fallback;
+}
+
+const host = option("host", "KUZZLE_HOST", "127.0.0.1");
+const port = Number.parseInt(option("port", "KUZZLE_PORT", "7512"), 10);
+const protocolName = option("protocol", "KUZZLE_PROTOCOL", "websocket");
+const wsClient = option("ws-client", "KUZZLE_WS_CLIENT", "ws");
+if (!["websocket", "http"].includes(protocolName) || !["ws", "native"].includes(wsClient) || Number.isNaN(port)) {
+  process.stderr.write("usage: node scenario.mjs --host H --port P --protocol websocket|http --ws-client ws|native\n");
+  process.exit(2);
+}
+if (wsClient === "ws") {
+  // The SDK looks for a global WebSocket when it builds its protocol and when it connects.
+  delete globalThis.WebSocket;
+  if (typeof globalThis.WebSocket !== "undefined") globalThis.WebSocket = undefined;
+} else if (typeof globalThis.WebSocket === "undefined") {
+  process.stderr.write("--ws-client native needs a global WebSocket: Node.js >= 22, or --experimental-websocket\n");
+  process.exit(2);
+}
+
+// ms between two pings (the SDK's default is 2000): each must be answered before the next one
+// goes out, so several are answered during the scenario; shorter is flaky on a busy machine.
+const PING_INTERVAL = 500;
+
+function newKuzzle(httpOptions = {}) {
+  const protocol =
+    protocolName === "websocket"
+      ? new WebSocket(host, { port, pingInterval: PING_INTERVAL, autoReconnect: false })
+      : new Http(host, { port, ...httpOptions });
+  return new Kuzzle(protocol, { requestTimeout: 8000, autoQueue: false, autoReplay: false });
+}
+
+class Unexpected extends Error {}
+
+// What the SDK rejected with, reduced to what the tests check.
+function describeError(error) {
+  return {
+    kuzzleError: error instanceof KuzzleError,
+    name: error.constructor.name,
+    status: error.status ?? null,
+    id: error.id ?? null,
+    code: error.code ?? null,
+    message: error.message,
+    controller: error.controller ?? null,
+    action: error.action ?? null,
+  };
+}
+
+// A request that must fail: its rejection, described; a success is unexpected.
+async function failure(promise) {
+  let value;
+  try {
+    value = await promise;
+  } catch (error) {
+    return describeError(error);
+  }
+  throw new Unexpected(`expected a rejection, got ${JSON.stringify(value)}`);
+}
+
+// The parts of an envelope the tests check (the SDK resolves kuzzle.query with the envelope).
+function envelope(response) {
+  if (typeof response !== "object" || response === null) return { notAnEnvelope: response };
+  const { requestId, status, error, controller, action, index, collection, volatile, headers, result, node } =
+    response;
+  return {
+    keys: Object.keys(response).sort(),
+    requestId,
+    status,
+    error,
+    controller,
+    action,
+    index,
+    collection,
+    volatile,
+    headers,
+    node,
+    result,
+  };
+}
+
+const results = {
+  sdkVersion: SDK_VERSION,
+  protocol: protocolName,
+  wsClient: protocolName === "websocket" ? wsClient : null,
+  steps: [],
+};
+const events = { networkError: 0, disconnected: 0, reconnected: 0 };
+let pingsSent = 0;
+const watchdog = setTimeout(() => {
+  results.failure = "scenario timed out after 25 s";
+  finish(1);
+}, 25000);
+
+function finish(code) {
+  clearTimeout(watchdog);
+  process.stdout.write(JSON.stringify(results) + "\n", () => process.exit(code));
+}
+
+async function step(name, fn) {
+  results.steps.push(name);
+  results[name] = await fn();
+}
+
+async function run() {
+  const kuzzle = newKuzzle();
+  for (const event of Object.keys(events)) kuzzle.on(event, () => (events[event] += 1));
+  // A failed WebSocket handshake can leave connect() pending: give up after 5 s.
+  let connectTimer;
+  const connectTimeout = new Promise((_, reject) => {
+    const message = () => `no connection within 5 s (${events.networkError} network errors)`;
+    connectTimer = setTimeout(() => reject(new Unexpected(message())), 5000);
+  });
+  await Promise.race([kuzzle.connect(), connectTimeout]).finally(() => clearTimeout(connectTimer));
+  results.connected = kuzzle.connected;
+  results.sdkProtocol = kuzzle.protocol.name;
+  if (protocolName === "websocket") {
+    // Which client the SDK took: `ws` (protocol pings) or the global one (text pings).
+    results.sdkClient = kuzzle.protocol.WebSocketClient === globalThis.WebSocket ? "native" : "ws";
+    // Count the pings the SDK sends from now on (it calls protocol.ping() every PING_INTERVAL ms).
+    const ping = kuzzle.protocol.ping;
+    kuzzle.protocol.ping = () => {
+      pingsSent += 1;
+      ping();
+    };
+  }
+
+  if (protocolName === "http") {
+    // What HttpProtocol built from GET /_publicApi (it routes every call with it).
+    await step("routes", async () => ({
+      serverNow: kuzzle.protocol.routes.server?.now ?? null,
+      greetingSayHello: kuzzle.protocol.routes.greeting?.sayHello ?? null,
+      greetingCard: kuzzle.protocol.routes.greeting?.card ?? null,
+      authCheckToken: kuzzle.protocol.routes.auth?.checkToken ?? null,
+    }));
+  }
+
+  // server:now through the SDK's server controller: it returns result.now, which the demo's
+  // server:afterNow pipe turned into an RFC 1123 date.
+  await step("now", async () => {
+    const now = await kuzzle.server.now();
+    return { type: typeof now, value: now };
+  });
+
+  // The same action through kuzzle.query: the whole envelope.
+  await step("nowEnvelope", async () => {
+    const requestId = `sdk-now-${protocolName}`;
+    const response = await kuzzle.query({ controller: "server", action: "now", requestId });
+    return { sentRequestId: requestId, ...envelope(response) };
+  });
+
+  // What the SDK checks after a (re)connection, and from isAuthenticated(): the anonymous user.
+  await step("checkToken", async () => kuzzle.auth.checkToken());
+
+  // Custom controller, custom route (GET and POST /greeting/:name), path arg, query arg, body.
+  const hello = {
+    controller: "greeting",
+    action: "sayHello",
+    name: "Ada",
+    punctuation: "?",
+    body: { from: "kuzzle-sdk", lang: "en" },
+  };
+  await step("sayHello", async () => envelope(await kuzzle.query(hello)));
+  // The SDK's `verb` option picks the POST route (and is also sent as an extra argument).
+  await step("sayHelloPost", async () => envelope(await kuzzle.query(hello, { verb: "POST" })));
+
+  // The greeting:beforeSayHello pipe refuses strangers with a ForbiddenError.
+  await step("stranger", async () =>
+    failure(kuzzle.query({ controller: "greeting", action: "sayHello", name: "stranger", body: {} })),
+  );
+
+  // An unknown action and an unknown controller.
+  await step("unknownAction", async () => failure(kuzzle.query({ controller: "server", action: "nope" })));
+  await step("unknownController", async () => failure(kuzzle.query({ controller: "nope", action: "nope" })));
+
+  // A raw response (text/plain, no envelope over HTTP).
+  await step("card", async () => {
+    const response = await kuzzle.query({ controller: "greeting", action: "card", name: "Ada" });
+    return { type: typeof response, ...(typeof response === "string" ? { value: response } : envelope(response)) };
+  });
+
+  if (protocolName === "http") {
+    // HttpProtocol only calls actions listed by /_publicApi (the unknown ones above never left the
+    // client). Its customRoutes option reaches the server with what publicApi does not list:
+    const custom = newKuzzle({
+      customRoutes: {
+        server: { nope: { verb: "GET", url: "/_nope" } },
+        // POST /_query takes a whole request as its body.
+        query: { nope: { verb: "POST", url: "/_query" } },
+      },
+    });
+    await custom.connect();
+    await step("unknownUrl", async () => failure(custom.query({ controller: "server", action: "nope" })));
+    await step("queryUnknownAction", async () =>
+      failure(custom.query({ controller: "query", action: "nope", body: { controller: "server", action: "nope" } })),
+    );
+    await step("queryNow", async () => {
+      const request = { controller: "query", action: "nope", body: { controller: "server", action: "now" } };
+      return envelope(await custom.query(request));
+    });
+    custom.disconnect();
+  } else {
+    // Several pings go out meanwhile (every PING_INTERVAL ms); when one is not answered before
+    // the next, the SDK drops the connection with a networkError.
+    await new Promise((resolve) => setTimeout(resolve, PING_INTERVAL * 4));
+    await step("afterPings", async () => ({
+      connected: kuzzle.connected,
+      pingsSent,
+      now: await kuzzle.server.now(),
+    }));
+  }
+
+  results.events = { ...events };
+  kuzzle.disconnect();
+}
+
+run().then(
+  () => finish(0),
+  (error) => {
+    results.failure = error instanceof Unexpected ? error.message : describeError(error);
+    results.events = { ...events };
+    finish(1);
+  },
+);

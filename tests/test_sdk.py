@@ -1,0 +1,394 @@
+"""Kuzzle's official JavaScript SDK (``kuzzle-sdk`` on npm) against a real server process.
+
+``tests/sdk/scenario.mjs`` connects with ``new Kuzzle(new WebSocket(...))`` or
+``new Kuzzle(new Http(...))``, runs the demo's calls and prints what the SDK got back as one JSON
+object; these tests start the server (uvicorn, and Daphne through ``manage.py runserver``), run the
+scenario over each protocol and check every field. ``scripts/test`` installs the SDK
+(``npm ci`` in ``tests/sdk``); a missing Node.js or SDK fails these tests, it never skips them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SDK_DIR = ROOT / "tests" / "sdk"
+SDK_PIN = json.loads((SDK_DIR / "package.json").read_text())["dependencies"]["kuzzle-sdk"]
+NODE_NAME = "knode-sdk"  # KUZZLE_NODE of the servers started here: envelopes must carry it
+INSTALL_HINT = "run scripts/test, or install the SDK with: (cd tests/sdk && npm ci --no-audit --no-fund)"
+
+ENVELOPE_KEYS = sorted(
+    ["requestId", "status", "error", "controller", "action", "collection", "index", "volatile", "headers",
+     "node", "deprecations", "result"]
+)  # fmt: skip
+RFC1123 = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$")
+
+
+# -- the server process ------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    name: str
+    port: int
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as answer:
+            return answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
+def _serve(name: str, command: list[str], tmp: Path, shutdown_lines: tuple[str, ...] = ()) -> Iterator[Server]:
+    """Migrate a fresh SQLite database, start ``command``, wait for ``/_healthcheck``, stop it."""
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "project.settings",
+        "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",  # sqlite:////tmp/.../db.sqlite3
+        "DEMO_FORMAT_NOW": "1",
+        "KUZZLE_NODE": NODE_NAME,
+        "PYTHONUNBUFFERED": "1",
+    }
+    migrate = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    if migrate.returncode != 0:
+        pytest.fail(f"migrate failed for the {name} server:\n{migrate.stdout}\n{migrate.stderr}")
+
+    port = _free_port()
+    log = tmp / f"{name}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [part.format(port=port) for part in command], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    server = Server(name, port, process, log)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"the {name} server exited with {process.returncode}:\n{server.output()}")
+            try:
+                status, _, body = _get(port, "/_healthcheck")
+                if status == 200 and json.loads(body) == {"status": "green"}:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the {name} server did not answer GET /_healthcheck within 30 s:\n{server.output()}")
+            time.sleep(0.1)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            pytest.fail(f"the {name} server ignored SIGTERM for 15 s:\n{server.output()}")
+    # Both stop on SIGTERM by themselves, uvicorn after lifespan.shutdown; uvicorn then re-raises
+    # the signal it caught, so its exit status may be -SIGTERM.
+    assert process.returncode in (0, -signal.SIGTERM), f"the {name} server stopped with {process.returncode}"
+    for line in shutdown_lines:
+        assert line in server.output(), f"the {name} server did not log {line!r} when stopping:\n{server.output()}"
+
+
+@pytest.fixture(scope="module")
+def uvicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    command = [sys.executable, "-m", "uvicorn", "project.asgi:application", "--host", "127.0.0.1", "--port", "{port}"]
+    yield from _serve("uvicorn", command, tmp_path_factory.mktemp("uvicorn"), ("Application shutdown complete.",))
+
+
+@pytest.fixture(scope="module")
+def daphne_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    command = [sys.executable, "manage.py", "runserver", "--noreload", "127.0.0.1:{port}"]
+    yield from _serve("daphne", command, tmp_path_factory.mktemp("daphne"))
+
+
+# -- the Node scenario -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    path = shutil.which("node")
+    if path is None:
+        pytest.fail(f"node is not on PATH (the SDK tests need Node.js >= 20.10); {INSTALL_HINT}")
+    installed = SDK_DIR / "node_modules" / "kuzzle-sdk" / "package.json"
+    if not installed.is_file():
+        pytest.fail(f"kuzzle-sdk is not installed in tests/sdk/node_modules: {INSTALL_HINT}")
+    version = json.loads(installed.read_text())["version"]
+    if version != SDK_PIN:
+        pytest.fail(f"tests/sdk/node_modules has kuzzle-sdk {version}, package.json pins {SDK_PIN}: {INSTALL_HINT}")
+    return path
+
+
+def node_major(node: str) -> int:
+    version = subprocess.run([node, "--version"], capture_output=True, text=True, timeout=10, check=True).stdout
+    return int(version.strip().lstrip("v").split(".")[0])
+
+
+def run_scenario(node: str, server: Server, protocol: str, ws_client: str | None = None) -> dict[str, Any]:
+    command = [node, "scenario.mjs", "--host", "127.0.0.1", "--port", str(server.port), "--protocol", protocol]
+    if ws_client is not None:
+        command += ["--ws-client", ws_client]
+        if ws_client == "native" and node_major(node) < 22:
+            command.insert(1, "--experimental-websocket")  # a global WebSocket, as in Node.js >= 22
+    try:
+        done = subprocess.run(command, cwd=SDK_DIR, capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired as error:
+        pytest.fail(f"the {protocol} scenario ran over 30 s: {error.stdout!r} {error.stderr!r}\n{server.output()}")
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    try:
+        results = json.loads(lines[-1])
+    except (IndexError, ValueError):
+        pytest.fail(f"no JSON from the {protocol} scenario (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
+    assert done.returncode == 0, (
+        f"the {protocol} scenario failed: {results.get('failure')}\n{json.dumps(results, indent=2)}\n"
+        f"{done.stderr}\n{server.output()}"
+    )
+    assert "failure" not in results
+    return results
+
+
+# -- expectations ------------------------------------------------------------------------------
+
+
+def check_date(value: Any) -> None:
+    """The demo's ``server:afterNow`` pipe: an RFC 1123 date of now instead of epoch milliseconds."""
+    assert isinstance(value, str) and RFC1123.match(value), value
+    assert abs(parsedate_to_datetime(value).timestamp() - time.time()) < 120
+
+
+def check_uuid(value: Any) -> None:
+    assert isinstance(value, str)
+    uuid.UUID(value)
+
+
+def check_envelope(
+    got: dict[str, Any],
+    protocol: str,
+    controller: str,
+    action: str,
+    *,
+    volatile: Any,
+    headers: dict[str, str],
+    request_id: str | None = None,
+) -> None:
+    """An envelope as the SDK resolves ``kuzzle.query``: every key, ``room`` only over WebSocket."""
+    assert got["keys"] == sorted(ENVELOPE_KEYS + (["room"] if protocol == "websocket" else []))
+    if request_id is None:
+        check_uuid(got["requestId"])  # the SDK's own, or (over HTTP) the server's
+    else:
+        assert got["requestId"] == request_id
+    assert got["status"] == 200
+    assert got["error"] is None
+    assert got["controller"] == controller
+    assert got["action"] == action
+    assert got["index"] is None
+    assert got["collection"] is None
+    assert got["volatile"] == volatile
+    assert got["headers"] == headers
+    assert got["node"] == NODE_NAME
+
+
+def check_sdk_volatile(volatile: Any) -> None:
+    """What the SDK adds to every request's volatile data, echoed back in the envelope."""
+    assert sorted(volatile) == ["sdkInstanceId", "sdkName"]
+    check_uuid(volatile["sdkInstanceId"])
+    # The SDK names itself from its own out/package.json, which may carry a pre-release suffix.
+    assert volatile["sdkName"].startswith(f"js@{SDK_PIN}")
+
+
+def kuzzle_error(status: int, error_id: str, code: int, message: str, controller: str, action: str) -> dict[str, Any]:
+    return {
+        "kuzzleError": True,
+        "name": "KuzzleError",
+        "status": status,
+        "id": error_id,
+        "code": code,
+        "message": message,
+        "controller": controller,
+        "action": action,
+    }
+
+
+def sdk_error(message: str) -> dict[str, Any]:
+    """A plain ``Error`` the SDK raises itself, without asking the server."""
+    return {
+        "kuzzleError": False,
+        "name": "Error",
+        "status": None,
+        "id": None,
+        "code": None,
+        "message": message,
+        "controller": None,
+        "action": None,
+    }
+
+
+ACTION_NOT_FOUND = (404, "api.process.action_not_found", 33685509, 'API action "server":"nope" not found')
+CONTROLLER_NOT_FOUND = (404, "api.process.controller_not_found", 33685508, 'API controller "nope" not found.')
+URL_NOT_FOUND = (404, "network.http.url_not_found", 50397191, "API URL not found: GET /_nope.")
+# The demo raises ForbiddenError with its own id, not registered in the error table: code 0.
+STRANGER = (403, "demo.greeting.stranger", 0, "The demo does not greet strangers")
+HELLO_BODY = {"from": "kuzzle-sdk", "lang": "en"}
+CARD_HEADERS = {"Content-Type": "text/plain; charset=utf-8", "X-Greeting-Card": "1"}
+
+
+def check_results(results: dict[str, Any], protocol: str, ws_client: str | None = None) -> None:
+    websocket = protocol == "websocket"
+    common = ["now", "nowEnvelope", "checkToken", "sayHello", "sayHelloPost", "stranger", "unknownAction",
+              "unknownController", "card"]  # fmt: skip
+    expected_steps = (
+        common + ["afterPings"] if websocket else ["routes", *common, "unknownUrl", "queryUnknownAction", "queryNow"]
+    )
+    expected_keys = {"sdkVersion", "protocol", "wsClient", "steps", "connected", "sdkProtocol", "events"}
+    assert set(results) == expected_keys | set(expected_steps) | ({"sdkClient"} if websocket else set())
+    assert results["steps"] == expected_steps
+    assert results["sdkVersion"] == SDK_PIN
+    assert results["protocol"] == protocol
+    assert results["wsClient"] == ws_client
+    assert results["connected"] is True
+    assert results["sdkProtocol"] == ("ws" if websocket else "http")
+    if websocket:
+        # The client the SDK took: the `ws` package (protocol ping frames) or a global WebSocket
+        # like a browser's (text pings {"p":1}, subprotocol "null" asked for at the handshake).
+        assert results["sdkClient"] == ws_client
+    # No dropped connection: over WebSocket, every ping (one per 500 ms) was answered in time.
+    assert results["events"] == {"networkError": 0, "disconnected": 0, "reconnected": 0}
+
+    if not websocket:
+        # HttpProtocol's routes, built from GET /_publicApi: of sayHello's two routes of the same
+        # length it keeps the GET one.
+        assert results["routes"] == {
+            "serverNow": {"verb": "GET", "url": "/_now", "path": "/_now"},
+            "greetingSayHello": {"verb": "GET", "url": "/greeting/:name", "path": "/greeting/:name"},
+            "greetingCard": {"verb": "GET", "url": "/greeting-card/:name", "path": "/greeting-card/:name"},
+            "authCheckToken": {"verb": "POST", "url": "/_checkToken", "path": "/_checkToken"},
+        }
+
+    # server.now() returns result.now: the pipe's formatted date.
+    assert results["now"]["type"] == "string"
+    check_date(results["now"]["value"])
+
+    now = results["nowEnvelope"]
+    volatile = now["volatile"]
+    check_sdk_volatile(volatile)  # over HTTP, sent in the x-kuzzle-volatile header
+    assert now["sentRequestId"] == f"sdk-now-{protocol}"
+    # Over HTTP, HttpProtocol keeps the request id to itself (no header): the server makes its own.
+    request_id = now["sentRequestId"] if websocket else None
+    check_envelope(now, protocol, "server", "now", volatile=volatile, headers={}, request_id=request_id)
+    assert sorted(now["result"]) == ["now"]
+    check_date(now["result"]["now"])
+
+    assert results["checkToken"] == {"valid": True, "kuid": "-1", "expiresAt": -1}
+
+    hello = results["sayHello"]
+    check_envelope(hello, protocol, "greeting", "sayHello", volatile=volatile, headers={})
+    # Over HTTP the SDK calls GET /greeting/Ada and moves the body's fields to the query string.
+    assert hello["result"] == {"greeting": "Hello, Ada?", "body": HELLO_BODY if websocket else {}}
+    hello_post = results["sayHelloPost"]
+    check_envelope(hello_post, protocol, "greeting", "sayHello", volatile=volatile, headers={})
+    assert hello_post["result"] == {"greeting": "Hello, Ada?", "body": HELLO_BODY}
+
+    assert results["stranger"] == kuzzle_error(*STRANGER, "greeting", "sayHello")
+
+    if websocket:
+        assert results["unknownAction"] == kuzzle_error(*ACTION_NOT_FOUND, "server", "nope")
+        assert results["unknownController"] == kuzzle_error(*CONTROLLER_NOT_FOUND, "nope", "nope")
+    else:
+        # HttpProtocol refuses actions /_publicApi does not list, before sending anything...
+        assert results["unknownAction"] == sdk_error('No URL found for "server:nope".')
+        assert results["unknownController"] == sdk_error('No URL found for "nope:nope".')
+        # ...its customRoutes reach the server: an unknown URL, and POST /_query with a whole request.
+        assert results["unknownUrl"] == kuzzle_error(*URL_NOT_FOUND, "server", "nope")
+        assert results["queryUnknownAction"] == kuzzle_error(*ACTION_NOT_FOUND, "query", "nope")
+        query_now = results["queryNow"]
+        # /_query reads the request from its body, and the SDK's volatile header like any route
+        # (sent here by a second SDK instance, with an instance id of its own).
+        check_sdk_volatile(query_now["volatile"])
+        check_envelope(query_now, protocol, "server", "now", volatile=query_now["volatile"], headers={})
+        check_date(query_now["result"]["now"])
+        assert sorted(query_now["result"]) == ["now"]
+
+    card = results["card"]
+    if websocket:
+        # A raw result still comes in an envelope over WebSocket, with the handler's headers.
+        assert card["type"] == "object"
+        check_envelope(card, protocol, "greeting", "card", volatile=volatile, headers=CARD_HEADERS)
+        assert card["result"] == "Dear Ada, hello."
+    else:
+        # No JSON Content-Type: HttpProtocol resolves with the body text itself.
+        assert card == {"type": "string", "value": "Dear Ada, hello."}
+
+    if websocket:
+        after = results["afterPings"]
+        assert sorted(after) == ["connected", "now", "pingsSent"]
+        assert after["connected"] is True
+        assert after["pingsSent"] >= 3
+        check_date(after["now"])
+
+
+# -- tests -------------------------------------------------------------------------------------
+
+
+# WebSocket through the `ws` package (the SDK in Node.js without a global WebSocket) and through a
+# global WebSocket (the SDK in browsers and in Node.js >= 22); then HTTP.
+CLIENTS = pytest.mark.parametrize(
+    ("protocol", "ws_client"),
+    [("websocket", "ws"), ("websocket", "native"), ("http", None)],
+    ids=["websocket-ws", "websocket-native", "http"],
+)
+
+
+@CLIENTS
+def test_sdk_against_uvicorn(node: str, uvicorn_server: Server, protocol: str, ws_client: str | None) -> None:
+    check_results(run_scenario(node, uvicorn_server, protocol, ws_client), protocol, ws_client)
+
+
+@CLIENTS
+def test_sdk_against_daphne(node: str, daphne_server: Server, protocol: str, ws_client: str | None) -> None:
+    check_results(run_scenario(node, daphne_server, protocol, ws_client), protocol, ws_client)
+
+
+@pytest.mark.parametrize("server_fixture", ["uvicorn_server", "daphne_server"])
+def test_raw_card_over_http(server_fixture: str, request: pytest.FixtureRequest) -> None:
+    """What the SDK cannot show of the raw answer it resolved with: status and headers."""
+    server: Server = request.getfixturevalue(server_fixture)
+    status, headers, body = _get(server.port, "/greeting-card/Ada")
+    assert status == 200
+    assert body == b"Dear Ada, hello."
+    assert headers["content-type"] == "text/plain; charset=utf-8"
+    assert headers["x-greeting-card"] == "1"
+    check_uuid(headers["x-kuzzle-request-id"])
