@@ -9,13 +9,8 @@ real ``kuzzle_events.app``, in-process and against a real uvicorn server over HT
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
-from dataclasses import dataclass
 from io import StringIO
 from pathlib import Path
 from typing import Any, Iterator
@@ -27,6 +22,7 @@ import kuzzle_events
 from kuzzle_events import Application
 from kuzzle_events.management.commands.kuzzle import build_request, parse_value
 from kuzzle_events.management.commands.kuzzle_events import render_table
+from tests.servers import UVICORN, Server, free_port, manage, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVELOPE_KEYS = {
@@ -188,81 +184,17 @@ def test_the_command_line_refuses_bad_json_without_traceback() -> None:
 # -- against a running server ------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _env(tmp: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "project.settings",
-        "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",  # sqlite:////tmp/.../db.sqlite3
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
-def manage(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``manage.py *args`` as a process, as a user runs it."""
-    return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+def remote(server: Server, protocol: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``manage.py kuzzle *args`` against ``server``."""
+    return manage(
+        "kuzzle", *args, "--host", "127.0.0.1", "--port", str(server.port), "--protocol", protocol, env=server.env
     )
-
-
-@dataclass
-class Server:
-    port: int
-    env: dict[str, str]
-    log: Path
-
-    def kuzzle(self, protocol: str, *args: str) -> subprocess.CompletedProcess[str]:
-        return manage(
-            "kuzzle", *args, "--host", "127.0.0.1", "--port", str(self.port), "--protocol", protocol, env=self.env
-        )
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """uvicorn serving the project on a free port, with a fresh SQLite database."""
-    tmp = tmp_path_factory.mktemp("kuzzle-server")
-    env = _env(tmp)
-    migrate = manage("migrate", "--noinput", env=env)
-    assert migrate.returncode == 0, migrate.stdout + migrate.stderr
-    port = _free_port()
-    uvicorn = Path(sys.executable).parent / "uvicorn"
-    log = tmp / "uvicorn.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(uvicorn), "project.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    served = Server(port, env, log)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"uvicorn exited with {process.returncode}:\n{served.output()}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_healthcheck", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"uvicorn did not answer GET /_healthcheck within 30 s:\n{served.output()}")
-            time.sleep(0.1)
-        yield served
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    yield from serve("uvicorn", UVICORN, tmp_path_factory.mktemp("kuzzle-server"))
 
 
 PROTOCOLS = ["http", "websocket"]
@@ -270,7 +202,7 @@ PROTOCOLS = ["http", "websocket"]
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_remote_server_now(server: Server, protocol: str) -> None:
-    done = server.kuzzle(protocol, "server:now")
+    done = remote(server, protocol, "server:now")
     assert done.returncode == 0, done.stderr
     now = json.loads(done.stdout)["now"]
     assert isinstance(now, int) and abs(now / 1000 - time.time()) < 60
@@ -278,7 +210,7 @@ def test_remote_server_now(server: Server, protocol: str) -> None:
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_remote_custom_action_with_display(server: Server, protocol: str) -> None:
-    done = server.kuzzle(protocol, "greeting:sayHello", "-a", "name=Ada", "--body", '{"x": 1}', "--display")
+    done = remote(server, protocol, "greeting:sayHello", "-a", "name=Ada", "--body", '{"x": 1}', "--display")
     assert done.returncode == 0, done.stderr
     envelope = json.loads(done.stdout)
     assert ENVELOPE_KEYS <= set(envelope)
@@ -290,24 +222,24 @@ def test_remote_custom_action_with_display(server: Server, protocol: str) -> Non
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_remote_error_goes_to_stderr_with_exit_code_1(server: Server, protocol: str) -> None:
-    done = server.kuzzle(protocol, "greeting:sayHello", "-a", "name=stranger")
+    done = remote(server, protocol, "greeting:sayHello", "-a", "name=stranger")
     assert done.returncode == 1
     assert done.stdout == ""
     assert "[403] demo.greeting.stranger: The demo does not greet strangers" in done.stderr
     assert "Traceback" not in done.stderr
-    done = server.kuzzle(protocol, "greeting:nope")
+    done = remote(server, protocol, "greeting:nope")
     assert done.returncode == 1 and "[404] api.process.action_not_found" in done.stderr
 
 
 def test_remote_raw_response_over_http_is_printed_as_sent(server: Server) -> None:
-    done = server.kuzzle("http", "greeting:card", "-a", "name=Bo")
+    done = remote(server, "http", "greeting:card", "-a", "name=Bo")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "Dear Bo, hello."
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_connection_refused_is_a_clean_error(protocol: str) -> None:
-    port = str(_free_port())  # nothing listens there once the probe socket is closed
+    port = str(free_port())  # nothing listens there once the probe socket is closed
     with pytest.raises(CommandError, match="Cannot reach .*127.0.0.1:" + port):
         kuzzle("server:now", "--host", "127.0.0.1", "--port", port, "--protocol", protocol)
 

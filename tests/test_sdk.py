@@ -10,28 +10,24 @@ scenario over each protocol and check every field. ``scripts/test`` installs the
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
-from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 
+from tests.servers import DAPHNE, UVICORN, Server, get, serve
+
 ROOT = Path(__file__).resolve().parent.parent
 SDK_DIR = ROOT / "tests" / "sdk"
 SDK_PIN = json.loads((SDK_DIR / "package.json").read_text())["dependencies"]["kuzzle-sdk"]
 NODE_NAME = "knode-sdk"  # KUZZLE_NODE of the servers started here: envelopes must carry it
+SERVER_ENV = {"DEMO_FORMAT_NOW": "1", "KUZZLE_NODE": NODE_NAME}
 INSTALL_HINT = "run scripts/test, or install the SDK with: (cd tests/sdk && npm ci --no-audit --no-fund)"
 
 ENVELOPE_KEYS = sorted(
@@ -41,99 +37,15 @@ ENVELOPE_KEYS = sorted(
 RFC1123 = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$")
 
 
-# -- the server process ------------------------------------------------------------------------
-
-
-@dataclass
-class Server:
-    name: str
-    port: int
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-4000:]
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as answer:
-            return answer.status, {k.lower(): v for k, v in answer.headers.items()}, answer.read()
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
-
-
-def _serve(name: str, command: list[str], tmp: Path, shutdown_lines: tuple[str, ...] = ()) -> Iterator[Server]:
-    """Migrate a fresh SQLite database, start ``command``, wait for ``/_healthcheck``, stop it."""
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "project.settings",
-        "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",  # sqlite:////tmp/.../db.sqlite3
-        "DEMO_FORMAT_NOW": "1",
-        "KUZZLE_NODE": NODE_NAME,
-        "PYTHONUNBUFFERED": "1",
-    }
-    migrate = subprocess.run(
-        [sys.executable, "manage.py", "migrate", "--noinput"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    if migrate.returncode != 0:
-        pytest.fail(f"migrate failed for the {name} server:\n{migrate.stdout}\n{migrate.stderr}")
-
-    port = _free_port()
-    log = tmp / f"{name}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [part.format(port=port) for part in command], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    server = Server(name, port, process, log)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the {name} server exited with {process.returncode}:\n{server.output()}")
-            try:
-                status, _, body = _get(port, "/_healthcheck")
-                if status == 200 and json.loads(body) == {"status": "green"}:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the {name} server did not answer GET /_healthcheck within 30 s:\n{server.output()}")
-            time.sleep(0.1)
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-            pytest.fail(f"the {name} server ignored SIGTERM for 15 s:\n{server.output()}")
-    # Both stop on SIGTERM by themselves, uvicorn after lifespan.shutdown; uvicorn then re-raises
-    # the signal it caught, so its exit status may be -SIGTERM.
-    assert process.returncode in (0, -signal.SIGTERM), f"the {name} server stopped with {process.returncode}"
-    for line in shutdown_lines:
-        assert line in server.output(), f"the {name} server did not log {line!r} when stopping:\n{server.output()}"
-
-
 @pytest.fixture(scope="module")
 def uvicorn_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    command = [sys.executable, "-m", "uvicorn", "project.asgi:application", "--host", "127.0.0.1", "--port", "{port}"]
-    yield from _serve("uvicorn", command, tmp_path_factory.mktemp("uvicorn"), ("Application shutdown complete.",))
+    tmp = tmp_path_factory.mktemp("uvicorn")
+    yield from serve("uvicorn", UVICORN, tmp, SERVER_ENV, ("Application shutdown complete.",))
 
 
 @pytest.fixture(scope="module")
 def daphne_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    command = [sys.executable, "manage.py", "runserver", "--noreload", "127.0.0.1:{port}"]
-    yield from _serve("daphne", command, tmp_path_factory.mktemp("daphne"))
+    yield from serve("daphne", DAPHNE, tmp_path_factory.mktemp("daphne"), SERVER_ENV)
 
 
 # -- the Node scenario -------------------------------------------------------------------------
@@ -386,7 +298,7 @@ def test_sdk_against_daphne(node: str, daphne_server: Server, protocol: str, ws_
 def test_raw_card_over_http(server_fixture: str, request: pytest.FixtureRequest) -> None:
     """What the SDK cannot show of the raw answer it resolved with: status and headers."""
     server: Server = request.getfixturevalue(server_fixture)
-    status, headers, body = _get(server.port, "/greeting-card/Ada")
+    status, headers, body = get(server.port, "/greeting-card/Ada")
     assert status == 200
     assert body == b"Dear Ada, hello."
     assert headers["content-type"] == "text/plain; charset=utf-8"
