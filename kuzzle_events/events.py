@@ -23,7 +23,6 @@ from .dispatch import (
     Listener,
     PipeReturnedNone,
     fire_hooks,
-    run_async_pipes,
     run_pipes,
     run_pipes_no_payload,
     run_pipes_timed,
@@ -62,7 +61,7 @@ class Chain:
     on each warning names the one pipe responsible.
     """
 
-    __slots__ = ("pipes", "hooks", "warn", "timed", "async_fns", "runs")
+    __slots__ = ("pipes", "hooks", "warn", "mask", "async_fns", "runs")
 
     def __init__(self, pipes: tuple[Listener, ...], hooks: tuple[Listener, ...], timed: bool) -> None:
         self.pipes = pipes
@@ -70,8 +69,18 @@ class Chain:
         # All pipes async: the loop needs no per-pipe test, only their functions.
         self.async_fns = tuple(p.fn for p in pipes) if all(p.is_async for p in pipes) else None
         self.warn = min((p.warn for p in pipes), default=math.inf)
-        self.timed = timed
         self.runs = 0  # chain runs not yet added to its pipes' call counts
+        self.timed = timed
+
+    @property
+    def timed(self) -> bool:
+        return self.mask == 0
+
+    @timed.setter
+    def timed(self, value: bool) -> None:
+        # One test picks the loop: a run is timed pipe by pipe when ``runs & mask`` is 0, which is
+        # every run for a timed chain and one run in SAMPLE_EVERY for the others.
+        self.mask = 0 if value else _SAMPLE_MASK
 
 
 _EMPTY = Chain((), (), False)
@@ -104,7 +113,7 @@ class EventEngine:
         self._cache: dict[str, Chain] = {}
         self._timed_events: set[str] = set()
         self._seq = itertools.count()
-        self._running_chains = 0
+        self._free_slots = max_concurrent  # pipe chains that may still start now
         self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
         self.hook_tasks: dict[asyncio.Task[Any], tuple[Listener, str, float]] = {}
         self.configure(
@@ -121,14 +130,20 @@ class EventEngine:
         """Apply settings; registered listeners stay (``warn_time`` applies to later ones)."""
         self.warn_time = warn_time  # ms
         self.timeout = timeout / 1000 if timeout and timeout > 0 else 0.0
+        if hasattr(self, "max_concurrent"):
+            self._free_slots += max_concurrent - self.max_concurrent
         self.max_concurrent = max_concurrent
         self.buffer_size = buffer_size
         self._debug = Debugger("kuzzle:events", debug_spec)
         # Tracing is a different function, so that it costs nothing when off.
-        if self._debug.enabled:
+        tracing = self._debug.enabled
+        if tracing:
             self.trigger = self._trigger_traced  # type: ignore[method-assign]
-        else:
-            self.__dict__.pop("trigger", None)
+        elif getattr(self, "_tracing", False):
+            # Back to the class's plain method. (Not through self.__dict__: making CPython
+            # materialise the instance dict slows every attribute read of the hot path.)
+            del self.trigger
+        self._tracing = tracing
         self._forget_chains()
 
     # Registration ---------------------------------------------------------------------------
@@ -238,19 +253,27 @@ class EventEngine:
             return None
         first = payload[0]
         if pipes:
-            if self._running_chains < self.max_concurrent:
-                self._running_chains += 1
+            if self._free_slots > 0:
+                self._free_slots -= 1
             else:
                 await self._wait_for_slot()
-            entry.runs += 1
+            runs = entry.runs + 1
+            entry.runs = runs
             try:
-                if entry.timed or not entry.runs & _SAMPLE_MASK:
+                if not runs & entry.mask:
                     first = await run_pipes_timed(pipes, first, payload[1:], self._report_slow, self.timeout)
                 else:
                     t0 = perf_counter()
-                    if len(payload) == 1:
-                        fns = entry.async_fns
-                        first = await (run_pipes(pipes, first) if fns is None else run_async_pipes(fns, first))
+                    fns = entry.async_fns
+                    if fns is not None and len(payload) == 1:
+                        # run_pipes for coroutine functions only, inlined: see dispatch's docstring.
+                        for fn in fns:
+                            result = await fn(first)
+                            if result is None:
+                                raise PipeReturnedNone(fn)
+                            first = result
+                    elif len(payload) == 1:
+                        first = await run_pipes(pipes, first)
                     else:
                         first = await run_pipes_with_args(pipes, first, payload[1:])
                     elapsed = perf_counter() - t0
@@ -263,7 +286,7 @@ class EventEngine:
                 if self._waiting:
                     self._hand_over_slot()
                 else:
-                    self._running_chains -= 1
+                    self._free_slots += 1
         if entry.hooks:
             fire_hooks(entry.hooks, (first, *payload[1:]), event, self.hook_tasks, self._hook_done)
         return first
@@ -302,7 +325,7 @@ class EventEngine:
                 if self._waiting:
                     self._hand_over_slot()
                 else:
-                    self._running_chains -= 1
+                    self._free_slots += 1
             else:
                 self._waiting.remove(slot)
             raise
@@ -313,12 +336,12 @@ class EventEngine:
             if not slot.done():
                 slot.set_result(None)
                 return
-        self._running_chains -= 1
+        self._free_slots += 1
 
     @property
     def pressure(self) -> tuple[int, int]:
         """(chains running, chains waiting)."""
-        return self._running_chains, len(self._waiting)
+        return self.max_concurrent - self._free_slots, len(self._waiting)
 
     def _report_slow(self, pipe: Listener, elapsed: float) -> None:
         pipe.stats.slow += 1
