@@ -9,6 +9,7 @@ project's own views) to Django. It also handles lifespan events: the application
 
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from . import errors
@@ -99,6 +100,10 @@ class KuzzleASGI:
                 except Exception as error:  # reported to the server, which refuses to start
                     await send({"type": "lifespan.startup.failed", "message": repr(error)})
                     return
+                # Everything loaded so far (Django, the registry) lives as long as the process:
+                # leave it out of the garbage collector's full passes, which otherwise pause the
+                # server for tens of milliseconds under load.
+                gc.freeze()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 try:

@@ -45,7 +45,7 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         if self.kuzzle_app is None:
             from . import app
 
-            return app
+            self.kuzzle_app = app  # once per connection, not per message
         return self.kuzzle_app
 
     async def dispatch(self, message: dict[str, Any]) -> None:

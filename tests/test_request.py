@@ -120,3 +120,18 @@ def test_set_error_wraps() -> None:
     assert request.error.id == "plugin.runtime.unexpected_error" and request.status == 500
     request.clear_error()
     assert request.error is None and request.status == 200
+
+
+def test_a_request_is_freed_without_the_garbage_collector() -> None:
+    import gc
+    import weakref
+
+    gc.disable()
+    try:
+        request = KuzzleRequest({"controller": "server", "action": "now"})
+        request.set_result({"now": 1})
+        ref = weakref.ref(request)
+        del request
+        assert ref() is None  # no reference cycle: freed as soon as the last reference goes
+    finally:
+        gc.enable()
