@@ -1,0 +1,1 @@
+"""Benchmarks of kuzzle_events (``python bench/<name>.py``) and the modules their servers load."""
