@@ -37,7 +37,8 @@ def is_kuzzle_path(app: Application, method: str, path: str) -> bool:
     """Whether ``path`` belongs to the Kuzzle API (else it is left to Django's own URLs)."""
     if path.startswith("/_") or path == "/":
         return True
-    return app.controller.router.match("get", path) is not None or bool(app.controller.router.verbs_for(path))
+    # One match says it all: a route (tuple), the path under other verbs (False), or nothing (None).
+    return app.controller.router.match(method, path) is not None
 
 
 def _cors(headers: dict[str, str]) -> list[tuple[str, str]]:
@@ -65,7 +66,8 @@ def _serialize(response: KuzzleResponse, http: HttpInput, pretty: bool) -> HttpA
             text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
         body = text.encode()
         headers.append(("Content-Type", "application/json"))
-    headers.extend((k, str(v)) for k, v in handler_headers.items() if not (not response.raw and k.lower() == "content-type"))
+    # An enveloped answer is always JSON: a handler's Content-Type only applies to raw answers.
+    headers.extend((k, str(v)) for k, v in handler_headers.items() if response.raw or k.lower() != "content-type")
     if http.method == "HEAD":
         body = b""
     return HttpAnswer(response.status, headers, body)
