@@ -87,16 +87,24 @@ class EmbeddedSDK:
         self._app = app
 
     async def query(
-        self, request: Mapping[str, Any], *, user: User | None = None, trigger_events: bool = True
+        self,
+        request: Mapping[str, Any],
+        *,
+        user: User | None = None,
+        trigger_events: bool = True,
+        check_rights: bool = False,
     ) -> dict[str, Any]:
         """Execute ``request`` (``{"controller", "action", ...}``) and return its envelope.
 
+        As in Kuzzle, code of the server is trusted: rights are checked only with ``check_rights``
+        (for ``user``, anonymous by default) or when the request carries a ``jwt``.
         A failed action raises its :class:`~kuzzle_events.errors.KuzzleError`.
         """
         self._app._require_started("sdk")
         kuzzle_request = KuzzleRequest(
             dict(request), connection=Connection(protocol="internal"), user=user or ANONYMOUS
         )
+        kuzzle_request.context.check_rights = check_rights
         response = await self._app.funnel.execute(kuzzle_request, trigger_events=trigger_events)
         if kuzzle_request.error is not None:
             raise kuzzle_request.error
@@ -124,6 +132,9 @@ class Application:
         self.pipe = PipeRegistry(self)
         self.hook = HookRegistry(self)
         self.sdk = EmbeddedSDK(self)
+        from .security.guard import Security
+
+        self.security = Security(self)
         from .plugin_loader import PluginManager
 
         self.plugin = PluginManager(self)
@@ -160,6 +171,7 @@ class Application:
             self._funnel = Funnel(
                 self.events, self.controller, node=c.NODE, stack=c.ERROR_STACK, debug_spec=c.DEBUG
             )
+            self._funnel.authorize = self.security.authorize
         return self._funnel
 
     def reload_config(self) -> None:
@@ -249,6 +261,7 @@ class Application:
         events = self.events
         try:
             await self.plugin.initialise()
+            await self.security.start()
             await events.trigger("kuzzle:state:start")
             self.state = "running"
             await events.trigger("kuzzle:state:live")

@@ -20,7 +20,9 @@ class KuzzleEventsConfig(AppConfig):
         from django.core.signals import setting_changed
 
         from . import app
+        from .security import signals
 
+        signals.connect()
         app.plugin.use_settings(app.config.PLUGINS, app.config.DISABLED_PLUGINS)
 
         def reload(setting: str, **kwargs: object) -> None:

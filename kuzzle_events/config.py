@@ -31,6 +31,19 @@ DEFAULTS: dict[str, Any] = {
     "DISABLED_PLUGINS": [],
     # Port of `manage.py runserver`.
     "PORT": 7512,
+    # Authentication tokens: lifetime when auth:login gives no expiresIn, and the longest one
+    # allowed (-1: no maximum). Milliseconds, or durations such as "1h".
+    "TOKEN_TTL": "1h",
+    "TOKEN_MAX_TTL": -1,
+    # auth:login attempts allowed per username and per client address in LOGIN_WINDOW seconds
+    # (0: no limit); further attempts get a 429.
+    "LOGIN_ATTEMPTS": 10,
+    "LOGIN_WINDOW": 60,
+    # Seconds during which a process trusts its copy of roles and profiles before checking
+    # whether another process changed them (requests with a token always check).
+    "SECURITY_CACHE_TTL": 1.0,
+    # Profiles given to users made by security:createRestrictedUser.
+    "RESTRICTED_PROFILES": ["default"],
 }
 
 

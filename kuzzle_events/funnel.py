@@ -11,7 +11,7 @@ A failure from ``request:onExecution`` on fires ``<controller>:error<Action>`` t
 from __future__ import annotations
 
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from . import errors
 from .debug import Debugger
@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Funnel"]
 
-Authorizer = Callable[[KuzzleRequest, "ActionDef"], Any]
+# Raises the request's 401/403 error; returns an awaitable only when it has I/O to do.
+Authorizer = Callable[[KuzzleRequest, "ActionDef"], "Awaitable[None] | None"]
 
 
 class Funnel:
@@ -63,7 +64,9 @@ class Funnel:
         try:
             act = self.controllers.get(request.input.controller, request.input.action)
             if self.authorize is not None:
-                await self.authorize(request, act)
+                pending = self.authorize(request, act)
+                if pending is not None:
+                    await pending
             request.set_result(await _call(act, request), _status(request))
         except Exception as error:
             request.set_error(error)
@@ -76,7 +79,9 @@ class Funnel:
             act = self.controllers.get(request.input.controller, request.input.action)
             if self.authorize is not None:
                 try:
-                    await self.authorize(request, act)
+                    pending = self.authorize(request, act)
+                    if pending is not None:
+                        await pending
                 except errors.KuzzleError:
                     request = await trigger("request:onUnauthorized", request)
                     raise

@@ -62,12 +62,19 @@ class Connection:
 
 
 class RequestContext:
-    __slots__ = ("connection", "user", "token")
+    """Who sent the request, over which connection, with which verified token.
+
+    ``check_rights`` is False for trusted code of the server itself (``app.sdk``, the in-process
+    ``kuzzle`` command): such a request runs whatever its user's rights, unless it carries a token.
+    """
+
+    __slots__ = ("connection", "user", "token", "check_rights")
 
     def __init__(self, connection: Connection, user: User = ANONYMOUS, token: Any = None) -> None:
         self.connection = connection
         self.user = user
         self.token = token
+        self.check_rights = True
 
 
 class RequestResource:

@@ -14,9 +14,11 @@ from rest_framework.request import Request
 from rest_framework.views import APIView
 
 from . import errors
-from .http.exchange import answer_error, handle
+from .authentication import KuzzleAuthenticationFailed, KuzzleTokenAuthentication
+from .http.exchange import HttpAnswer, answer_error, handle
 from .http.parsing import HttpInput
 from .request import User
+from .security.tokens import AuthToken
 
 if TYPE_CHECKING:
     from .application import Application
@@ -28,14 +30,22 @@ def kuzzle_user(django_user: Any) -> User | None:
     """The caller as Kuzzle sees them, from a user DRF authenticated (None if anonymous)."""
     if django_user is None or not getattr(django_user, "is_authenticated", False):
         return None
-    profiles = ["admin"] if getattr(django_user, "is_superuser", False) else ["default"]
-    return User(str(django_user.pk), profiles, {"username": django_user.get_username()})
+    from .security import store
+
+    return store.user_of(store.ensure_kuzzle_user(django_user))
 
 
 class KuzzleAPIView(APIView):
-    """Every Kuzzle route, every verb: ``kuzzle_app`` defaults to ``kuzzle_events.app``."""
+    """Every Kuzzle route, every verb: ``kuzzle_app`` defaults to ``kuzzle_events.app``.
+
+    Authentication is DRF's: the Kuzzle token class by default; with other classes (sessions...),
+    an authenticated Django user is the Kuzzle user of the same account. Rights are Kuzzle's,
+    checked in the funnel, so DRF permission classes are left empty.
+    """
 
     kuzzle_app: Application | None = None
+    authentication_classes = [KuzzleTokenAuthentication]
+    permission_classes: list[Any] = []
 
     def get_app(self) -> Application:
         if self.kuzzle_app is None:
@@ -46,23 +56,43 @@ class KuzzleAPIView(APIView):
 
     def kuzzle(self, request: Request, kuzzle_path: str = "", **kwargs: Any) -> HttpResponse:
         app = self.get_app()
-        django_request = request._request
-        http = HttpInput(
-            method=request.method or "GET",
+        http = self._http_input(request._request, kuzzle_path)
+        try:
+            http.body = request._request.body
+        except RequestDataTooBig:
+            return _django_response(answer_error(app, http, errors.get("network.http.request_too_large")))
+        if isinstance(request.auth, AuthToken):
+            user, token = request.auth.user, request.auth
+        else:
+            user, token = kuzzle_user(request.user), None
+        return _django_response(app.run_sync(handle, app, http, user=user, token=token))
+
+    get = post = put = patch = delete = head = options = kuzzle
+
+    def handle_exception(self, exc: Exception) -> Any:
+        if isinstance(exc, KuzzleAuthenticationFailed):
+            # The funnel meets the same token again and refuses it the Kuzzle way: the
+            # request:onUnauthorized pipes run and the client gets the Kuzzle error envelope.
+            app = self.get_app()
+            django_request = self.request._request
+            http = self._http_input(django_request, self.kwargs.get("kuzzle_path", ""))
+            http.body = django_request.body
+            return _django_response(app.run_sync(handle, app, http))
+        return super().handle_exception(exc)
+
+    @staticmethod
+    def _http_input(django_request: Any, kuzzle_path: str) -> HttpInput:
+        return HttpInput(
+            method=django_request.method or "GET",
             path="/" + kuzzle_path,
             query_string=django_request.META.get("QUERY_STRING", ""),
             headers={k.lower(): v for k, v in django_request.headers.items()},
             client=django_request.META.get("REMOTE_ADDR"),
         )
-        try:
-            http.body = django_request.body
-        except RequestDataTooBig:
-            answer = answer_error(app, http, errors.get("network.http.request_too_large"))
-        else:
-            answer = app.run_sync(handle, app, http, user=kuzzle_user(getattr(request, "user", None)))
-        response = HttpResponse(answer.body, status=answer.status)
-        for key, value in answer.headers:
-            response[key] = value
-        return response
 
-    get = post = put = patch = delete = head = options = kuzzle
+
+def _django_response(answer: HttpAnswer) -> HttpResponse:
+    response = HttpResponse(answer.body, status=answer.status)
+    for key, value in answer.headers:
+        response[key] = value
+    return response

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from typing import TYPE_CHECKING, Any
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -27,6 +28,8 @@ __all__ = ["KuzzleConsumer"]
 
 PING = '{"p":1}'
 PONG = '{"p":2}'
+# Kuzzle's server notification, sent when the token of a connection's requests expires.
+TOKEN_EXPIRED = json.dumps({"message": "Authentication Token Expired", "status": 200, "type": "TokenExpired"})
 
 
 class KuzzleConsumer(AsyncWebsocketConsumer):
@@ -88,6 +91,9 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         await self._connection_event("connection:new")
 
     async def disconnect(self, code: int) -> None:
+        expiry = getattr(self, "_token_expiry", None)
+        if expiry is not None:
+            expiry.cancel()
         if hasattr(self, "connection"):
             await self._connection_event("connection:remove")
 
@@ -146,7 +152,32 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
 
     async def _execute(self, request: KuzzleRequest) -> None:
         response = await self.app.funnel.execute(request)
+        if request.context.token is not None:
+            self._watch_token(request)
         await self._send_text(response.to_json(room=True))
+
+    def _watch_token(self, request: KuzzleRequest) -> None:
+        """Tell the client when the token its requests use expires, as Kuzzle does."""
+        token = request.context.token
+        expiry: asyncio.TimerHandle | None = getattr(self, "_token_expiry", None)
+        if request.input.controller == "auth" and request.input.action == "logout" and request.error is None:
+            if expiry is not None:
+                expiry.cancel()
+            self._token_expiry = self._watched_jwt = None
+            return
+        if token.expires_at == -1 or token.jwt == getattr(self, "_watched_jwt", None):
+            return
+        if expiry is not None:
+            expiry.cancel()
+        self._watched_jwt = token.jwt
+        delay = max(token.expires_at / 1000 - time.time(), 0)
+        self._token_expiry = asyncio.get_running_loop().call_later(delay, self._token_expired)
+
+    def _token_expired(self) -> None:
+        self._token_expiry = self._watched_jwt = None
+        task = asyncio.get_running_loop().create_task(self._send_text(TOKEN_EXPIRED))
+        self.in_flight.add(task)
+        task.add_done_callback(self.in_flight.discard)
 
     async def _send_error(self, error: errors.KuzzleError, request_id: str | None) -> None:
         request = KuzzleRequest({"requestId": request_id}, connection=self.connection)

@@ -10,6 +10,25 @@ import pytest
 from kuzzle_events import Application
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Every application reads its rights from the database when it starts, and the core reaches
+    # the database from Django's sync thread: tests get a real, committed database, emptied after.
+    for item in items:
+        if item.get_closest_marker("django_db") is None:
+            item.add_marker(pytest.mark.django_db(transaction=True))
+
+
+@pytest.fixture(autouse=True)
+def fresh_security(settings: Any) -> Any:
+    """Each test starts with no cached rights nor login counts, and cheap password hashing."""
+    from kuzzle_events import app
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    app.security.invalidate()
+    yield
+    app.security.invalidate()
+
+
 @pytest.fixture
 def make_app() -> Callable[..., Application]:
     """Build a fresh, isolated application with settings overrides."""

@@ -64,7 +64,7 @@ def section(html: str, element_id: str) -> str:
     return html[start : end if end != -1 else len(html)]
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("page", PAGES)
 def test_anonymous_is_sent_to_the_admin_login(client: Client, page: str) -> None:
     response = client.get(url(page))
@@ -72,7 +72,7 @@ def test_anonymous_is_sent_to_the_admin_login(client: Client, page: str) -> None
     assert response["Location"] == f"{reverse('admin:login')}?next={url(page)}"
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("page", PAGES)
 def test_a_user_who_is_not_staff_is_refused(client: Client, django_user_model: type[User], page: str) -> None:
     client.force_login(django_user_model.objects.create_user("visitor", password="pw-visitor-1"))
@@ -81,7 +81,7 @@ def test_a_user_who_is_not_staff_is_refused(client: Client, django_user_model: t
     assert response["Location"].startswith(reverse("admin:login"))
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_admin_index_links_to_the_pages(staff: Client) -> None:
     html = staff.get(reverse("admin:index")).content.decode()
     module = section(html, "kuzzle-events-module")
@@ -90,7 +90,7 @@ def test_admin_index_links_to_the_pages(staff: Client) -> None:
     assert 'id="recent-actions-module"' in html  # the rest of the stock index is still there
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("page", PAGES)
 def test_pages_render_inside_the_admin(staff: Client, page: str) -> None:
     response = staff.get(url(page))
@@ -101,7 +101,7 @@ def test_pages_render_inside_the_admin(staff: Client, page: str) -> None:
     assert kuzzle_events.app.started  # the admin is an entry point: it started the application
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_controllers_page(staff: Client) -> None:
     app = kuzzle_events.app
     before = staff.get(url("controllers"))
@@ -130,7 +130,7 @@ def test_controllers_page(staff: Client) -> None:
     assert owners.index("core") < owners.index("application") < owners.index("greeter")
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_events_page_lists_pipes_in_execution_order(staff: Client, probe_pipes: list[str]) -> None:
     app = kuzzle_events.app
     for _ in range(64):  # one chain run in 64 is timed pipe by pipe
@@ -168,7 +168,7 @@ def test_events_page_lists_pipes_in_execution_order(staff: Client, probe_pipes: 
     ]
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_events_page_lists_the_catalog(staff: Client) -> None:
     response = staff.get(url("events"))
     catalog = section(response.content.decode(), "catalog")
@@ -182,7 +182,7 @@ def test_events_page_lists_the_catalog(staff: Client) -> None:
     assert rows["<controller>:before<Action>"]["pipes"] is None  # one per action: see the Controllers page
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_plugins_page(staff: Client) -> None:
     response = staff.get(url("plugins"))
     greeter = section(response.content.decode(), "plugin-greeter")

@@ -61,7 +61,7 @@ async def test_trigger_and_sdk_before_start_are_refused(kapp: Application) -> No
     assert sdk.value.id == "plugin.runtime.unavailable_before_start"
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 async def test_trigger_custom_event_returns_first_payload(kapp: Application) -> None:
     async def enrich(url, size):
         return url + "?signed"

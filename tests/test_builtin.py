@@ -29,7 +29,7 @@ async def test_server_info_lists_controllers_actions_routes(kapp: Application) -
     assert {"kuzzle_events", "django", "python"} <= set(info["versions"])
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 async def test_health_check(started: Application) -> None:
     envelope = await started.sdk.query({"controller": "server", "action": "healthCheck"})
     assert envelope["result"] == {"status": "green", "services": {"database": "green"}}

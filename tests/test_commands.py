@@ -22,7 +22,7 @@ import kuzzle_events
 from kuzzle_events import Application
 from kuzzle_events.management.commands.kuzzle import build_request, parse_value
 from kuzzle_events.management.commands.kuzzle_events import render_table
-from tests.servers import UVICORN, Server, free_port, manage, serve
+from tests.servers import UVICORN, Server, free_port, manage, project_env, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVELOPE_KEYS = {
@@ -167,12 +167,44 @@ def test_unknown_action_is_a_404(target: str, error_id: str) -> None:
     assert caught.value.returncode == 1
 
 
-def test_the_command_line_writes_the_error_to_stderr_and_exits_1() -> None:
-    done = manage("kuzzle", "greeting:sayHello", "-a", "name=stranger")
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The environment of a project with a fresh, migrated SQLite database."""
+    env = project_env(tmp_path_factory.mktemp("kuzzle-cli"))
+    done = manage("migrate", "--noinput", env=env)
+    assert done.returncode == 0, done.stderr
+    return env
+
+
+def test_the_command_line_writes_the_error_to_stderr_and_exits_1(project: dict[str, str]) -> None:
+    done = manage("kuzzle", "greeting:sayHello", "-a", "name=stranger", env=project)
     assert done.returncode == 1
     assert done.stdout == ""
     assert "[403] demo.greeting.stranger: The demo does not greet strangers" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_an_unmigrated_database_is_a_clean_error(tmp_path: Path) -> None:
+    done = manage("kuzzle", "server:now", env=project_env(tmp_path))
+    assert done.returncode == 1
+    assert "The application could not start" in done.stderr and "manage.py migrate" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_in_process_commands_are_trusted_but_a_jwt_is_checked(project: dict[str, str]) -> None:
+    manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User; User.objects.create_superuser('root', '', 'pw')",
+        env=project,
+    )
+    # An administrator exists, so anonymous callers are restricted, but not the operator's shell.
+    done = manage("kuzzle", "security:getRole", "--id", "anonymous", env=project)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["_id"] == "anonymous"
+    done = manage("kuzzle", "security:getRole", "--id", "anonymous", "--jwt", "not-a-token", env=project)
+    assert done.returncode == 1
+    assert "[401] security.token.invalid" in done.stderr
 
 
 def test_the_command_line_refuses_bad_json_without_traceback() -> None:
@@ -304,7 +336,10 @@ def test_list_shows_wildcards_in_execution_order(make_app) -> None:
     app.pipe.register("server:beforeNow", first, owner="demo")
     _, _, rows, note = listeners_table(app)
     now_rows = [row for row in rows if row[0] == "server:beforeNow"]
-    assert [(r[2], r[4], r[5], r[6]) for r in now_rows] == [("1", "demo", "0", ""), ("2", "audit", "50", "server:before*")]
+    assert [(r[2], r[4], r[5], r[6]) for r in now_rows] == [
+        ("1", "demo", "0", ""),
+        ("2", "audit", "50", "server:before*"),
+    ]
     assert "wildcard" in note
 
 

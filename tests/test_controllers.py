@@ -81,7 +81,7 @@ class Named(Controller):
         return True
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 async def test_class_form(kapp: Application) -> None:
     kapp.controller.use(GreetingController())
     kapp.controller.use(MyShopController())

@@ -226,7 +226,7 @@ async def test_unserializable_result_is_a_plugin_error(kapp: Application) -> Non
     assert '"status":500' in response.to_json()
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 async def test_sync_handler_runs(kapp: Application) -> None:
     def buy(request: KuzzleRequest) -> dict[str, int]:
         return {"n": request.get_integer("n")}

@@ -18,6 +18,7 @@ from kuzzle_events.asgi import KuzzleASGI
 from kuzzle_events.errors import ForbiddenError
 from kuzzle_events.urls import kuzzle_urlpatterns
 from project.demo import events as demo
+from tests.accounts import issue_token
 
 
 @dataclass
@@ -39,6 +40,7 @@ def register_test_controllers(app: Application) -> None:
             "args": request.input.args,
             "body": request.input.body,
             "jwt": request.input.jwt,
+            "user": request.context.user.id,
             "volatile": request.input.volatile,
             "protocol": request.context.connection.protocol,
             "verb": misc["verb"],
@@ -145,12 +147,13 @@ async def test_custom_route_path_args_query_args_and_body(http) -> None:
 
 
 async def test_url_params_beat_query_args_and_request_details(http) -> None:
+    token = await sync_to_async(issue_token)("ada")
     answer = await http(
         "POST",
         "/echo/Ada?name=Bob&flag&other=1",
         headers={
             **JSON,
-            "authorization": "Bearer my.jwt.token",
+            "authorization": f"Bearer {token.jwt}",
             "x-kuzzle-volatile": '{"client": "test"}',
             "x-custom": "yes",
         },
@@ -159,7 +162,7 @@ async def test_url_params_beat_query_args_and_request_details(http) -> None:
     result = answer.json()["result"]
     assert result["args"] == {"name": "Ada", "flag": "", "other": "1"}
     assert result["body"] == {"k": 1}
-    assert result["jwt"] == "my.jwt.token"
+    assert result["jwt"] == token.jwt
     assert result["volatile"] == {"client": "test"}
     assert answer.json()["volatile"] == {"client": "test"}
     assert (result["protocol"], result["verb"], result["path"]) == ("http", "POST", "/echo/Ada")
@@ -192,13 +195,17 @@ async def test_query_route_takes_a_whole_request(http) -> None:
 
 
 async def test_query_route_reads_token_and_volatile_headers(http) -> None:
+    token = await sync_to_async(issue_token)("ada")
     body = {"controller": "probe", "action": "echo", "name": "x"}
-    headers = {**JSON, "authorization": "Bearer from.header", "x-kuzzle-volatile": '{"h": 1}'}
+    headers = {**JSON, "authorization": f"Bearer {token.jwt}", "x-kuzzle-volatile": '{"h": 1}'}
     result = (await http("POST", "/_query", headers=headers, content=json.dumps(body).encode())).json()["result"]
-    assert (result["jwt"], result["volatile"]) == ("from.header", {"h": 1})
-    body.update(jwt="from.body", volatile={"b": 2})
-    result = (await http("POST", "/_query", headers=headers, content=json.dumps(body).encode())).json()["result"]
-    assert (result["jwt"], result["volatile"]) == ("from.body", {"b": 2})
+    assert (result["jwt"], result["volatile"]) == (token.jwt, {"h": 1})
+    other = await sync_to_async(issue_token)("bob")
+    body.update(jwt=other.jwt, volatile={"b": 2})
+    answer = (await http("POST", "/_query", headers=headers, content=json.dumps(body).encode())).json()
+    # The body's token wins over the header's, as in Kuzzle: the request is Bob's.
+    assert (answer["result"]["jwt"], answer["result"]["volatile"]) == (other.jwt, {"b": 2})
+    assert answer["result"]["user"] == "bob"
 
 
 async def test_special_routes(http) -> None:

@@ -147,7 +147,7 @@ async def test_context(kapp: Application, caplog: pytest.LogCaptureFixture) -> N
     assert "now" in (await context.accessors.sdk.query({"controller": "server", "action": "now"}))["result"]
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 async def test_accessor_trigger_prefixes_the_event(kapp: Application) -> None:
     captured: dict[str, Any] = {}
 

@@ -15,7 +15,7 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_database_follows_database_url() -> None:
     expected = "postgresql" if os.environ.get("DATABASE_URL", "").startswith("postgres") else "sqlite"
     assert connection.vendor == expected

@@ -12,7 +12,9 @@ __all__ = ["register_builtins"]
 
 def register_builtins(app: Application) -> None:
     from .auth import auth_controller
+    from .security import security_controller
     from .server import server_controller
 
     app.controller.register("server", server_controller(app), owner="core", builtin=True)
     app.controller.register("auth", auth_controller(app), owner="core", builtin=True)
+    app.controller.register("security", security_controller(app), owner="core", builtin=True)

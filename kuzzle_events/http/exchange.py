@@ -19,6 +19,7 @@ from .parsing import HttpInput, bearer_token, connection_of, new_request, parse_
 if TYPE_CHECKING:
     from ..application import Application
     from ..request import User
+    from ..security.tokens import AuthToken
 
 __all__ = ["HttpAnswer", "handle", "is_kuzzle_path", "answer_error"]
 
@@ -86,8 +87,14 @@ def _plain(status: int, http: HttpInput, payload: Any) -> HttpAnswer:
     return HttpAnswer(status, headers, dumps(payload).encode())
 
 
-async def handle(app: Application, http: HttpInput, *, user: User | None = None) -> HttpAnswer:
-    """Route, parse, execute and serialise one HTTP request."""
+async def handle(
+    app: Application, http: HttpInput, *, user: User | None = None, token: AuthToken | None = None
+) -> HttpAnswer:
+    """Route, parse, execute and serialise one HTTP request.
+
+    ``user`` and ``token``: the caller as the adapter authenticated them (DRF). A token stands only
+    for the request that carries it (a ``/_query`` body may name another).
+    """
     debug: Debugger | None = getattr(app, "_http_debug", None)
     if debug is None:
         debug = app._http_debug = Debugger("kuzzle:http", app.config.DEBUG)  # type: ignore[attr-defined]
@@ -147,7 +154,10 @@ async def handle(app: Application, http: HttpInput, *, user: User | None = None)
             )
     except errors.KuzzleError as error:
         return answer_error(app, http, error)
-    if user is not None:
+    if token is not None and token.jwt == request.input.jwt:
+        request.context.token = token
+        request.context.user = token.user or user or request.context.user
+    elif user is not None and not request.input.jwt:
         request.context.user = user
     response = await app.funnel.execute(request)
     return _serialize(response, http, pretty="pretty" in request.input.args)

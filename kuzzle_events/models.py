@@ -1,0 +1,101 @@
+"""Kuzzle's security data on Django's ORM: roles, profiles, users (on Django's users) and tokens.
+
+A role grants actions (``{"<controller>": {"actions": {"<action>": bool, "*": bool}}}``), a profile
+is a list of roles, a user a list of profiles. Tokens are an allow-list: a JWT is honoured only while
+its row exists, so revocation is a delete that every server process sees.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+
+__all__ = ["Role", "Profile", "KuzzleUser", "Token", "SecurityState", "RESERVED"]
+
+# Kuzzle's base roles and profiles, created when missing and never deleted.
+RESERVED = ("anonymous", "default", "admin")
+
+
+class Role(models.Model):
+    """A set of granted actions, by controller (``*`` wildcards allowed on both levels)."""
+
+    name = models.CharField(primary_key=True, max_length=200)
+    controllers = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def to_kuzzle(self) -> dict[str, Any]:
+        return {"_id": self.name, "_source": {"controllers": self.controllers}}
+
+
+class Profile(models.Model):
+    """A named list of roles: its rights are the union of its roles' rights."""
+
+    name = models.CharField(primary_key=True, max_length=200)
+    roles = models.ManyToManyField(Role, related_name="profiles", blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def to_kuzzle(self) -> dict[str, Any]:
+        policies = [{"roleId": role.name} for role in self.roles.all()]
+        return {"_id": self.name, "_source": {"policies": policies}}
+
+
+class KuzzleUser(models.Model):
+    """A Django user as Kuzzle sees them: a kuid, profiles and free content."""
+
+    kuid = models.CharField("kuid", primary_key=True, max_length=200)
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="kuzzle")
+    profiles = models.ManyToManyField(Profile, related_name="users", blank=True)
+    content = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["kuid"]
+        verbose_name = "Kuzzle user"
+
+    def __str__(self) -> str:
+        return self.kuid
+
+    def profile_ids(self) -> list[str]:
+        return [profile.name for profile in self.profiles.all()]
+
+    def to_kuzzle(self) -> dict[str, Any]:
+        return {"_id": self.kuid, "_source": {**self.content, "profileIds": self.profile_ids()}}
+
+
+class Token(models.Model):
+    """An issued JWT (only its SHA-256 is stored): authentication token or API key."""
+
+    digest = models.CharField(primary_key=True, max_length=64)
+    user = models.ForeignKey(KuzzleUser, on_delete=models.CASCADE, related_name="tokens")
+    # Django's session hash of the password at issue time: a password change revokes the token.
+    auth_hash = models.CharField(max_length=128)
+    expires_at = models.BigIntegerField(help_text="Epoch milliseconds; -1 never expires.")
+    api_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{'API key ' + self.api_key if self.api_key else 'token'} of {self.user_id}"
+
+
+class SecurityState(models.Model):
+    """One row: a counter bumped by every change of rights, so other processes reload theirs."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    version = models.BigIntegerField(default=0)

@@ -1,0 +1,207 @@
+"""``app.security``: who the caller is and whether they may run the action, for every protocol.
+
+The funnel calls :meth:`Security.authorize` for each request. An anonymous request whose rights
+snapshot is fresh is decided without awaiting anything. A token costs one database hop (is it still
+honoured? whose is it?), which also tells whether the rights changed in another process. Without
+tokens, another process's changes are picked up within ``SECURITY_CACHE_TTL`` seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from .. import errors
+from ..handlers import adapt
+from ..request import ANONYMOUS, KuzzleRequest
+from .ratelimit import AttemptLimiter
+from .rights import Rights
+from .tokens import AuthToken, decode
+
+if TYPE_CHECKING:
+    from ..application import Application
+    from ..controllers import ActionDef
+
+__all__ = ["Security"]
+
+# Actions that ignore the caller's token: logging in again with a stale token must work, and
+# checkToken judges the token in its body.
+_TOKENLESS = frozenset({("auth", "login"), ("auth", "checkToken")})
+
+
+def _reporting_database_errors(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    async def call(*args: Any) -> Any:
+        from django.db import DatabaseError
+
+        try:
+            return await fn(*args)
+        except DatabaseError as error:
+            # A Kuzzle error for the client, the details for the operator.
+            raise errors.get("core.fatal.service_unavailable", f"database ({error})") from error
+
+    return call
+
+
+class Security:
+    """Authentication and rights of one application."""
+
+    def __init__(self, app: Application) -> None:
+        self._app = app
+        self._rights: Rights | None = None
+        self._generation = -1
+        self._fresh_until = 0.0
+        self._limiter: AttemptLimiter | None = None
+        self._orm: dict[str, Callable[..., Awaitable[Any]]] = {}
+
+    # Database access, one hop per call ----------------------------------------------------------
+
+    def orm(self, name: str) -> Callable[..., Awaitable[Any]]:
+        """``kuzzle_events.security.store.<name>`` as a coroutine function (thread hop, fresh connections)."""
+        fn = self._orm.get(name)
+        if fn is None:
+            from . import store
+
+            fn = self._orm[name] = _reporting_database_errors(adapt(getattr(store, name))[0])
+        return fn
+
+    @property
+    def secret(self) -> str:
+        from django.conf import settings
+
+        return str(settings.SECRET_KEY)
+
+    @property
+    def login_limiter(self) -> AttemptLimiter:
+        c = self._app.config
+        limiter = self._limiter
+        if limiter is None or (limiter.limit, limiter.window) != (c.LOGIN_ATTEMPTS, c.LOGIN_WINDOW):
+            limiter = self._limiter = AttemptLimiter(c.LOGIN_ATTEMPTS, c.LOGIN_WINDOW)
+        return limiter
+
+    # Rights snapshot ----------------------------------------------------------------------------
+
+    def invalidate(self) -> None:
+        """Forget the rights snapshot and login counters (the next request reloads)."""
+        self._rights = None
+        self._fresh_until = 0.0
+        if self._limiter is not None:
+            self._limiter.reset()
+
+    def _is_fresh(self) -> bool:
+        from .store import local_generation
+
+        return (
+            self._rights is not None and self._generation == local_generation() and time.monotonic() < self._fresh_until
+        )
+
+    async def rights(self) -> Rights:
+        """The current snapshot, reloaded first if this or another process changed rights."""
+        if not self._is_fresh():
+            await self._reload(None)
+        assert self._rights is not None
+        return self._rights
+
+    async def _reload(self, seen_version: int | None) -> None:
+        from .store import local_generation
+
+        generation = local_generation()
+        current = self._rights
+        if (
+            seen_version is not None
+            and current is not None
+            and seen_version == current.version
+            and (generation == self._generation)
+        ):
+            self._fresh_until = time.monotonic() + self._app.config.SECURITY_CACHE_TTL
+            return
+        # A change made by this process must be read even if the stored version looks the same.
+        known = current.version if current is not None and generation == self._generation else None
+        loaded = await self.orm("load_rights")(known)
+        if loaded is not None:
+            self._rights = loaded
+        self._generation = generation
+        self._fresh_until = time.monotonic() + self._app.config.SECURITY_CACHE_TTL
+
+    async def start(self) -> None:
+        """Load the rights at start, saying so when nobody is restricted yet."""
+        try:
+            rights = await self.rights()
+        except errors.KuzzleError as error:
+            cause = error.__cause__ or error.message
+            raise errors.get(
+                "core.fatal.service_unavailable", f"database ({cause}); is it migrated (manage.py migrate)?"
+            ) from error
+        if not rights.admin_exists:
+            self._app.log.warning(
+                "kuzzle_events: no administrator exists yet, so anonymous users may run every action. "
+                "Create one with security:createFirstAdmin or `manage.py createsuperuser`."
+            )
+
+    # Authentication -----------------------------------------------------------------------------
+
+    async def verify(self, jwt: Any) -> AuthToken:
+        """The token behind ``jwt`` if it is valid and honoured; its 401 error otherwise."""
+        payload = decode(self.secret, jwt)
+        found = await self.orm("lookup")(jwt, payload["_id"])
+        if found is None:
+            raise errors.get("security.token.invalid")
+        token, version, _ = found
+        if self._rights is None or version != self._rights.version:
+            await self._reload(version)
+        return token
+
+    def verify_sync(self, jwt: Any) -> tuple[AuthToken, Any]:
+        """:meth:`verify` for sync code already in a thread that may use the ORM (DRF views).
+
+        Returns the token and its Django user.
+        """
+        from django.db import DatabaseError
+
+        from . import store
+
+        payload = decode(self.secret, jwt)
+        try:
+            found = store.lookup(jwt, payload["_id"])
+        except DatabaseError as error:
+            raise errors.get("core.fatal.service_unavailable", f"database ({error})") from error
+        if found is None:
+            raise errors.get("security.token.invalid")
+        token, _, django_user = found
+        return token, django_user
+
+    # The funnel's authorization step ------------------------------------------------------------
+
+    def authorize(self, request: KuzzleRequest, act: ActionDef) -> Awaitable[None] | None:
+        """Raise the 401/403 error if the caller may not run ``act``; awaitable only when I/O is needed."""
+        context = request.context
+        jwt = request.input.jwt
+        if jwt and context.token is None and (act.controller, act.name) not in _TOKENLESS:
+            return self._authenticate_and_check(request, act)
+        if not context.check_rights and context.token is None:
+            return None
+        if not self._is_fresh():
+            return self._refresh_and_check(request, act)
+        self._check(request, act)
+        return None
+
+    async def _authenticate_and_check(self, request: KuzzleRequest, act: ActionDef) -> None:
+        token = await self.verify(request.input.jwt)
+        request.context.token = token
+        request.context.user = token.user or ANONYMOUS
+        if not self._is_fresh():
+            await self._reload(None)
+        self._check(request, act)
+
+    async def _refresh_and_check(self, request: KuzzleRequest, act: ActionDef) -> None:
+        await self._reload(None)
+        self._check(request, act)
+
+    def _check(self, request: KuzzleRequest, act: ActionDef) -> None:
+        rights = self._rights
+        assert rights is not None
+        user = request.context.user
+        if rights.allows(user.profile_ids, act.controller, act.name):
+            return
+        if user.id == ANONYMOUS.id:
+            raise errors.get("security.rights.unauthorized", act.controller, act.name)
+        raise errors.get("security.rights.forbidden", act.controller, act.name, user.id)

@@ -1,0 +1,136 @@
+"""Rights: what a role grants, and what a set of profiles may run. No Django here.
+
+A role is ``{"<controller>": {"actions": {"<action>": bool}}}``; ``*`` stands for any controller or
+any action. Within one role the most precise entry wins (``auth.login`` over ``auth.*`` over
+``*.login`` over ``*.*``), so ``{"*": true, "delete": false}`` grants all but ``delete``. Across the
+roles of a user's profiles, one grant is enough.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping, Sequence
+
+from .. import errors
+
+__all__ = ["DEFAULT_ROLES", "DEFAULT_PROFILES", "role_allows", "validate_role", "Rights"]
+
+RoleSpec = Mapping[str, Any]
+
+# Kuzzle's base roles once a first administrator exists (until then anybody may do anything).
+DEFAULT_ROLES: dict[str, dict[str, Any]] = {
+    "admin": {"*": {"actions": {"*": True}}},
+    "default": {
+        "auth": {
+            "actions": {
+                "checkToken": True,
+                "getCurrentUser": True,
+                "getMyRights": True,
+                "logout": True,
+                "refreshToken": True,
+                "createApiKey": True,
+                "deleteApiKey": True,
+                "searchApiKeys": True,
+            }
+        },
+        "server": {"actions": {"info": True, "now": True, "publicApi": True}},
+    },
+    "anonymous": {
+        "auth": {"actions": {"checkToken": True, "login": True}},
+        "server": {"actions": {"info": True, "now": True, "publicApi": True}},
+    },
+}
+DEFAULT_PROFILES: dict[str, list[str]] = {name: [name] for name in DEFAULT_ROLES}
+
+
+def _lookup(actions: Any, action: str) -> bool | None:
+    if not isinstance(actions, Mapping):
+        return None
+    for key in (action, "*"):
+        value = actions.get(key)
+        if isinstance(value, bool):
+            return value
+    return None
+
+
+def role_allows(controllers: RoleSpec, controller: str, action: str) -> bool:
+    """Whether one role grants ``controller:action``."""
+    for key in (controller, "*"):
+        entry = controllers.get(key)
+        if isinstance(entry, Mapping):
+            value = _lookup(entry.get("actions"), action)
+            if value is not None:
+                return value
+    return False
+
+
+def validate_role(name: str, controllers: Any, known: Mapping[str, Iterable[str]] | None = None) -> dict[str, Any]:
+    """Check a role's shape (and, given ``known`` controllers and actions, its names); return it."""
+    if not isinstance(controllers, dict):
+        raise errors.get("api.assert.invalid_type", "body.controllers", "object")
+    for controller, entry in controllers.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("actions"), dict):
+            raise errors.get("api.assert.invalid_type", f"body.controllers.{controller}.actions", "object")
+        for action, value in entry["actions"].items():
+            if not isinstance(value, bool):
+                raise errors.get(
+                    "api.assert.invalid_type", f"body.controllers.{controller}.actions.{action}", "boolean"
+                )
+        if known is None or controller == "*":
+            continue
+        if controller not in known:
+            raise errors.get("security.role.unknown_controller", name, controller, 'Use "force" to skip this check.')
+        actions = set(known[controller])
+        for action in entry["actions"]:
+            if action != "*" and action not in actions:
+                raise errors.get(
+                    "security.role.unknown_action", name, action, controller, 'Use "force" to skip this check.'
+                )
+    return controllers
+
+
+class Rights:
+    """A snapshot of every role and profile, answering "may these profiles run this action?"."""
+
+    __slots__ = ("roles", "profiles", "admin_exists", "version", "_memo")
+
+    def __init__(
+        self,
+        roles: Mapping[str, RoleSpec],
+        profiles: Mapping[str, Sequence[str]],
+        *,
+        admin_exists: bool,
+        version: int = 0,
+    ) -> None:
+        self.roles = dict(roles)
+        self.profiles = {name: list(role_ids) for name, role_ids in profiles.items()}
+        self.admin_exists = admin_exists
+        self.version = version
+        self._memo: dict[tuple[tuple[str, ...], str, str], bool] = {}
+
+    def allows(self, profile_ids: Sequence[str], controller: str, action: str) -> bool:
+        """Whether a user with ``profile_ids`` may run ``controller:action``."""
+        if not self.admin_exists:
+            # Kuzzle's first-run rule: until an administrator exists, anybody may do anything.
+            return True
+        key = (tuple(profile_ids), controller, action)
+        allowed = self._memo.get(key)
+        if allowed is None:
+            allowed = self._memo[key] = any(
+                role_allows(self.roles.get(role_id, {}), controller, action)
+                for profile_id in profile_ids
+                for role_id in self.profiles.get(profile_id, ())
+            )
+        return allowed
+
+    def granted(self, profile_ids: Sequence[str], actions: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+        """``auth:getMyRights``: each action with ``"allowed"`` or ``"denied"``."""
+        return [
+            {
+                "controller": controller,
+                "action": action,
+                "index": "*",
+                "collection": "*",
+                "value": "allowed" if self.allows(profile_ids, controller, action) else "denied",
+            }
+            for controller, action in actions
+        ]

@@ -1,0 +1,226 @@
+"""The security data in Django's database: plain sync functions, called through one thread hop.
+
+Everything a request needs is read in one call (a token, its user and the rights version), so an
+authenticated request costs one hop; an anonymous one costs none.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+from django.contrib.auth import authenticate, get_user_model
+from django.db import transaction
+from django.db.models import F
+
+from ..models import RESERVED, KuzzleUser, Profile, Role, SecurityState, Token
+from ..request import User
+from .rights import DEFAULT_PROFILES, DEFAULT_ROLES, Rights
+from .tokens import AuthToken, digest_of, issue, now_ms
+
+__all__ = [
+    "ensure_defaults",
+    "ensure_kuzzle_user",
+    "bump_version",
+    "local_generation",
+    "load_rights",
+    "lookup",
+    "login",
+    "store_token",
+    "revoke",
+    "revoke_sessions",
+    "refresh",
+    "create_api_key",
+    "delete_api_key",
+    "api_keys_of",
+    "user_of",
+]
+
+
+class _Generation:
+    """Bumped on every change of rights made by this process: its caches reload at once."""
+
+    value = 0
+    lock = threading.Lock()
+
+
+def local_generation() -> int:
+    return _Generation.value
+
+
+def bump_version() -> None:
+    """Mark rights as changed, here (at once) and in other processes (at their next check)."""
+    with _Generation.lock:
+        _Generation.value += 1
+    if not SecurityState.objects.filter(pk=1).update(version=F("version") + 1):
+        SecurityState.objects.get_or_create(pk=1, defaults={"version": 1})
+
+
+def _version() -> int:
+    return SecurityState.objects.filter(pk=1).values_list("version", flat=True).first() or 0
+
+
+def ensure_defaults() -> None:
+    """Create Kuzzle's base roles and profiles where missing (never overwriting edits)."""
+    if Role.objects.filter(name__in=RESERVED).count() == len(RESERVED) and Profile.objects.filter(
+        name__in=RESERVED
+    ).count() == len(RESERVED):
+        return
+    with transaction.atomic():
+        for name, controllers in DEFAULT_ROLES.items():
+            Role.objects.get_or_create(name=name, defaults={"controllers": controllers})
+        for name, role_ids in DEFAULT_PROFILES.items():
+            profile, created = Profile.objects.get_or_create(name=name)
+            if created:
+                profile.roles.set(role_ids)
+
+
+def ensure_kuzzle_user(django_user: Any, kuid: str | None = None, profile_ids: list[str] | None = None) -> KuzzleUser:
+    """The Kuzzle side of a Django user, created on first need.
+
+    A new user's kuid is its username unless that is taken; its profile is ``admin`` for a superuser
+    (``createsuperuser`` makes an administrator), ``default`` otherwise.
+    """
+    existing = KuzzleUser.objects.filter(user=django_user).first()
+    if existing is not None:
+        if django_user.is_superuser and not existing.profiles.filter(name="admin").exists():
+            ensure_defaults()
+            existing.profiles.add("admin")
+        return existing
+    ensure_defaults()
+    if kuid is None:
+        kuid = django_user.get_username()
+        if KuzzleUser.objects.filter(kuid=kuid).exists():
+            kuid = str(uuid.uuid4())
+    kuzzle_user = KuzzleUser.objects.create(kuid=kuid, user=django_user)
+    if profile_ids is None:
+        profile_ids = ["admin"] if django_user.is_superuser else ["default"]
+    kuzzle_user.profiles.set(profile_ids)
+    return kuzzle_user
+
+
+def load_rights(known_version: int | None = None) -> Rights | None:
+    """Every role and profile, and whether an administrator exists; ``None`` if ``known_version`` is current."""
+    version = _version()
+    if version == known_version:
+        return None
+    ensure_defaults()
+    roles = {role.name: role.controllers for role in Role.objects.all()}
+    profiles: dict[str, list[str]] = {name: [] for name in Profile.objects.values_list("name", flat=True)}
+    for profile_id, role_id in Profile.roles.through.objects.values_list("profile_id", "role_id"):
+        profiles[profile_id].append(role_id)
+    admin_exists = (
+        KuzzleUser.objects.filter(profiles__name="admin", user__is_active=True).exists()
+        or get_user_model().objects.filter(is_superuser=True, is_active=True).exists()
+    )
+    return Rights(roles, profiles, admin_exists=admin_exists, version=version)
+
+
+def user_of(kuzzle_user: KuzzleUser) -> User:
+    """``request.context.user`` for a stored user (``default`` if it was left without profile)."""
+    return User(kuzzle_user.kuid, kuzzle_user.profile_ids() or ["default"], dict(kuzzle_user.content))
+
+
+def lookup(jwt: str, kuid: str) -> tuple[AuthToken, int, Any] | None:
+    """The stored token, the rights version and the Django user; ``None`` if it is not honoured.
+
+    Not honoured: revoked (no row), user deleted (cascade), deactivated, or whose password changed
+    since the token was issued.
+    """
+    row = (
+        Token.objects.select_related("user__user")
+        .prefetch_related("user__profiles")
+        .filter(digest=digest_of(jwt), user_id=kuid)
+        .first()
+    )
+    if row is None:
+        return None
+    django_user = row.user.user
+    if not django_user.is_active or row.auth_hash != django_user.get_session_auth_hash():
+        return None
+    if row.expires_at != -1 and row.expires_at <= now_ms():
+        return None
+    ttl = -1 if row.expires_at == -1 else max(row.expires_at - now_ms(), 0)
+    token = AuthToken(jwt, kuid, row.expires_at, ttl, row.api_key, user_of(row.user))
+    return token, _version(), django_user
+
+
+def store_token(
+    kuzzle_user: KuzzleUser, secret: str, ttl_ms: int, *, api_key: str | None = None, description: str = ""
+) -> AuthToken:
+    """Issue a JWT for ``kuzzle_user`` and record it; it is honoured from now on."""
+    # Expired rows are dead weight: each new token of a user clears that user's.
+    Token.objects.filter(user=kuzzle_user, expires_at__gte=0, expires_at__lte=now_ms()).delete()
+    jwt, expires_at = issue(secret, kuzzle_user.kuid, ttl_ms)
+    Token.objects.create(
+        digest=digest_of(jwt),
+        user=kuzzle_user,
+        auth_hash=kuzzle_user.user.get_session_auth_hash(),
+        expires_at=expires_at,
+        api_key=api_key,
+        description=description,
+    )
+    return AuthToken(jwt, kuzzle_user.kuid, expires_at, ttl_ms, api_key, user_of(kuzzle_user))
+
+
+def login(username: str, password: str, secret: str, ttl_ms: int) -> AuthToken | None:
+    """Check local credentials against Django's authentication backends; a new token or ``None``."""
+    django_user = authenticate(username=username, password=password)
+    if django_user is None:
+        return None
+    return store_token(ensure_kuzzle_user(django_user), secret, ttl_ms)
+
+
+def revoke(jwt: str) -> bool:
+    """Stop honouring one token; whether it was honoured."""
+    deleted, _ = Token.objects.filter(digest=digest_of(jwt)).delete()
+    return deleted > 0
+
+
+def revoke_sessions(kuid: str) -> int:
+    """Stop honouring every authentication token of a user (API keys stay); how many there were."""
+    deleted, _ = Token.objects.filter(user_id=kuid, api_key__isnull=True).delete()
+    return deleted
+
+
+def refresh(jwt: str, kuid: str, secret: str, ttl_ms: int) -> AuthToken | None:
+    """Swap a token for a new one, atomically; ``None`` if it was revoked meanwhile."""
+    with transaction.atomic():
+        row = Token.objects.select_related("user__user").select_for_update().filter(digest=digest_of(jwt)).first()
+        if row is None or row.user_id != kuid:
+            return None
+        kuzzle_user = row.user
+        row.delete()
+        return store_token(kuzzle_user, secret, ttl_ms)
+
+
+def create_api_key(kuid: str, key_id: str, description: str, secret: str, ttl_ms: int) -> AuthToken:
+    """A new API key of a user (a token with an id and a description)."""
+    from .. import errors
+
+    with transaction.atomic():
+        if Token.objects.filter(api_key=key_id).exists():
+            raise errors.get("security.api_key.already_exists", key_id)
+        kuzzle_user = KuzzleUser.objects.select_related("user").get(kuid=kuid)
+        return store_token(kuzzle_user, secret, ttl_ms, api_key=key_id, description=description)
+
+
+def delete_api_key(kuid: str, key_id: str) -> bool:
+    deleted, _ = Token.objects.filter(user_id=kuid, api_key=key_id).delete()
+    return deleted > 0
+
+
+def api_keys_of(kuid: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "_id": row.api_key,
+            "_source": {
+                "userId": kuid,
+                "description": row.description,
+                "expiresAt": row.expires_at,
+                "ttl": -1 if row.expires_at == -1 else max(row.expires_at - now_ms(), 0),
+            },
+        }
+        for row in Token.objects.filter(user_id=kuid, api_key__isnull=False).order_by("created_at")
+    ]
