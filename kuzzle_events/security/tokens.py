@@ -81,12 +81,13 @@ def parse_duration(value: Any, name: str = "expiresIn") -> int:
 
 def issue(secret: str, kuid: str, ttl_ms: int) -> tuple[str, int]:
     """A signed JWT for ``kuid`` valid ``ttl_ms`` (-1: forever), and its expiry in epoch ms."""
-    issued = int(time.time())
+    issued_ms = time.time() * 1000
     # jti: two tokens issued in the same second for the same user must still differ.
-    payload: dict[str, Any] = {"_id": kuid, "iat": issued, "jti": uuid.uuid4().hex}
+    payload: dict[str, Any] = {"_id": kuid, "iat": int(issued_ms // 1000), "jti": uuid.uuid4().hex}
     expires_at = -1
     if ttl_ms != -1:
-        payload["exp"] = issued + math.ceil(ttl_ms / 1000)
+        # `exp` is in whole seconds: round up, so that the token lives at least ttl_ms.
+        payload["exp"] = math.ceil((issued_ms + ttl_ms) / 1000)
         expires_at = payload["exp"] * 1000
     return jwt.encode(payload, secret, algorithm=ALGORITHM), expires_at
 

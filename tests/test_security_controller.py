@@ -1,0 +1,402 @@
+"""The security controller, rights in the funnel for every action, first-admin rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from kuzzle_events import Application, KuzzleRequest, errors
+from kuzzle_events.models import KuzzleUser, Profile, Role
+from kuzzle_events.plugin import Plugin
+from tests.accounts import issue_token, make_user
+from tests.test_auth import call, login
+
+
+async def admin_jwt(app: Application) -> str:
+    await sync_to_async(make_user)("root", superuser=True)
+    return (await login(app, "root"))["result"]["jwt"]
+
+
+async def test_first_admin_closes_anonymous_access(started: Application) -> None:
+    # No administrator yet: anonymous may do anything, security included.
+    role = await call(
+        started,
+        controller="security",
+        action="createRole",
+        _id="reader",
+        body={"controllers": {"server": {"actions": {"now": True}}}},
+    )
+    assert role["status"] == 200, role["error"]
+    admin = await call(
+        started,
+        controller="security",
+        action="createFirstAdmin",
+        _id="boss",
+        body={"content": {"name": "Boss"}, "credentials": {"local": {"username": "boss", "password": "boss-secret"}}},
+    )
+    assert admin["result"] == {"_id": "boss", "_source": {"name": "Boss", "profileIds": ["admin"]}}
+    superuser = await sync_to_async(lambda: get_user_model().objects.get(username="boss").is_superuser)()
+    assert superuser  # the admin profile is a Django superuser, and the other way round
+    refused = await call(started, controller="security", action="createRole", _id="other", body={"controllers": {}})
+    assert (refused["status"], refused["error"]["id"]) == (401, "security.rights.unauthorized")
+    for controller, action in [("server", "now"), ("server", "info"), ("server", "publicApi"), ("auth", "checkToken")]:
+        assert (await call(started, controller=controller, action=action))["status"] == 200, action
+    assert (await call(started, controller="server", action="capabilities"))["status"] == 401
+    again = await call(
+        started,
+        controller="security",
+        action="createFirstAdmin",
+        body={"credentials": {"local": {"username": "x", "password": "long-enough"}}},
+    )
+    assert again["status"] == 401
+    jwt = (await login(started, "boss", "boss-secret"))["result"]["jwt"]
+    again = await call(
+        started,
+        controller="security",
+        action="createFirstAdmin",
+        jwt=jwt,
+        body={"credentials": {"local": {"username": "x", "password": "long-enough"}}},
+    )
+    assert (again["status"], again["error"]["id"]) == (412, "api.process.admin_exists")
+
+
+async def test_create_first_admin_with_reset_restores_base_roles(started: Application) -> None:
+    await call(
+        started,
+        controller="security",
+        action="updateRole",
+        _id="anonymous",
+        body={"controllers": {"server": {"actions": {"*": True}}}},
+    )
+    await call(
+        started,
+        controller="security",
+        action="createFirstAdmin",
+        reset=True,
+        body={"credentials": {"local": {"username": "boss", "password": "boss-secret"}}},
+    )
+    anonymous = await sync_to_async(lambda: Role.objects.get(name="anonymous").controllers)()
+    assert anonymous["server"] == {"actions": {"info": True, "now": True, "publicApi": True}}
+
+
+async def test_createsuperuser_makes_an_administrator(started: Application) -> None:
+    await sync_to_async(call_command)("createsuperuser", interactive=False, username="root", email="r@example.com")
+    profiles = await sync_to_async(lambda: KuzzleUser.objects.get(kuid="root").profile_ids())()
+    assert profiles == ["admin"]
+    assert (await call(started, controller="server", action="capabilities"))["status"] == 401
+
+
+async def test_users_profiles_and_roles(started: Application) -> None:
+    jwt = await admin_jwt(started)
+
+    async def sec(action: str, **data: Any) -> dict[str, Any]:
+        return await call(started, controller="security", action=action, jwt=jwt, **data)
+
+    role = await sec("createRole", _id="timer", body={"controllers": {"server": {"actions": {"now": True}}}})
+    assert role["result"] == {"_id": "timer", "_source": {"controllers": {"server": {"actions": {"now": True}}}}}
+    assert (await sec("createRole", _id="timer", body={"controllers": {}}))["error"][
+        "id"
+    ] == "security.role.already_exists"
+    unknown = await sec("createRole", _id="bad", body={"controllers": {"nope": {"actions": {"*": True}}}})
+    assert unknown["error"]["id"] == "security.role.unknown_controller"
+    forced = await sec("createRole", _id="later", force=True, body={"controllers": {"nope": {"actions": {"*": True}}}})
+    assert forced["status"] == 200
+    updated = await sec(
+        "updateRole", _id="timer", body={"controllers": {"auth": {"actions": {"getCurrentUser": True}}}}
+    )
+    assert set(updated["result"]["_source"]["controllers"]) == {"server", "auth"}
+    assert (await sec("getRole", _id="timer"))["result"]["_id"] == "timer"
+    assert (await sec("getRole", _id="nope"))["error"]["id"] == "security.role.not_found"
+    found = await sec("searchRoles", body={"controllers": ["server"]})
+    assert {h["_id"] for h in found["result"]["hits"]} >= {"timer", "admin", "anonymous", "default"}
+
+    profile = await sec("createProfile", _id="timers", body={"policies": [{"roleId": "timer"}]})
+    assert profile["result"] == {"_id": "timers", "_source": {"policies": [{"roleId": "timer"}]}}
+    missing_role = await sec("createProfile", _id="p2", body={"policies": [{"roleId": "nope"}]})
+    assert missing_role["error"]["id"] == "security.role.not_found"
+    assert (await sec("searchProfiles", body={"roles": ["timer"]}))["result"]["total"] == 1
+
+    user = await sec(
+        "createUser",
+        _id="tim",
+        body={
+            "content": {"profileIds": ["timers"], "team": "clocks"},
+            "credentials": {"local": {"username": "tim", "password": "tim-secret"}},
+        },
+    )
+    assert user["result"] == {"_id": "tim", "_source": {"team": "clocks", "profileIds": ["timers"]}}
+    dup = await sec("createUser", _id="tim", body={"content": {"profileIds": ["timers"]}})
+    assert dup["error"]["id"] == "security.user.already_exists"
+    taken = await sec(
+        "createUser",
+        body={
+            "content": {"profileIds": ["timers"]},
+            "credentials": {"local": {"username": "tim", "password": "tim-secret"}},
+        },
+    )
+    assert taken["error"]["id"] == "security.credentials.rejected"
+    short = await sec(
+        "createUser",
+        body={"content": {"profileIds": ["timers"]}, "credentials": {"local": {"username": "t2", "password": "x"}}},
+    )
+    assert short["error"]["id"] == "security.credentials.rejected"  # Django's password validators
+    no_profile = await sec("createUser", body={"content": {"profileIds": ["nope"]}})
+    assert no_profile["error"]["id"] == "security.profile.not_found"
+    assert await sync_to_async(get_user_model().objects.filter(username="t2").exists)() is False
+
+    tim = (await login(started, "tim", "tim-secret"))["result"]["jwt"]
+    assert (await call(started, controller="server", action="now", jwt=tim))["status"] == 200
+    forbidden = await call(started, controller="server", action="info", jwt=tim)
+    assert (forbidden["status"], forbidden["error"]["id"]) == (403, "security.rights.forbidden")
+    assert forbidden["error"]["message"] == 'Insufficient permissions to execute the action "server:info" (User "tim").'
+
+    # Rights follow edits at once.
+    await sec("updateProfile", _id="timers", body={"policies": [{"roleId": "timer"}, {"roleId": "default"}]})
+    assert (await call(started, controller="server", action="info", jwt=tim))["status"] == 200
+    await sec("updateUser", _id="tim", body={"profileIds": ["default"], "team": "ops"})
+    assert (await sec("getUser", _id="tim"))["result"]["_source"] == {"team": "ops", "profileIds": ["default"]}
+    searched = await sec("searchUsers", body={"query": {"terms": {"profileIds": ["default"]}}})
+    assert [h["_id"] for h in searched["result"]["hits"]] == ["tim"]
+    bad_query = await sec("searchUsers", body={"query": {"range": {"age": {"gt": 1}}}})
+    assert bad_query["error"]["id"] == "api.assert.invalid_argument"
+
+    assert (await sec("deleteRole", _id="timer"))["error"]["id"] == "security.role.in_use"
+    assert (await sec("deleteRole", _id="admin"))["error"]["id"] == "security.role.cannot_delete"
+    assert (await sec("deleteProfile", _id="default"))["error"]["id"] == "security.profile.cannot_delete"
+    assert (await sec("deleteProfile", _id="timers"))["result"] == {"_id": "timers"}
+    assert (await sec("deleteRole", _id="timer"))["result"] == {"_id": "timer"}
+
+    assert (await sec("deleteUser", _id="tim"))["result"] == {"_id": "tim"}
+    assert (await call(started, controller="server", action="now", jwt=tim))["error"]["id"] == "security.token.invalid"
+    assert (await sec("getUser", _id="tim"))["error"]["id"] == "security.user.not_found"
+
+
+async def test_anonymous_role_keeps_login(started: Application) -> None:
+    jwt = await admin_jwt(started)
+    answer = await call(
+        started,
+        controller="security",
+        action="createOrReplaceRole",
+        _id="anonymous",
+        jwt=jwt,
+        body={"controllers": {"server": {"actions": {"now": True}}}},
+    )
+    assert answer["error"]["id"] == "security.role.login_required"
+    answer = await call(
+        started,
+        controller="security",
+        action="updateProfile",
+        _id="anonymous",
+        jwt=jwt,
+        body={"policies": [{"roleId": "default"}]},
+    )
+    assert answer["error"]["id"] == "security.profile.missing_anonymous_role"
+
+
+async def test_restricted_users(make_app: Any) -> None:
+    app = make_app(RESTRICTED_PROFILES=["default"])
+    await app.start()
+    await sync_to_async(make_user)("root", superuser=True)
+    jwt = (await login(app, "root"))["result"]["jwt"]
+    await call(
+        app,
+        controller="security",
+        action="updateRole",
+        _id="anonymous",
+        jwt=jwt,
+        body={"controllers": {"security": {"actions": {"createRestrictedUser": True}}}},
+    )
+    made = await call(
+        app,
+        controller="security",
+        action="createRestrictedUser",
+        body={"content": {"nick": "n"}, "credentials": {"local": {"username": "newbie", "password": "newbie-pw"}}},
+    )
+    assert made["status"] == 200, made["error"]
+    assert made["result"]["_source"] == {"nick": "n", "profileIds": ["default"]}
+    chosen = await call(
+        app, controller="security", action="createRestrictedUser", body={"content": {"profileIds": ["admin"]}}
+    )
+    assert chosen["error"]["id"] == "api.assert.forbidden_argument"
+
+
+async def test_security_actions_fire_their_events(kapp: Application) -> None:
+    seen: list[str] = []
+
+    @kapp.pipe.register("security:beforeCreateRestrictedUser")
+    async def before(request: KuzzleRequest) -> KuzzleRequest:
+        seen.append("before")
+        return request
+
+    @kapp.hook.register("security:afterCreateRestrictedUser")
+    async def after(request: KuzzleRequest) -> None:
+        seen.append(f"after {request.result['_id']}")
+
+    await kapp.start()
+    await call(
+        kapp,
+        controller="security",
+        action="createRestrictedUser",
+        _id="u1",
+        body={"credentials": {"local": {"username": "u1", "password": "u1-secret"}}},
+    )
+    await kapp.events.drain_hooks()
+    assert seen == ["before", "after u1"]
+
+
+class Toolbox(Plugin):
+    manifest = {"name": "toolbox", "kuzzle_events": ">=0.1"}
+
+    def init(self, config: dict[str, Any], context: Any) -> None:
+        super().init(config, context)
+        self.controllers = {"tools": {"hammer": self.hammer, "saw": self.saw}}
+
+    async def hammer(self, request: KuzzleRequest) -> str:
+        return f"bang for {request.context.user.id}"
+
+    async def saw(self, request: KuzzleRequest) -> str:
+        return "zzz"
+
+
+async def test_plugin_and_application_actions_obey_roles(kapp: Application) -> None:
+    kapp.plugin.use(Toolbox())
+
+    async def greet(request: KuzzleRequest) -> str:
+        return "hi"
+
+    kapp.controller.register("greeting", {"actions": {"hello": {"handler": greet}}})
+    await kapp.start()
+    jwt = await admin_jwt(kapp)
+    await call(
+        kapp,
+        controller="security",
+        action="createRole",
+        _id="carpenter",
+        jwt=jwt,
+        body={"controllers": {"toolbox/tools": {"actions": {"hammer": True}}}},
+    )
+    await call(
+        kapp,
+        controller="security",
+        action="createProfile",
+        _id="carpenters",
+        jwt=jwt,
+        body={"policies": [{"roleId": "carpenter"}]},
+    )
+    token = await sync_to_async(issue_token)("joe", profiles=["carpenters"])
+    hammer = await call(kapp, controller="toolbox/tools", action="hammer", jwt=token.jwt)
+    assert hammer["result"] == "bang for joe"
+    saw = await call(kapp, controller="toolbox/tools", action="saw", jwt=token.jwt)
+    assert (saw["status"], saw["error"]["id"]) == (403, "security.rights.forbidden")
+    hello = await call(kapp, controller="greeting", action="hello", jwt=token.jwt)
+    assert hello["status"] == 403
+    anonymous = await call(kapp, controller="toolbox/tools", action="hammer")
+    assert (anonymous["status"], anonymous["error"]["id"]) == (401, "security.rights.unauthorized")
+    assert (await call(kapp, controller="greeting", action="hello", jwt=jwt))["result"] == "hi"
+
+
+async def test_authorization_events_and_the_user_in_pipes(kapp: Application) -> None:
+    seen: list[tuple[str, str]] = []
+
+    @kapp.pipe.register("request:onAuthorized")
+    async def authorized(request: KuzzleRequest) -> KuzzleRequest:
+        seen.append(("authorized", request.context.user.id))
+        return request
+
+    @kapp.pipe.register("request:onUnauthorized")
+    async def unauthorized(request: KuzzleRequest) -> KuzzleRequest:
+        seen.append(("unauthorized", request.context.user.id))
+        return request
+
+    @kapp.pipe.register("server:beforeNow")
+    async def who(request: KuzzleRequest) -> KuzzleRequest:
+        seen.append(("beforeNow", request.context.user.id))
+        return request
+
+    await kapp.start()
+    jwt = await admin_jwt(kapp)
+    seen.clear()
+    await call(kapp, controller="server", action="now", jwt=jwt)
+    await call(kapp, controller="server", action="capabilities")
+    await call(kapp, controller="server", action="now", jwt="garbage")
+    assert seen == [("authorized", "root"), ("beforeNow", "root"), ("unauthorized", "-1"), ("unauthorized", "-1")]
+
+
+async def test_seed_example_pipe_refuses_documents_of_others(started: Application) -> None:
+    # Kuzzle's example: a pipe on generic:document:afterGet refusing documents created by someone else.
+    @sync_to_async
+    def tokens() -> tuple[Any, Any]:
+        return issue_token("ada"), issue_token("bob")
+
+    ada, bob = await tokens()
+
+    async def only_mine(documents: list[dict[str, Any]], request: KuzzleRequest) -> list[dict[str, Any]]:
+        for document in documents:
+            if document["_source"]["_kuzzle_info"]["author"] != request.context.user.id:
+                raise errors.ForbiddenError("Unauthorized access to document")
+        return documents
+
+    started.pipe.register("generic:document:afterGet", only_mine)
+    document = {"_id": "d1", "_source": {"_kuzzle_info": {"author": "ada"}}}
+
+    async def read_as(jwt: str) -> Any:
+        request = KuzzleRequest({"controller": "server", "action": "now", "jwt": jwt})
+        await started.security.authorize(request, started.controller.get("server", "now"))
+        return await started.trigger("generic:document:afterGet", [document], request)
+
+    assert await read_as(ada.jwt) == [document]
+    with pytest.raises(errors.ForbiddenError):
+        await read_as(bob.jwt)
+
+
+async def test_rights_changed_by_another_process_are_seen(make_app: Any) -> None:
+    app = make_app(SECURITY_CACHE_TTL=0)
+    await app.start()
+    await sync_to_async(make_user)("root", superuser=True)
+    assert (await call(app, controller="server", action="capabilities"))["status"] == 401
+
+    # Another process writes to the database: no signal reaches this one, only the stored version.
+    from django.db.models import F
+
+    from kuzzle_events.models import SecurityState
+
+    def elsewhere() -> None:
+        Role.objects.filter(name="anonymous").update(
+            controllers={"auth": {"actions": {"login": True}}, "server": {"actions": {"*": True}}}
+        )
+        SecurityState.objects.filter(pk=1).update(version=F("version") + 1)
+
+    await sync_to_async(elsewhere)()
+    assert (await call(app, controller="server", action="capabilities"))["status"] == 200
+
+
+async def test_admin_edits_apply(started: Application, client: Any) -> None:
+    await sync_to_async(make_user)("root", superuser=True)
+    assert (await call(started, controller="server", action="capabilities"))["status"] == 401
+
+    @sync_to_async
+    def edit_in_admin() -> tuple[int, list[str]]:
+        client.login(username="root", password="secret-pw")
+        response = client.post(
+            "/admin/kuzzle_events/profile/anonymous/change/", {"name": "anonymous", "roles": ["anonymous", "admin"]}
+        )
+        return response.status_code, sorted(Profile.objects.get(name="anonymous").roles.values_list("name", flat=True))
+
+    assert await edit_in_admin() == (302, ["admin", "anonymous"])
+    assert (await call(started, controller="server", action="capabilities"))["status"] == 200
+
+
+async def test_admin_refuses_an_invalid_role(client: Any) -> None:
+    @sync_to_async
+    def post() -> Any:
+        make_user("root", superuser=True)
+        client.login(username="root", password="secret-pw")
+        return client.post("/admin/kuzzle_events/role/add/", {"name": "r", "controllers": '{"server": true}'})
+
+    response = await post()
+    assert response.status_code == 200 and b"Wrong type for argument" in response.content
+    assert not await sync_to_async(Role.objects.filter(name="r").exists)()

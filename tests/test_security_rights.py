@@ -1,0 +1,98 @@
+"""Rights of roles and profiles (kuzzle_events.security.rights): pure rules, no database."""
+
+from __future__ import annotations
+
+import pytest
+
+from kuzzle_events import errors
+from kuzzle_events.security.rights import DEFAULT_ROLES, Rights, role_allows, validate_role
+
+READER = {"document": {"actions": {"get": True, "search": True}}}
+ALL_BUT_DELETE = {"document": {"actions": {"*": True, "delete": False}}}
+
+
+@pytest.mark.parametrize(
+    ("role", "controller", "action", "allowed"),
+    [
+        (READER, "document", "get", True),
+        (READER, "document", "delete", False),
+        (READER, "server", "now", False),
+        (ALL_BUT_DELETE, "document", "create", True),
+        (ALL_BUT_DELETE, "document", "delete", False),
+        ({"*": {"actions": {"*": True}}}, "my-plugin/greeting", "sayHello", True),
+        ({"*": {"actions": {"now": True}}}, "server", "now", True),
+        ({"*": {"actions": {"now": True}}}, "server", "info", False),
+        # The most precise entry wins: the controller's own over the "*" controller's.
+        ({"server": {"actions": {"now": False}}, "*": {"actions": {"*": True}}}, "server", "now", False),
+        ({"server": {"actions": {"info": True}}, "*": {"actions": {"*": True}}}, "server", "now", True),
+        ({}, "server", "now", False),
+    ],
+)
+def test_role_allows(role: dict, controller: str, action: str, allowed: bool) -> None:
+    assert role_allows(role, controller, action) is allowed
+
+
+def test_default_anonymous_role_is_kuzzles() -> None:
+    anonymous = DEFAULT_ROLES["anonymous"]
+    granted = {
+        (c, a)
+        for c in ("auth", "server", "security", "document")
+        for a in ("login", "checkToken", "now", "info", "publicApi", "logout", "createUser", "get")
+        if role_allows(anonymous, c, a)
+    }
+    assert granted == {
+        ("auth", "login"),
+        ("auth", "checkToken"),
+        ("server", "now"),
+        ("server", "info"),
+        ("server", "publicApi"),
+    }
+
+
+def test_profiles_combine_their_roles() -> None:
+    rights = Rights(
+        {"reader": READER, "timer": {"server": {"actions": {"now": True}}}},
+        {"both": ["reader", "timer"], "reader": ["reader"]},
+        admin_exists=True,
+    )
+    assert rights.allows(["both"], "server", "now")
+    assert rights.allows(["both"], "document", "get")
+    assert not rights.allows(["reader"], "server", "now")
+    assert rights.allows(["reader", "both"], "server", "now")
+    assert not rights.allows(["unknown-profile"], "server", "now")
+
+
+def test_before_a_first_admin_everything_is_allowed() -> None:
+    rights = Rights({"anonymous": DEFAULT_ROLES["anonymous"]}, {"anonymous": ["anonymous"]}, admin_exists=False)
+    assert rights.allows(["anonymous"], "security", "createUser")
+    closed = Rights({"anonymous": DEFAULT_ROLES["anonymous"]}, {"anonymous": ["anonymous"]}, admin_exists=True)
+    assert not closed.allows(["anonymous"], "security", "createUser")
+
+
+def test_granted_lists_each_action() -> None:
+    rights = Rights({"reader": READER}, {"reader": ["reader"]}, admin_exists=True)
+    hits = rights.granted(["reader"], [("document", "get"), ("document", "delete")])
+    assert [(h["controller"], h["action"], h["value"]) for h in hits] == [
+        ("document", "get", "allowed"),
+        ("document", "delete", "denied"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("controllers", "error_id"),
+    [
+        ([], "api.assert.invalid_type"),
+        ({"server": True}, "api.assert.invalid_type"),
+        ({"server": {"actions": {"now": "yes"}}}, "api.assert.invalid_type"),
+        ({"nope": {"actions": {"now": True}}}, "security.role.unknown_controller"),
+        ({"server": {"actions": {"nope": True}}}, "security.role.unknown_action"),
+    ],
+)
+def test_invalid_roles_are_refused(controllers: object, error_id: str) -> None:
+    with pytest.raises(errors.KuzzleError) as caught:
+        validate_role("r", controllers, {"server": ["now", "info"]})
+    assert caught.value.id == error_id and caught.value.status == 400
+
+
+def test_names_are_not_checked_without_known_controllers() -> None:
+    assert validate_role("r", {"nope": {"actions": {"*": True}}}) == {"nope": {"actions": {"*": True}}}
