@@ -50,6 +50,20 @@ def get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
             return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
 
 
+def query(port: int, request: dict[str, object]) -> dict[str, object]:
+    """``POST /_query`` with a whole request; the envelope back, whatever its status."""
+    data = json.dumps(request).encode()
+    http = urllib.request.Request(
+        f"http://127.0.0.1:{port}/_query", data=data, headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(http, timeout=10) as answer:
+            return json.loads(answer.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return json.loads(error.read())
+
+
 def project_env(tmp: Path, **extra: str) -> dict[str, str]:
     """The environment of a project process with its own SQLite database in ``tmp``."""
     return {
