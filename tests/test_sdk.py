@@ -21,7 +21,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from tests.servers import DAPHNE, UVICORN, Server, get, serve
+from tests.servers import DAPHNE, UVICORN, Server, get, query, serve
 
 ROOT = Path(__file__).resolve().parent.parent
 SDK_DIR = ROOT / "tests" / "sdk"
@@ -70,8 +70,12 @@ def node_major(node: str) -> int:
     return int(version.strip().lstrip("v").split(".")[0])
 
 
-def run_scenario(node: str, server: Server, protocol: str, ws_client: str | None = None) -> dict[str, Any]:
+def run_scenario(
+    node: str, server: Server, protocol: str, ws_client: str | None = None, auth: str | None = None
+) -> dict[str, Any]:
     command = [node, "scenario.mjs", "--host", "127.0.0.1", "--port", str(server.port), "--protocol", protocol]
+    if auth is not None:
+        command += ["--auth", auth]
     if ws_client is not None:
         command += ["--ws-client", ws_client]
         if ws_client == "native" and node_major(node) < 22:
@@ -304,3 +308,60 @@ def test_raw_card_over_http(server_fixture: str, request: pytest.FixtureRequest)
     assert headers["content-type"] == "text/plain; charset=utf-8"
     assert headers["x-greeting-card"] == "1"
     check_uuid(headers["x-kuzzle-request-id"])
+
+
+# -- users, tokens and rights ------------------------------------------------------------------
+
+ADA = {"username": "ada", "password": "ada-secret-pw"}
+
+
+@pytest.fixture(scope="module")
+def secured_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """uvicorn with a first administrator, and Ada, whose role grants greeting:sayHello."""
+    for server in serve("secured", UVICORN, tmp_path_factory.mktemp("secured"), SERVER_ENV):
+        boss = {"username": "boss", "password": "boss-secret-pw"}
+        steps = [
+            {"controller": "security", "action": "createFirstAdmin", "body": {"credentials": {"local": boss}}},
+            {"controller": "auth", "action": "login", "strategy": "local", "body": boss},
+        ]
+        for request in steps:
+            answer = query(server.port, request)
+            assert answer["status"] == 200, answer
+        jwt = answer["result"]["jwt"]  # type: ignore[index]
+        for request in [
+            {"action": "createRole", "_id": "greeter", "body": {"controllers": {"greeting": {"actions": {"sayHello": True}}}}},
+            {"action": "createProfile", "_id": "greeters", "body": {"policies": [{"roleId": "greeter"}, {"roleId": "default"}]}},
+            {"action": "createUser", "_id": "ada", "body": {"content": {"profileIds": ["greeters"], "name": "Ada"},
+                                                            "credentials": {"local": ADA}}},
+        ]:  # fmt: skip
+            answer = query(server.port, {"controller": "security", "jwt": jwt, **request})
+            assert answer["status"] == 200, answer
+        yield server
+
+
+@CLIENTS
+def test_sdk_login_rights_and_logout(node: str, secured_server: Server, protocol: str, ws_client: str | None) -> None:
+    results = run_scenario(node, secured_server, protocol, ws_client, auth=f"{ADA['username']}:{ADA['password']}")
+    assert results["steps"] == [
+        "anonymousBefore", "login", "allowed", "forbidden", "currentUser", "checkToken", "logout", "anonymousAfter"
+    ]  # fmt: skip
+    unauthorized = kuzzle_error(
+        401, "security.rights.unauthorized", 117637121,
+        'Unauthorized: authentication required to execute the action "greeting:sayHello".', "greeting", "sayHello",
+    )  # fmt: skip
+    assert results["anonymousBefore"] == unauthorized
+    login = results["login"]
+    assert login["jwt"] == login["sdkJwt"] and login["jwt"].count(".") == 2
+    assert login["authenticated"] is True
+    assert results["allowed"] == {"greeting": "Hello, Ada!", "body": {}}
+    assert results["forbidden"] == kuzzle_error(
+        403, "security.rights.forbidden", 117637122,
+        'Insufficient permissions to execute the action "security:getRole" (User "ada").', "security", "getRole",
+    )  # fmt: skip
+    assert results["currentUser"] == {"_id": "ada", "content": {"name": "Ada", "profileIds": ["greeters"]},
+                                      "profileIds": ["greeters"]}  # fmt: skip
+    check = results["checkToken"]
+    assert check["valid"] is True and check["kuid"] == "ada" and check["expiresAt"] > time.time() * 1000
+    assert results["logout"] == {"sdkJwt": None}
+    assert results["anonymousAfter"] == unauthorized
+    assert results["events"] == {"networkError": 0, "disconnected": 0, "reconnected": 0}

@@ -400,3 +400,12 @@ async def test_admin_refuses_an_invalid_role(client: Any) -> None:
     response = await post()
     assert response.status_code == 200 and b"Wrong type for argument" in response.content
     assert not await sync_to_async(Role.objects.filter(name="r").exists)()
+
+
+async def test_start_log_says_when_anonymous_may_do_everything(make_app: Any, warnings_log: Any) -> None:
+    await make_app().start()
+    assert "no administrator exists yet, so anonymous users may run every action" in warnings_log.text
+    warnings_log.clear()
+    await sync_to_async(make_user)("root", superuser=True)
+    await make_app().start()
+    assert "no administrator" not in warnings_log.text

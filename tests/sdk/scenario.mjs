@@ -1,6 +1,7 @@
 // Drives a running kuzzle_events server with Kuzzle's official JavaScript SDK (kuzzle-sdk).
 //
 //   node scenario.mjs [--host 127.0.0.1] [--port 7512] [--protocol websocket|http] [--ws-client ws|native]
+//                     [--auth username:password]
 //
 // (or KUZZLE_HOST, KUZZLE_PORT, KUZZLE_PROTOCOL, KUZZLE_WS_CLIENT). Over WebSocket the SDK takes
 // one of two paths: the `ws` package, pinging with protocol ping frames (what it does in Node.js
@@ -10,7 +11,8 @@
 //
 // Prints ONE JSON object on stdout: what the SDK got back at each step; tests/test_sdk.py checks
 // every field. Exits 1 when something fails that no step provokes (or on a timeout), 2 on bad
-// usage. The server must run the demo app (project/demo) with DEMO_FORMAT_NOW=1.
+// usage. The server must run the demo app (project/demo) with DEMO_FORMAT_NOW=1. With --auth, the
+// steps are the authentication scenario (see authScenario) instead of the demo's calls.
 
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -35,6 +37,8 @@ const host = option("host", "KUZZLE_HOST", "127.0.0.1");
 const port = Number.parseInt(option("port", "KUZZLE_PORT", "7512"), 10);
 const protocolName = option("protocol", "KUZZLE_PROTOCOL", "websocket");
 const wsClient = option("ws-client", "KUZZLE_WS_CLIENT", "ws");
+// "username:password": run the authentication scenario as that user instead of the demo's calls.
+const authAs = option("auth", "KUZZLE_AUTH", "");
 if (!["websocket", "http"].includes(protocolName) || !["ws", "native"].includes(wsClient) || Number.isNaN(port)) {
   process.stderr.write("usage: node scenario.mjs --host H --port P --protocol websocket|http --ws-client ws|native\n");
   process.exit(2);
@@ -154,6 +158,41 @@ async function run() {
     };
   }
 
+  if (authAs) {
+    await authScenario(kuzzle);
+  } else {
+    await demoScenario(kuzzle);
+  }
+  results.events = { ...events };
+  kuzzle.disconnect();
+}
+
+// Log in, an allowed and a forbidden call, who am I, log out, then the allowed call as anonymous.
+// The server has a first administrator, and the user's role grants greeting:sayHello only.
+async function authScenario(kuzzle) {
+  const separator = authAs.indexOf(":");
+  const credentials = { username: authAs.slice(0, separator), password: authAs.slice(separator + 1) };
+  const hello = { controller: "greeting", action: "sayHello", name: "Ada", body: {} };
+  await step("anonymousBefore", async () => failure(kuzzle.query(hello)));
+  await step("login", async () => {
+    const jwt = await kuzzle.auth.login("local", credentials, "1h");
+    return { jwt, sdkJwt: kuzzle.jwt, authenticated: await kuzzle.isAuthenticated() };
+  });
+  await step("allowed", async () => (await kuzzle.query(hello)).result);
+  await step("forbidden", async () => failure(kuzzle.security.getRole("admin")));
+  await step("currentUser", async () => {
+    const user = await kuzzle.auth.getCurrentUser();
+    return { _id: user._id, content: user.content, profileIds: user.profileIds };
+  });
+  await step("checkToken", async () => kuzzle.auth.checkToken());
+  await step("logout", async () => {
+    await kuzzle.auth.logout();
+    return { sdkJwt: kuzzle.jwt ?? null };
+  });
+  await step("anonymousAfter", async () => failure(kuzzle.query(hello)));
+}
+
+async function demoScenario(kuzzle) {
   if (protocolName === "http") {
     // What HttpProtocol built from GET /_publicApi (it routes every call with it).
     await step("routes", async () => ({
@@ -238,9 +277,6 @@ async function run() {
       now: await kuzzle.server.now(),
     }));
   }
-
-  results.events = { ...events };
-  kuzzle.disconnect();
 }
 
 run().then(
