@@ -163,6 +163,20 @@ def process_cpu(pid: int) -> float:
     return total
 
 
+_DATABASE: list[str] = []
+
+
+def bench_database() -> str:
+    """A migrated SQLite database of the benchmarks' own (servers read their rights from it at start)."""
+    if not _DATABASE:
+        path = Path(tempfile.mkdtemp(prefix="bench-db-")) / "db.sqlite3"
+        url = f"sqlite:///{path}"
+        env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "bench.settings"}
+        subprocess.run([PY, "manage.py", "migrate", "--noinput", "-v0"], cwd=REPO, env=env, check=True)
+        _DATABASE.append(url)
+    return _DATABASE[0]
+
+
 @dataclass
 class Server:
     """One server process pinned to the server core; ``stop()`` ends it (its process group)."""
@@ -185,7 +199,7 @@ class Server:
 
     def start(self) -> None:
         fd, self.log_path = tempfile.mkstemp(prefix="bench-server-", suffix=".log")
-        env = {**os.environ, **self.env, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "DATABASE_URL": bench_database(), **self.env, "PYTHONUNBUFFERED": "1"}
         self.proc = subprocess.Popen(
             self.command, cwd=REPO, env=env, stdout=fd, stderr=subprocess.STDOUT, start_new_session=True
         )
