@@ -15,7 +15,7 @@ from .. import errors
 from ..handlers import adapt
 from ..request import ANONYMOUS, KuzzleRequest
 from .ratelimit import AttemptLimiter
-from .rights import Rights
+from .rights import LocalChanges, Rights
 from .tokens import AuthToken, decode
 
 if TYPE_CHECKING:
@@ -88,10 +88,8 @@ class Security:
             self._limiter.reset()
 
     def _is_fresh(self) -> bool:
-        from .store import local_generation
-
         return (
-            self._rights is not None and self._generation == local_generation() and time.monotonic() < self._fresh_until
+            self._rights is not None and self._generation == LocalChanges.count and time.monotonic() < self._fresh_until
         )
 
     async def rights(self) -> Rights:
@@ -102,9 +100,7 @@ class Security:
         return self._rights
 
     async def _reload(self, seen_version: int | None) -> None:
-        from .store import local_generation
-
-        generation = local_generation()
+        generation = LocalChanges.count
         current = self._rights
         if (
             seen_version is not None
@@ -179,9 +175,11 @@ class Security:
             return self._authenticate_and_check(request, act)
         if not context.check_rights and context.token is None:
             return None
-        if not self._is_fresh():
+        rights = self._rights
+        if rights is None or self._generation != LocalChanges.count or time.monotonic() >= self._fresh_until:
             return self._refresh_and_check(request, act)
-        self._check(request, act)
+        if not rights.allows(context.user.profile_ids, act.controller, act.name):
+            self._refuse(request, act)
         return None
 
     async def _authenticate_and_check(self, request: KuzzleRequest, act: ActionDef) -> None:
@@ -199,9 +197,11 @@ class Security:
     def _check(self, request: KuzzleRequest, act: ActionDef) -> None:
         rights = self._rights
         assert rights is not None
+        if not rights.allows(request.context.user.profile_ids, act.controller, act.name):
+            self._refuse(request, act)
+
+    def _refuse(self, request: KuzzleRequest, act: ActionDef) -> None:
         user = request.context.user
-        if rights.allows(user.profile_ids, act.controller, act.name):
-            return
         if user.id == ANONYMOUS.id:
             raise errors.get("security.rights.unauthorized", act.controller, act.name)
         raise errors.get("security.rights.forbidden", act.controller, act.name, user.id)

@@ -12,7 +12,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from .. import errors
 
-__all__ = ["DEFAULT_ROLES", "DEFAULT_PROFILES", "role_allows", "validate_role", "Rights"]
+__all__ = ["DEFAULT_ROLES", "DEFAULT_PROFILES", "role_allows", "validate_role", "Rights", "LocalChanges"]
 
 RoleSpec = Mapping[str, Any]
 
@@ -86,6 +86,12 @@ def validate_role(name: str, controllers: Any, known: Mapping[str, Iterable[str]
                     "security.role.unknown_action", name, action, controller, 'Use "force" to skip this check.'
                 )
     return controllers
+
+
+class LocalChanges:
+    """Counts the changes of rights made by this process, so that its snapshots reload at once."""
+
+    count = 0
 
 
 class Rights:

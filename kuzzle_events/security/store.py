@@ -16,14 +16,13 @@ from django.db.models import F
 
 from ..models import RESERVED, KuzzleUser, Profile, Role, SecurityState, Token
 from ..request import User
-from .rights import DEFAULT_PROFILES, DEFAULT_ROLES, Rights
+from .rights import DEFAULT_PROFILES, DEFAULT_ROLES, LocalChanges, Rights
 from .tokens import AuthToken, digest_of, issue, now_ms
 
 __all__ = [
     "ensure_defaults",
     "ensure_kuzzle_user",
     "bump_version",
-    "local_generation",
     "load_rights",
     "lookup",
     "login",
@@ -38,21 +37,13 @@ __all__ = [
 ]
 
 
-class _Generation:
-    """Bumped on every change of rights made by this process: its caches reload at once."""
-
-    value = 0
-    lock = threading.Lock()
-
-
-def local_generation() -> int:
-    return _Generation.value
+_changes_lock = threading.Lock()
 
 
 def bump_version() -> None:
     """Mark rights as changed, here (at once) and in other processes (at their next check)."""
-    with _Generation.lock:
-        _Generation.value += 1
+    with _changes_lock:
+        LocalChanges.count += 1
     if not SecurityState.objects.filter(pk=1).update(version=F("version") + 1):
         SecurityState.objects.get_or_create(pk=1, defaults={"version": 1})
 
