@@ -18,35 +18,33 @@ __all__ = ["Role", "Profile", "KuzzleUser", "Token", "SecurityState", "RESERVED"
 RESERVED = ("anonymous", "default", "admin")
 
 
-class Role(models.Model):
-    """A set of granted actions, by controller (``*`` wildcards allowed on both levels)."""
+class _Named(models.Model):
+    """Roles and profiles: named by their Kuzzle ``_id``."""
 
     name = models.CharField(primary_key=True, max_length=200)
-    controllers = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        abstract = True
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+
+class Role(_Named):
+    """A set of granted actions, by controller (``*`` wildcards allowed on both levels)."""
+
+    controllers = models.JSONField(default=dict, blank=True)
 
     def to_kuzzle(self) -> dict[str, Any]:
         return {"_id": self.name, "_source": {"controllers": self.controllers}}
 
 
-class Profile(models.Model):
+class Profile(_Named):
     """A named list of roles: its rights are the union of its roles' rights."""
 
-    name = models.CharField(primary_key=True, max_length=200)
     roles = models.ManyToManyField(Role, related_name="profiles", blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
 
     def to_kuzzle(self) -> dict[str, Any]:
         policies = [{"roleId": role.name} for role in self.roles.all()]

@@ -285,16 +285,21 @@ def update_role(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     return role.to_kuzzle()
 
 
-def delete_role(app: Application, request: KuzzleRequest) -> dict[str, Any]:
+def _delete_unused(kind: str, request: KuzzleRequest, find: Callable[[str], Any], users: str) -> dict[str, Any]:
+    """Delete a role or profile, unless it is a base one or still has ``users`` (a relation)."""
     name = request.get_id()
     if name in RESERVED:
-        raise errors.get("security.role.cannot_delete")
+        raise errors.get(f"security.{kind}.cannot_delete")
     with transaction.atomic():
-        role = _get_role_row(name)
-        if role.profiles.exists():
-            raise errors.get("security.role.in_use", name)
-        role.delete()
+        row = find(name)
+        if getattr(row, users).exists():
+            raise errors.get(f"security.{kind}.in_use", name)
+        row.delete()
     return {"_id": name}
+
+
+def delete_role(app: Application, request: KuzzleRequest) -> dict[str, Any]:
+    return _delete_unused("role", request, _get_role_row, "profiles")
 
 
 def search_roles(app: Application, request: KuzzleRequest) -> dict[str, Any]:
@@ -365,15 +370,7 @@ def update_profile(app: Application, request: KuzzleRequest) -> dict[str, Any]:
 
 
 def delete_profile(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    name = request.get_id()
-    if name in RESERVED:
-        raise errors.get("security.profile.cannot_delete")
-    with transaction.atomic():
-        profile = _get_profile_row(name)
-        if profile.users.exists():
-            raise errors.get("security.profile.in_use", name)
-        profile.delete()
-    return {"_id": name}
+    return _delete_unused("profile", request, _get_profile_row, "users")
 
 
 def search_profiles(app: Application, request: KuzzleRequest) -> dict[str, Any]:
