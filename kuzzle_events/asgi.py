@@ -19,7 +19,7 @@ from .http.parsing import HttpInput
 if TYPE_CHECKING:
     from .application import Application
 
-__all__ = ["KuzzleASGI"]
+__all__ = ["KuzzleASGI", "django_prefixes"]
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -32,6 +32,20 @@ class KuzzleASGI:
     def __init__(self, django_app: Callable[..., Awaitable[None]] | None = None, *, app: Application | None = None):
         self.django = django_app
         self._app = app
+        self._django_prefixes: tuple[str, ...] | None = None
+
+    @property
+    def django_prefixes(self) -> tuple[str, ...]:
+        if self._django_prefixes is None:
+            self._django_prefixes = django_prefixes()
+        return self._django_prefixes
+
+    def _is_kuzzle(self, method: str, path: str) -> bool:
+        # The project's own URLs (admin, static files...) stay Django's even where one of Kuzzle's
+        # routes with parameters (GET /:index/:collection/:_id...) would match them too.
+        if not path.startswith("/_") and path.startswith(self.django_prefixes):
+            return False
+        return is_kuzzle_path(self.app, method, path)
 
     @property
     def app(self) -> Application:
@@ -44,7 +58,7 @@ class KuzzleASGI:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "http":
-            if self.django is None or is_kuzzle_path(self.app, scope["method"], scope["path"]):
+            if self.django is None or self._is_kuzzle(scope["method"], scope["path"]):
                 await self._http(scope, receive, send)
             else:
                 await self.django(scope, receive, send)
@@ -123,3 +137,23 @@ async def _send(send: Send, answer: HttpAnswer) -> None:
         }
     )
     await send({"type": "http.response.body", "body": answer.body})
+
+
+def django_prefixes() -> tuple[str, ...]:
+    """Leading literal paths of the project's own URL patterns (``/admin/``...) and static files."""
+    from django.conf import settings
+    from django.urls import URLResolver, get_resolver
+    from django.urls.resolvers import RoutePattern
+
+    prefixes = []
+    for pattern in get_resolver().url_patterns:
+        if isinstance(pattern, URLResolver) and getattr(pattern.urlconf_module, "__name__", "") == "kuzzle_events.urls":
+            continue
+        if isinstance(pattern.pattern, RoutePattern):
+            literal = str(pattern.pattern).split("<", 1)[0]
+            if literal:
+                prefixes.append("/" + literal)
+    static = getattr(settings, "STATIC_URL", None)
+    if static:
+        prefixes.append(static if static.startswith("/") else "/" + static)
+    return tuple(prefixes)

@@ -67,6 +67,7 @@ class ActionDef:
         "error",
         "owner",
         "stats",
+        "generic",
     )
 
     def __init__(
@@ -91,6 +92,9 @@ class ActionDef:
         self.after = f"{controller}:after{upper}"
         self.error = f"{controller}:error{upper}"
         self.stats = HandlerStats()
+        # Events fired around before<Action> and after<Action> (the generic document events),
+        # with `before(events, request)` and `after(events, request)`; None for most actions.
+        self.generic: Any = None
 
 
 class ControllerDef:

@@ -93,9 +93,14 @@ class Funnel:
 
         try:
             request = await trigger("request:onExecution", request)
+            generic = act.generic
+            if generic is not None:
+                await generic.before(self.events, request)
             request = await trigger(act.before, request)
             request.set_result(await _call(act, request), _status(request))
             request = await trigger(act.after, request)
+            if generic is not None:
+                await generic.after(self.events, request)
             request = await trigger("request:onSuccess", request)
         except Exception as error:
             request.set_error(error)

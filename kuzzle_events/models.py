@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-__all__ = ["Role", "Profile", "KuzzleUser", "Token", "SecurityState", "RESERVED"]
+__all__ = ["Role", "Profile", "KuzzleUser", "Token", "SecurityState", "RESERVED", "Index", "Collection", "Document"]
 
 # Kuzzle's base roles and profiles, created when missing and never deleted.
 RESERVED = ("anonymous", "default", "admin")
@@ -97,3 +97,58 @@ class SecurityState(models.Model):
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     version = models.BigIntegerField(default=0)
+
+
+# Documents ----------------------------------------------------------------------------------------
+
+
+class Index(models.Model):
+    """A Kuzzle index: a namespace of collections."""
+
+    name = models.CharField(primary_key=True, max_length=126)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "indexes"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Collection(models.Model):
+    """A collection of JSON documents inside an index."""
+
+    index = models.ForeignKey(Index, on_delete=models.CASCADE, related_name="collections")
+    name = models.CharField(max_length=126)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["index", "name"]
+        constraints = [models.UniqueConstraint(fields=["index", "name"], name="kuzzle_collection_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.index_id}:{self.name}"
+
+
+class Document(models.Model):
+    """One JSON document, with Kuzzle's metadata (``_kuzzle_info``) in columns of their own."""
+
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="documents")
+    key = models.CharField("_id", max_length=512)
+    source = models.JSONField(default=dict)
+    author = models.CharField(max_length=200, null=True, blank=True)
+    created_at = models.BigIntegerField(help_text="Epoch milliseconds.")
+    updater = models.CharField(max_length=200, null=True, blank=True)
+    updated_at = models.BigIntegerField(null=True, blank=True, help_text="Epoch milliseconds.")
+
+    class Meta:
+        ordering = ["collection", "key"]
+        constraints = [models.UniqueConstraint(fields=["collection", "key"], name="kuzzle_document_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.collection}/{self.key}"
+
+    def to_kuzzle(self) -> dict[str, Any]:
+        info = {"author": self.author, "createdAt": self.created_at, "updater": self.updater, "updatedAt": self.updated_at}
+        return {"_id": self.key, "_source": {**self.source, "_kuzzle_info": info}}

@@ -21,11 +21,17 @@ async def test_non_kuzzle_paths_go_to_django(kapp: Application) -> None:
     transport = httpx.ASGITransport(app=KuzzleASGI(django_app, app=kapp))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         admin = await client.get("/admin/")
+        # Shaped like document:get (GET /:index/:collection/:_id), but under the project's /admin/.
+        admin_page = await client.get("/admin/kuzzle/controllers/")
+        static = await client.get("/static/admin/css/base.css")
         now = await client.get("/_now")
         unknown_api = await client.get("/_/no/such/action")
-    assert admin.text == "<html>django</html>" and seen == ["/admin/"]
+        document = await client.get("/library/books/b1")
+    assert admin.text == admin_page.text == static.text == "<html>django</html>"
+    assert seen == ["/admin/", "/admin/kuzzle/controllers/", "/static/admin/css/base.css"]
     assert now.json()["result"]["now"] > 0
     assert unknown_api.status_code == 404 and unknown_api.json()["error"]["id"] == "network.http.url_not_found"
+    assert document.json()["action"] == "get" and document.json()["error"]["id"] == "services.storage.unknown_index"
 
 
 async def test_lifespan_starts_and_stops_the_application(kapp: Application) -> None:

@@ -150,10 +150,10 @@ def test_duplicate_controller_and_nothing_half_registered(kapp: Application) -> 
             "other",
             {
                 "actions": {
-                    "fine": {"handler": hello, "http": [{"verb": "get", "path": "/fine"}]},
+                    "fine": {"handler": hello, "http": [{"verb": "get", "path": "/fine/a/b/c"}]},
                     "clash": {"handler": hello, "http": [{"verb": "get", "path": "/_/shop/x"}]},
                 }
             },
         )
     assert "other" not in kapp.controller.controllers
-    assert kapp.controller.router.match("get", "/fine") is None
+    assert kapp.controller.router.match("get", "/fine/a/b/c") is None

@@ -180,8 +180,10 @@ async def test_literal_segment_beats_param_and_trailing_slash(http) -> None:
 async def test_default_route_and_no_route(http) -> None:
     answer = await http("GET", "/_/probe/raw-json")
     assert answer.status == 202
+    # No default route for an action declared without HTTP routes: the path is document:get's.
     answer = await http("GET", "/_/probe/hidden")
-    assert answer.status == 404 and answer.json()["error"]["id"] == "network.http.url_not_found"
+    assert (answer.json()["controller"], answer.json()["action"]) == ("document", "get")
+    assert answer.status == 412 and answer.json()["error"]["id"] == "services.storage.unknown_index"
     answer = await http("POST", "/_query", headers=JSON, content=b'{"controller": "probe", "action": "hidden"}')
     assert answer.status == 200 and answer.json()["result"] == "only over /_query and WebSocket"
 
@@ -304,9 +306,9 @@ async def test_raw_responses(http) -> None:
 
 
 async def test_unknown_url_and_wrong_verb(http) -> None:
-    answer = await http("GET", "/_/nothing/here")
+    answer = await http("GET", "/_/nothing/here/at/all")
     assert answer.status == 404 and answer.json()["error"]["id"] == "network.http.url_not_found"
-    answer = await http("DELETE", "/greeting/Ada")
+    answer = await http("PATCH", "/greeting/Ada")
     assert answer.status == 404 and answer.json()["error"]["id"] == "network.http.url_not_found"
 
 

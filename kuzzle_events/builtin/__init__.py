@@ -12,9 +12,14 @@ __all__ = ["register_builtins"]
 
 def register_builtins(app: Application) -> None:
     from .auth import auth_controller
+    from .documents import attach_generic_events, collection_controller, document_controller, index_controller
     from .security import security_controller
     from .server import server_controller
 
     app.controller.register("server", server_controller(app), owner="core", builtin=True)
     app.controller.register("auth", auth_controller(app), owner="core", builtin=True)
     app.controller.register("security", security_controller(app), owner="core", builtin=True)
+    app.controller.register("index", index_controller(app), owner="core", builtin=True)
+    app.controller.register("collection", collection_controller(app), owner="core", builtin=True)
+    app.controller.register("document", document_controller(app), owner="core", builtin=True)
+    attach_generic_events(app)

@@ -12,7 +12,7 @@ import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 from .. import errors
-from ..handlers import adapt
+from ..handlers import orm
 from ..request import ANONYMOUS, KuzzleRequest
 from .ratelimit import AttemptLimiter
 from .rights import LocalChanges, Rights
@@ -29,19 +29,6 @@ __all__ = ["Security"]
 _TOKENLESS = frozenset({("auth", "login"), ("auth", "checkToken")})
 
 
-def _reporting_database_errors(fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    async def call(*args: Any) -> Any:
-        from django.db import DatabaseError
-
-        try:
-            return await fn(*args)
-        except DatabaseError as error:
-            # A Kuzzle error for the client, the details for the operator.
-            raise errors.get("core.fatal.service_unavailable", f"database ({error})") from error
-
-    return call
-
-
 class Security:
     """Authentication and rights of one application."""
 
@@ -56,12 +43,10 @@ class Security:
     # Database access, one hop per call ----------------------------------------------------------
 
     def orm(self, name: str) -> Callable[..., Awaitable[Any]]:
-        """``kuzzle_events.security.store.<name>`` as a coroutine function (thread hop, fresh connections)."""
+        """``kuzzle_events.security.store.<name>`` as a coroutine function (one hop per call)."""
         fn = self._orm.get(name)
         if fn is None:
-            from . import store
-
-            fn = self._orm[name] = _reporting_database_errors(adapt(getattr(store, name))[0])
+            fn = self._orm[name] = orm("kuzzle_events.security.store", name)
         return fn
 
     @property

@@ -1,0 +1,224 @@
+"""Indexes, collections and documents in Django's database: sync functions, one hop per action.
+
+Every multi-document write runs in one transaction: either each document is written, or nothing is
+and the request fails listing what went wrong.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any, Iterable
+
+from django.db import IntegrityError, transaction
+
+from .. import errors
+from ..models import Collection, Document, Index
+from ..security.tokens import now_ms
+
+__all__ = [
+    "check_name",
+    "create_index",
+    "delete_index",
+    "index_exists",
+    "list_indexes",
+    "create_collection",
+    "delete_collection",
+    "collection_exists",
+    "list_collections",
+    "write",
+    "update",
+    "delete",
+    "get",
+    "scan",
+]
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_+\-]{0,125}$")
+
+
+def check_name(kind: str, name: Any) -> str:
+    """An index or collection name: lower case letters, digits, ``_ + -``, at most 126 characters."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise errors.get(f"services.storage.invalid_{kind}_name", name)
+    return name
+
+
+def create_index(name: str) -> None:
+    check_name("index", name)
+    _, created = Index.objects.get_or_create(name=name)
+    if not created:
+        raise errors.get("services.storage.index_already_exists", "public", name)
+
+
+def delete_index(name: str) -> None:
+    deleted, _ = Index.objects.filter(name=name).delete()
+    if not deleted:
+        raise errors.get("services.storage.unknown_index", name)
+
+
+def index_exists(name: str) -> bool:
+    return Index.objects.filter(name=name).exists()
+
+
+def list_indexes() -> list[str]:
+    return list(Index.objects.values_list("name", flat=True))
+
+
+def create_collection(index: str, name: str) -> bool:
+    """Create a collection (its index must exist); ``False`` if it was there already."""
+    check_name("collection", name)
+    found = Index.objects.filter(name=index).first()
+    if found is None:
+        raise errors.get("services.storage.unknown_index", index)
+    _, created = Collection.objects.get_or_create(index=found, name=name)
+    return created
+
+
+def delete_collection(index: str, name: str) -> None:
+    _collection(index, name).delete()
+
+
+def collection_exists(index: str, name: str) -> bool:
+    return Collection.objects.filter(index_id=index, name=name).exists()
+
+
+def list_collections(index: str) -> list[str]:
+    if not index_exists(index):
+        raise errors.get("services.storage.unknown_index", index)
+    return list(Collection.objects.filter(index_id=index).values_list("name", flat=True))
+
+
+def _collection(index: str, name: str) -> Collection:
+    found = Collection.objects.filter(index_id=index, name=name).first()
+    if found is None:
+        if not index_exists(index):
+            raise errors.get("services.storage.unknown_index", index)
+        raise errors.get("services.storage.unknown_collection", index, name)
+    return found
+
+
+def _failed(failures: list[tuple[str, errors.KuzzleError]], total: int) -> errors.KuzzleError:
+    """The error of a single-document action; for several documents, every failure listed."""
+    if total == 1:
+        return failures[0][1]
+    reasons = [{"_id": key, "reason": {"id": e.id, "status": e.status, "message": e.message}} for key, e in failures]
+    return errors.MultipleErrorsError(
+        f"{len(failures)} of {total} documents failed; none was written.",
+        errors=reasons,
+        id="services.storage.incomplete_write",
+    )
+
+
+def write(
+    index: str, collection: str, documents: list[tuple[str | None, dict[str, Any]]], mode: str, kuid: str
+) -> list[dict[str, Any]]:
+    """Create (``create``), create or replace (``createOrReplace``) or replace (``replace``) documents.
+
+    Returns ``[{"_id", "_source", "created"}]`` in the order given.
+    """
+    now = now_ms()
+    with transaction.atomic():
+        target = _collection(index, collection)
+        keys = [key for key, _ in documents if key is not None]
+        existing = {d.key: d for d in Document.objects.select_for_update().filter(collection=target, key__in=keys)}
+        results: list[dict[str, Any]] = []
+        failures: list[tuple[str, errors.KuzzleError]] = []
+        seen: set[str] = set()
+        for key, source in documents:
+            key = key or uuid.uuid4().hex
+            current = existing.get(key)
+            if key in seen or (mode == "create" and current is not None):
+                failures.append((key, errors.get("services.storage.document_already_exists")))
+                continue
+            if mode == "replace" and current is None:
+                failures.append((key, errors.get("services.storage.not_found", key, index, collection)))
+                continue
+            seen.add(key)
+            if current is None:
+                row = Document(collection=target, key=key, source=source, author=kuid, created_at=now)
+                existing[key] = row
+            else:
+                row = current
+                row.source, row.updater, row.updated_at = source, kuid, now
+            results.append({"row": row, "created": current is None})
+        if failures:
+            raise _failed(failures, len(documents))
+        try:
+            with transaction.atomic():
+                for item in results:
+                    item["row"].save()
+        except IntegrityError:
+            # Another request created one of these ids meanwhile.
+            raise errors.get("services.storage.document_already_exists") from None
+    return [{**item["row"].to_kuzzle(), "created": item["created"]} for item in results]
+
+
+def update(
+    index: str,
+    collection: str,
+    documents: list[tuple[str, dict[str, Any]]],
+    kuid: str,
+    *,
+    default: dict[str, Any] | None = None,
+) -> list[dict[str, Any]]:
+    """Merge changes into documents (top-level keys); with ``default``, create a missing one (upsert)."""
+    now = now_ms()
+    with transaction.atomic():
+        target = _collection(index, collection)
+        rows = {
+            d.key: d
+            for d in Document.objects.select_for_update().filter(collection=target, key__in=[k for k, _ in documents])
+        }
+        failures = [
+            (key, errors.get("services.storage.not_found", key, index, collection))
+            for key, _ in documents
+            if key not in rows and default is None
+        ]
+        if failures:
+            raise _failed(failures, len(documents))
+        results = []
+        for key, changes in documents:
+            row = rows.get(key)
+            if row is None:
+                row = rows[key] = Document(
+                    collection=target,
+                    key=key,
+                    source={**(default or {}), **changes},
+                    author=kuid,
+                    created_at=now,
+                )
+                created = True
+            else:
+                row.source, row.updater, row.updated_at = {**row.source, **changes}, kuid, now
+                created = False
+            row.save()
+            results.append({**row.to_kuzzle(), "created": created})
+    return results
+
+
+def delete(index: str, collection: str, keys: list[str]) -> list[dict[str, Any]]:
+    """Delete documents; the deleted ones as they were."""
+    with transaction.atomic():
+        target = _collection(index, collection)
+        rows = {d.key: d for d in Document.objects.select_for_update().filter(collection=target, key__in=keys)}
+        failures = [
+            (key, errors.get("services.storage.not_found", key, index, collection))
+            for key in keys
+            if key not in rows
+        ]
+        if failures:
+            raise _failed(failures, len(keys))
+        Document.objects.filter(pk__in=[row.pk for row in rows.values()]).delete()
+    return [rows[key].to_kuzzle() for key in keys]
+
+
+def get(index: str, collection: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The documents found among ``keys``, by id."""
+    target = _collection(index, collection)
+    return {d.key: d.to_kuzzle() for d in Document.objects.filter(collection=target, key__in=list(keys))}
+
+
+def scan(index: str, collection: str) -> list[dict[str, Any]]:
+    """Every document of a collection (search and count filter them in Python)."""
+    target = _collection(index, collection)
+    return [d.to_kuzzle() for d in Document.objects.filter(collection=target).order_by("key")]

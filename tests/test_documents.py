@@ -1,0 +1,235 @@
+"""The index, collection and document controllers on Django's ORM, with the generic document events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from asgiref.sync import sync_to_async
+
+from kuzzle_events import Application, KuzzleRequest, errors
+from kuzzle_events.models import Document
+from tests.accounts import issue_token, make_user
+from tests.test_auth import call
+
+
+@pytest.fixture
+async def library(started: Application) -> Application:
+    for request in (
+        {"controller": "index", "action": "create", "index": "library"},
+        {"controller": "collection", "action": "create", "index": "library", "collection": "books"},
+    ):
+        answer = await call(started, **request)
+        assert answer["status"] == 200, answer["error"]
+    return started
+
+
+async def doc(app: Application, action: str, **data: Any) -> dict[str, Any]:
+    return await call(app, controller="document", action=action, index="library", collection="books", **data)
+
+
+async def stored() -> dict[str, dict[str, Any]]:
+    return await sync_to_async(lambda: {d.key: d.source for d in Document.objects.all()})()
+
+
+async def test_indexes_and_collections(started: Application) -> None:
+    assert (await call(started, controller="index", action="create", index="library"))["result"] == {
+        "acknowledged": True
+    }
+    again = await call(started, controller="index", action="create", index="library")
+    assert (again["status"], again["error"]["id"]) == (412, "services.storage.index_already_exists")
+    bad = await call(started, controller="index", action="create", index="Bad Name")
+    assert (bad["status"], bad["error"]["id"]) == (400, "services.storage.invalid_index_name")
+    assert (await call(started, controller="index", action="exists", index="library"))["result"] is True
+    assert (await call(started, controller="index", action="list"))["result"] == {"indexes": ["library"]}
+    missing = await call(started, controller="collection", action="create", index="nope", collection="c")
+    assert missing["error"]["id"] == "services.storage.unknown_index"
+    await call(started, controller="collection", action="create", index="library", collection="books")
+    listed = await call(started, controller="collection", action="list", index="library")
+    assert listed["result"]["collections"] == [{"name": "books", "type": "stored"}]
+    assert (await call(started, controller="collection", action="exists", index="library", collection="books"))[
+        "result"
+    ]
+    assert (await call(started, controller="collection", action="delete", index="library", collection="books"))[
+        "status"
+    ] == 200
+    gone = await doc(started, "create", body={"a": 1})
+    assert gone["error"]["id"] == "services.storage.unknown_collection"
+    assert (await call(started, controller="index", action="delete", index="library"))["status"] == 200
+    assert (await call(started, controller="index", action="exists", index="library"))["result"] is False
+
+
+async def test_document_life_cycle_with_metadata(library: Application) -> None:
+    token = await sync_to_async(issue_token)("ada")
+    created = await doc(library, "create", _id="dune", body={"title": "Dune", "year": 1965}, jwt=token.jwt)
+    assert created["status"] == 200, created["error"]
+    info = created["result"]["_source"]["_kuzzle_info"]
+    assert info["author"] == "ada" and info["updater"] is None and info["createdAt"] > 0
+    assert created["result"]["_source"]["title"] == "Dune"
+    dup = await doc(library, "create", _id="dune", body={})
+    assert dup["error"]["id"] == "services.storage.document_already_exists"
+    updated = await doc(library, "update", _id="dune", body={"year": 1966, "_kuzzle_info": {"author": "eve"}})
+    source = updated["result"]["_source"]
+    assert (source["title"], source["year"]) == ("Dune", 1966)
+    assert source["_kuzzle_info"]["author"] == "ada" and source["_kuzzle_info"]["updater"] == "-1"
+    got = await doc(library, "get", _id="dune")
+    assert got["result"]["_source"] == source
+    replaced = await doc(library, "replace", _id="dune", body={"title": "Dune Messiah"})
+    assert "year" not in replaced["result"]["_source"]
+    missing = await doc(library, "replace", _id="nope", body={})
+    assert (missing["status"], missing["error"]["id"]) == (404, "services.storage.not_found")
+    upsert = await doc(library, "upsert", _id="emma", body={"changes": {"title": "Emma"}, "default": {"year": 1815}})
+    assert upsert["result"]["created"] is True and upsert["result"]["_source"]["year"] == 1815
+    replaced = await doc(library, "createOrReplace", _id="emma", body={"title": "Emma!"})
+    assert replaced["result"]["created"] is False
+    assert (await doc(library, "exists", _id="emma"))["result"] is True
+    assert (await doc(library, "delete", _id="emma"))["result"] == {"_id": "emma"}
+    assert (await doc(library, "exists", _id="emma"))["result"] is False
+    assert (await doc(library, "get", _id="emma"))["error"]["id"] == "services.storage.not_found"
+    auto = await doc(library, "create", body={"title": "No id"})
+    assert len(auto["result"]["_id"]) == 32
+    for bad_id, error_id in [("_hidden", "api.assert.invalid_id"), ("_search", "services.storage.search_as_an_id")]:
+        assert (await doc(library, "create", _id=bad_id, body={}))["error"]["id"] == error_id
+    assert (await doc(library, "create", _id="x", body=[1]))["error"]["id"] == "api.assert.invalid_type"
+
+
+async def test_multi_document_writes_are_all_or_nothing(library: Application) -> None:
+    await doc(library, "create", _id="b1", body={"n": 1})
+    failed = await doc(
+        library, "mCreate", body={"documents": [{"_id": "b2", "body": {"n": 2}}, {"_id": "b1", "body": {"n": 9}}]}
+    )
+    assert (failed["status"], failed["error"]["id"]) == (400, "services.storage.incomplete_write")
+    assert [e["_id"] for e in failed["error"]["errors"]] == ["b1"]
+    assert await stored() == {"b1": {"n": 1}}
+    made = await doc(
+        library, "mCreate", body={"documents": [{"_id": "b2", "body": {"n": 2}}, {"_id": "b3", "body": {"n": 3}}]}
+    )
+    assert [d["_id"] for d in made["result"]["successes"]] == ["b2", "b3"] and made["result"]["errors"] == []
+    updated = await doc(
+        library, "mUpdate", body={"documents": [{"_id": "b2", "body": {"m": 1}}, {"_id": "zz", "body": {}}]}
+    )
+    assert updated["status"] == 400 and (await stored())["b2"] == {"n": 2}
+    updated = await doc(library, "mUpdate", body={"documents": [{"_id": "b2", "body": {"m": 1}}]})
+    assert updated["result"]["successes"][0]["_source"]["m"] == 1
+    got = await doc(library, "mGet", body={"ids": ["b1", "zz", "b3"]})
+    assert [d["_id"] for d in got["result"]["successes"]] == ["b1", "b3"] and got["result"]["errors"] == ["zz"]
+    deleted = await doc(library, "mDelete", body={"ids": ["b1", "zz"]})
+    assert deleted["status"] == 400 and "b1" in await stored()
+    deleted = await doc(library, "mDelete", body={"ids": ["b1", "b3"]})
+    assert deleted["result"] == {"successes": ["b1", "b3"], "errors": []}
+    assert set(await stored()) == {"b2"}
+    replaced = await doc(library, "mReplace", body={"documents": [{"_id": "b2", "body": {"r": 1}}]})
+    assert replaced["result"]["successes"][0]["_source"]["r"] == 1
+    both = await doc(
+        library, "mCreateOrReplace", body={"documents": [{"_id": "b2", "body": {}}, {"_id": "b9", "body": {}}]}
+    )
+    assert len(both["result"]["successes"]) == 2
+
+
+async def test_search_and_count(library: Application) -> None:
+    books = [("b1", "Dune", 1965, "sf"), ("b2", "Emma", 1815, "novel"), ("b3", "Hyperion", 1989, "sf")]
+    documents = [{"_id": i, "body": {"title": t, "year": y, "genre": g}} for i, t, y, g in books]
+    await doc(library, "mCreate", body={"documents": documents})
+    found = await doc(library, "search", body={"query": {"equals": {"genre": "sf"}}, "sort": [{"year": "desc"}]})
+    assert [h["_id"] for h in found["result"]["hits"]] == ["b3", "b1"] and found["result"]["total"] == 2
+    page = await doc(library, "search", body={"sort": ["year"]}, **{"from": 1, "size": 1})
+    assert [h["_id"] for h in page["result"]["hits"]] == ["b1"] and page["result"]["total"] == 3
+    counted = await doc(library, "count", body={"query": {"range": {"year": {"lt": 1970}}}})
+    assert counted["result"] == {"count": 2}
+    assert (await doc(library, "count"))["result"] == {"count": 3}
+    bad = await doc(library, "search", body={"query": {"match": {"title": "Dune"}}})
+    assert (bad["status"], bad["error"]["id"]) == (400, "api.assert.koncorde_unknown_keyword")
+
+
+async def test_generic_events_rewrite_before_write_and_after_read(library: Application) -> None:
+    seen: list[str] = []
+
+    async def before_write(documents: list[dict[str, Any]], request: KuzzleRequest) -> list[dict[str, Any]]:
+        seen.append(f"generic:beforeWrite {request.input.action}")
+        return [{"_id": f"{d['_id']}-x", "_source": {**d["_source"], "stamped": True}} for d in documents]
+
+    async def before_create(request: KuzzleRequest) -> KuzzleRequest:
+        seen.append("document:beforeCreate")
+        return request
+
+    async def after_get(documents: list[dict[str, Any]], request: KuzzleRequest) -> list[dict[str, Any]]:
+        seen.append("generic:afterGet")
+        return [{"_id": d["_id"], "_source": {"title": d["_source"]["title"].upper()}} for d in documents]
+
+    library.pipe.register("generic:document:beforeWrite", before_write)
+    library.pipe.register("document:beforeCreate", before_create)
+    library.pipe.register("generic:document:afterGet", after_get)
+    created = await doc(library, "create", _id="d", body={"title": "dune"})
+    assert created["result"]["_id"] == "d-x"
+    assert (await stored()) == {"d-x": {"title": "dune", "stamped": True}}
+    assert seen == ["generic:beforeWrite create", "document:beforeCreate"]
+    got = await doc(library, "get", _id="d-x")
+    assert got["result"]["_source"] == {"title": "DUNE"}
+    found = await doc(library, "search", body={})
+    assert found["result"]["hits"] == [{"_id": "d-x", "_source": {"title": "DUNE"}}]
+    multi = await doc(library, "mCreate", body={"documents": [{"_id": "m", "body": {"title": "emma"}}]})
+    assert multi["result"]["successes"][0]["_id"] == "m-x"
+
+
+async def test_a_pipe_raising_before_a_write_stores_nothing(library: Application) -> None:
+    async def refuse(documents: list[dict[str, Any]], request: KuzzleRequest) -> list[dict[str, Any]]:
+        if any(d["_source"].get("title") == "forbidden" for d in documents):
+            raise errors.ForbiddenError("No such title")
+        return documents
+
+    library.pipe.register("generic:document:beforeWrite", refuse)
+    refused = await doc(
+        library,
+        "mCreate",
+        body={"documents": [{"_id": "a", "body": {"title": "ok"}}, {"_id": "b", "body": {"title": "forbidden"}}]},
+    )
+    assert refused["status"] == 403
+    assert await stored() == {}
+
+
+async def test_generic_event_payloads(library: Application) -> None:
+    payloads: list[tuple[str, Any]] = []
+
+    def recorder(event: str) -> Any:
+        async def record(documents: list[dict[str, Any]], request: KuzzleRequest) -> list[dict[str, Any]]:
+            payloads.append((event, [dict(d) for d in documents]))
+            assert isinstance(request, KuzzleRequest)
+            return documents
+
+        return record
+
+    for family in ("Write", "Update", "Delete", "Get"):
+        for when in ("before", "after"):
+            event = f"generic:document:{when}{family}"
+            library.pipe.register(event, recorder(event))
+    await doc(library, "create", _id="a", body={"t": 1})
+    await doc(library, "update", _id="a", body={"t": 2})
+    await doc(library, "get", _id="a")
+    await doc(library, "delete", _id="a")
+    names = [name for name, _ in payloads]
+    assert names == [
+        "generic:document:beforeWrite", "generic:document:afterWrite",
+        "generic:document:beforeUpdate", "generic:document:afterUpdate",
+        "generic:document:beforeGet", "generic:document:afterGet",
+        "generic:document:beforeDelete", "generic:document:afterDelete",
+    ]  # fmt: skip
+    assert payloads[0][1] == [{"_id": "a", "_source": {"t": 1}}]
+    assert payloads[2][1] == [{"_id": "a", "_source": {"t": 2}}]
+    assert payloads[4][1] == [{"_id": "a", "_source": None}]
+    assert payloads[5][1][0]["_source"]["t"] == 2
+
+
+async def test_rights_apply_per_document_action(library: Application) -> None:
+    await sync_to_async(make_user)("root", superuser=True)
+    root = await sync_to_async(issue_token)("root")
+    await call(library, controller="security", action="createRole", _id="reader", jwt=root.jwt,
+               body={"controllers": {"document": {"actions": {"get": True, "search": True}}}})  # fmt: skip
+    await call(library, controller="security", action="createProfile", _id="readers", jwt=root.jwt,
+               body={"policies": [{"roleId": "reader"}]})  # fmt: skip
+    reader = await sync_to_async(issue_token)("rita", profiles=["readers"])
+    assert (await doc(library, "create", _id="a", body={}, jwt=root.jwt))["status"] == 200
+    assert (await doc(library, "get", _id="a", jwt=reader.jwt))["status"] == 200
+    refused = await doc(library, "create", _id="b", body={}, jwt=reader.jwt)
+    assert (refused["status"], refused["error"]["id"]) == (403, "security.rights.forbidden")
+    assert (await doc(library, "get", _id="a"))["status"] == 401
+    assert set(await stored()) == {"a"}
