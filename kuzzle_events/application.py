@@ -135,6 +135,9 @@ class Application:
         from .security.guard import Security
 
         self.security = Security(self)
+        from .realtime.hub import Realtime
+
+        self.realtime = Realtime(self)
         from .plugin_loader import PluginManager
 
         self.plugin = PluginManager(self)
@@ -262,6 +265,7 @@ class Application:
         try:
             await self.plugin.initialise()
             await self.security.start()
+            await self.realtime.start()
             await events.trigger("kuzzle:state:start")
             self.state = "running"
             await events.trigger("kuzzle:state:live")
@@ -279,6 +283,7 @@ class Application:
             return
         await self.events.trigger("kuzzle:shutdown")
         await self.events.drain_hooks()
+        await self.realtime.stop()
         self.state = "stopped"
         self._start_task = None
 

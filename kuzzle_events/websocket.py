@@ -88,6 +88,7 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         # which asks for "null", and such clients fail a handshake that does not answer with it.
         subprotocols = self.scope.get("subprotocols") or []
         await self.accept(subprotocol=subprotocols[0] if subprotocols else None)
+        app.realtime.attach(self.connection.id, self._send_text)
         await self._connection_event("connection:new")
 
     async def disconnect(self, code: int) -> None:
@@ -95,6 +96,8 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         if expiry is not None:
             expiry.cancel()
         if hasattr(self, "connection"):
+            # Subscriptions die with their connection.
+            await self.app.realtime.detach(self.connection.id)
             await self._connection_event("connection:remove")
 
     async def _connection_event(self, event: str) -> None:

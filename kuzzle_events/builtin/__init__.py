@@ -13,6 +13,7 @@ __all__ = ["register_builtins"]
 def register_builtins(app: Application) -> None:
     from .auth import auth_controller
     from .documents import attach_generic_events, collection_controller, document_controller, index_controller
+    from .realtime import realtime_controller
     from .security import security_controller
     from .server import server_controller
 
@@ -23,3 +24,4 @@ def register_builtins(app: Application) -> None:
     app.controller.register("collection", collection_controller(app), owner="core", builtin=True)
     app.controller.register("document", document_controller(app), owner="core", builtin=True)
     attach_generic_events(app)
+    app.controller.register("realtime", realtime_controller(app), owner="core", builtin=True)

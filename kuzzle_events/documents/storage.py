@@ -137,10 +137,11 @@ def write(
             if current is None:
                 row = Document(collection=target, key=key, source=source, author=kuid, created_at=now)
                 existing[key] = row
+                previous = None
             else:
-                row = current
+                row, previous = current, current.source
                 row.source, row.updater, row.updated_at = source, kuid, now
-            results.append({"row": row, "created": current is None})
+            results.append({"row": row, "created": current is None, "previous": previous})
         if failures:
             raise _failed(failures, len(documents))
         try:
@@ -150,7 +151,8 @@ def write(
         except IntegrityError:
             # Another request created one of these ids meanwhile.
             raise errors.get("services.storage.document_already_exists") from None
-    return [{**item["row"].to_kuzzle(), "created": item["created"]} for item in results]
+    # "_previous": the content before the change, for realtime subscriptions it may leave.
+    return [{**item["row"].to_kuzzle(), "created": item["created"], "_previous": item["previous"]} for item in results]
 
 
 def update(
@@ -187,12 +189,13 @@ def update(
                     author=kuid,
                     created_at=now,
                 )
-                created = True
+                created, previous = True, None
             else:
+                previous = row.source
                 row.source, row.updater, row.updated_at = {**row.source, **changes}, kuid, now
                 created = False
             row.save()
-            results.append({**row.to_kuzzle(), "created": created})
+            results.append({**row.to_kuzzle(), "created": created, "_previous": previous})
     return results
 
 

@@ -1,0 +1,1 @@
+"""Realtime subscriptions and notifications: ``rooms`` (no Django) and ``hub`` (``app.realtime``)."""

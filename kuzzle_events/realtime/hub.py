@@ -1,0 +1,273 @@
+"""``app.realtime``: subscriptions of this process's connections, notifications across processes.
+
+Each change (a publish, a document write) is matched against this process's rooms and sent to the
+subscribed connections. With a channel layer shared between processes (channels_redis), it is also
+sent to a group that every process's hub reads, so subscribers on other processes get it too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from .. import errors
+from .rooms import SCOPES, Rooms, document_notification, user_notification
+
+if TYPE_CHECKING:
+    from ..application import Application
+    from ..request import KuzzleRequest
+
+__all__ = ["Realtime", "GROUP"]
+
+GROUP = "kuzzle_events.realtime"
+Sender = Callable[[str], Awaitable[None]]
+
+
+class Realtime:
+    """The realtime engine of one application in one process."""
+
+    def __init__(self, app: Application) -> None:
+        self._app = app
+        self.rooms = Rooms()
+        self._senders: dict[str, Sender] = {}
+        self._origin = uuid.uuid4().hex
+        self._layer: Any = None
+        self._channel: str | None = None
+        self._listener: asyncio.Task[None] | None = None
+
+    # Process life -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Join the other processes' hubs when the channel layer is shared (not in-memory)."""
+        from channels.layers import InMemoryChannelLayer, get_channel_layer
+
+        layer = get_channel_layer()
+        if layer is None or isinstance(layer, InMemoryChannelLayer):
+            return
+        self._layer = layer
+        self._channel = await layer.new_channel()
+        await layer.group_add(GROUP, self._channel)
+        self._listener = asyncio.get_running_loop().create_task(self._listen())
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            self._listener = None
+        if self._layer is not None and self._channel is not None:
+            await self._layer.group_discard(GROUP, self._channel)
+            self._layer = self._channel = None
+
+    async def _listen(self) -> None:
+        assert self._layer is not None and self._channel is not None
+        while True:
+            try:
+                message = await self._layer.receive(self._channel)
+                if message.get("origin") != self._origin:
+                    await self._deliver(message["payload"])
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # a bad message or a lost layer must not end notifications
+                self._app.log.warning("realtime: notification from another process failed: %r", error)
+                await asyncio.sleep(0.1)
+
+    # Connections --------------------------------------------------------------------------------
+
+    def attach(self, connection_id: str, send: Sender) -> None:
+        """A connection able to receive notifications (a WebSocket)."""
+        self._senders[connection_id] = send
+
+    async def detach(self, connection_id: str) -> None:
+        """A closed connection: its subscriptions die with it."""
+        self._senders.pop(connection_id, None)
+        for room_id in self.rooms.rooms_of(connection_id):
+            room = self.rooms.rooms[room_id]
+            index, collection = room.index, room.collection
+            self.rooms.unsubscribe(connection_id, room_id)
+            await self._broadcast(_user_message(room_id, index, collection, "unsubscribe", "out", None, connection_id))
+
+    # Actions ------------------------------------------------------------------------------------
+
+    async def subscribe(self, request: KuzzleRequest) -> dict[str, Any]:
+        connection_id = self._connection_of(request)
+        index, collection = request.get_index(), request.get_collection()
+        scope = _option(request, "scope", "all")
+        users = _option(request, "users", "none")
+        body = request.get_body({})
+        subscription = self.rooms.subscribe(connection_id, index, collection, body, scope, users)
+        await self._broadcast(
+            _user_message(
+                subscription.room_id, index, collection, "subscribe", "in", request.input.volatile, connection_id
+            )
+        )
+        events = self._app.events
+        if events.has_listeners("core:realtime:user:subscribe:after"):
+            await events.trigger(
+                "core:realtime:user:subscribe:after",
+                {
+                    "roomId": subscription.room_id,
+                    "connectionId": connection_id,
+                    "index": index,
+                    "collection": collection,
+                },
+            )
+        return {"roomId": subscription.room_id, "channel": subscription.channel}
+
+    async def unsubscribe(self, request: KuzzleRequest) -> dict[str, Any]:
+        connection_id = self._connection_of(request)
+        room_id = request.get_body().get("roomId")
+        if not isinstance(room_id, str) or not self.rooms.subscribed(connection_id, room_id):
+            raise errors.get("core.realtime.not_subscribed", connection_id, room_id)
+        room = self.rooms.rooms[room_id]
+        index, collection = room.index, room.collection
+        self.rooms.unsubscribe(connection_id, room_id)
+        await self._broadcast(
+            _user_message(room_id, index, collection, "unsubscribe", "out", request.input.volatile, connection_id)
+        )
+        events = self._app.events
+        if events.has_listeners("core:realtime:user:unsubscribe:after"):
+            await events.trigger(
+                "core:realtime:user:unsubscribe:after", {"roomId": room_id, "connectionId": connection_id}
+            )
+        return {"roomId": room_id}
+
+    async def publish(self, request: KuzzleRequest) -> dict[str, Any]:
+        index, collection = request.get_index(), request.get_collection()
+        body = request.get_body()
+        document = {"_id": request.input.args.get("_id"), "_source": body}
+        await self._broadcast(
+            _document_message(request, index, collection, "realtime", "publish", "publish", [document])
+        )
+        return {"published": True}
+
+    def count(self, request: KuzzleRequest) -> dict[str, Any]:
+        room_id = request.get_body().get("roomId")
+        room = self.rooms.rooms.get(room_id) if isinstance(room_id, str) else None
+        if room is None:
+            raise errors.get("core.realtime.room_not_found", room_id)
+        return {"count": room.count()}
+
+    def list(self) -> dict[str, Any]:
+        listed: dict[str, Any] = {}
+        for room in self.rooms.rooms.values():
+            listed.setdefault(room.index, {}).setdefault(room.collection, {})[room.id] = room.count()
+        return listed
+
+    async def document_changed(
+        self, request: KuzzleRequest, index: str, collection: str, action: str, documents: list[dict[str, Any]]
+    ) -> None:
+        """Notify subscribers of documents written or deleted by a ``document`` action."""
+        event = "delete" if action in ("delete", "mDelete") else "write"
+        message = _document_message(request, index, collection, "document", action, event, documents)
+        await self._broadcast(message)
+
+    # Delivery -----------------------------------------------------------------------------------
+
+    async def _broadcast(self, message: dict[str, Any]) -> None:
+        await self._deliver(message)
+        if self._layer is not None:
+            try:
+                await self._layer.group_send(
+                    GROUP, {"type": "kuzzle.realtime", "origin": self._origin, "payload": message}
+                )
+            except Exception as error:  # the local subscribers were notified; the others will miss this one
+                self._app.log.warning("realtime: could not reach other processes: %r", error)
+
+    async def _deliver(self, message: dict[str, Any]) -> None:
+        node = self._app.config.NODE
+        texts: list[tuple[str, str]] = []
+        if message["kind"] == "user":
+            for channel, members, users in self.rooms.user_targets(message["roomId"]):
+                if users not in (message["user"], "all"):
+                    continue
+                room = self.rooms.rooms[message["roomId"]]
+                text = user_notification(
+                    channel=channel,
+                    index=message["index"],
+                    collection=message["collection"],
+                    action=message["action"],
+                    user=message["user"],
+                    count=room.count(),
+                    volatile=message["volatile"],
+                    node=node,
+                )
+                # The connection that joined or left is not told about itself.
+                texts.extend((c, text) for c in members if c != message["connection"])
+        else:
+            for document in message["documents"]:
+                if message["event"] == "delete":
+                    # A deleted document leaves the rooms it matched: scope "out".
+                    source, previous = None, document.get("_source")
+                else:
+                    source, previous = document.get("_source"), document.get("_previous")
+                for channel, members, scope in self.rooms.document_targets(
+                    message["index"], message["collection"], document.get("_id") or "", source, previous
+                ):
+                    text = document_notification(
+                        channel=channel,
+                        index=message["index"],
+                        collection=message["collection"],
+                        controller=message["controller"],
+                        action=message["action"],
+                        event=message["event"],
+                        scope=scope,
+                        document={"_id": document.get("_id"), "_source": document.get("_source")},
+                        volatile=message["volatile"],
+                        request_id=message["requestId"],
+                        node=node,
+                    )
+                    texts.extend((c, text) for c in members)
+        for connection_id, text in texts:
+            send = self._senders.get(connection_id)
+            if send is not None:
+                await send(text)
+
+    def _connection_of(self, request: KuzzleRequest) -> str:
+        connection_id = request.context.connection.id
+        if connection_id not in self._senders:
+            raise errors.get("core.realtime.unsupported_protocol", request.context.connection.protocol)
+        return connection_id
+
+
+def _option(request: KuzzleRequest, name: str, default: str) -> str:
+    value = request.input.args.get(name, default)
+    if value not in SCOPES:
+        raise errors.get("api.assert.invalid_argument", name, "in, out, all or none")
+    return str(value)
+
+
+def _user_message(
+    room_id: str, index: str, collection: str, action: str, user: str, volatile: Any, connection_id: str
+) -> dict[str, Any]:
+    return {
+        "kind": "user",
+        "connection": connection_id,
+        "roomId": room_id,
+        "index": index,
+        "collection": collection,
+        "action": action,
+        "user": user,
+        "volatile": volatile,
+    }
+
+
+def _document_message(
+    request: KuzzleRequest,
+    index: str,
+    collection: str,
+    controller: str,
+    action: str,
+    event: str,
+    documents: list[dict[str, Any]],
+) -> dict[str, Any]:
+    return {
+        "kind": "document",
+        "index": index,
+        "collection": collection,
+        "controller": controller,
+        "action": action,
+        "event": event,
+        "documents": documents,
+        "volatile": request.input.volatile,
+        "requestId": request.id,
+    }
