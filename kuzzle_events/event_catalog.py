@@ -43,10 +43,10 @@ _CONNECTION = ("{id, protocol, ips, headers}",)
 def _document_events() -> tuple[DocumentedEvent, ...]:
     events = []
     for step, actions in (
-        ("Write", "create, replace..."),
-        ("Update", "update"),
-        ("Delete", "delete"),
-        ("Get", "get, mGet, search..."),
+        ("Write", "create, createOrReplace, replace, mCreate, mCreateOrReplace, mReplace"),
+        ("Update", "update, upsert, mUpdate"),
+        ("Delete", "delete, mDelete"),
+        ("Get", "get, mGet (before and after), search (after)"),
     ):
         events.append(
             DocumentedEvent(
@@ -97,6 +97,18 @@ EVENTS: tuple[DocumentedEvent, ...] = (
     # Connections and protocols.
     DocumentedEvent("connection:new", "hook", "a client connected", _CONNECTION),
     DocumentedEvent("connection:remove", "hook", "a client disconnected", _CONNECTION),
+    DocumentedEvent(
+        "core:realtime:user:subscribe:after",
+        "hook",
+        "a connection subscribed to a realtime room",
+        ("{roomId, connectionId, index, collection}",),
+    ),
+    DocumentedEvent(
+        "core:realtime:user:unsubscribe:after",
+        "hook",
+        "a connection left a realtime room",
+        ("{roomId, connectionId}",),
+    ),
     DocumentedEvent(
         "protocol:websocket:beforeParsingPayload", "pipe", "a WebSocket frame arrived, before JSON parsing", _PROTOCOL
     ),

@@ -36,6 +36,9 @@ SPEC_EVENTS = {
     "core:kuzzleStart",
     "kuzzle:shutdown",
     "hook:onError",
+    # Kuzzle's realtime hooks (SPEC 9, realtime).
+    "core:realtime:user:subscribe:after",
+    "core:realtime:user:unsubscribe:after",
 }
 
 

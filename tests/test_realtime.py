@@ -166,3 +166,23 @@ def test_rooms_are_shared_by_equal_filters() -> None:
     assert rooms.rooms[a.room_id].count() == 2
     assert rooms.drop_connection("c2") == sorted([a.room_id, c.room_id])
     assert set(rooms.rooms) == {a.room_id} and rooms.rooms[a.room_id].count() == 1
+
+
+async def test_realtime_hooks(kapp: Application) -> None:
+    seen: list[tuple[str, str]] = []
+
+    @kapp.hook.register("core:realtime:user:subscribe:after")
+    async def joined(payload: dict[str, Any]) -> None:
+        seen.append(("in", payload["roomId"]))
+
+    @kapp.hook.register("core:realtime:user:unsubscribe:after")
+    async def left(payload: dict[str, Any]) -> None:
+        seen.append(("out", payload["roomId"]))
+
+    await kapp.start()
+    async with Client(kapp) as alice:
+        sub = await alice.query(controller="realtime", action="subscribe", index="i", collection="c", body={})
+        room_id = sub["result"]["roomId"]
+        await alice.query(controller="realtime", action="unsubscribe", body={"roomId": room_id})
+    await kapp.events.drain_hooks()
+    assert seen == [("in", room_id), ("out", room_id)]
