@@ -71,11 +71,18 @@ def node_major(node: str) -> int:
 
 
 def run_scenario(
-    node: str, server: Server, protocol: str, ws_client: str | None = None, auth: str | None = None
+    node: str,
+    server: Server,
+    protocol: str,
+    ws_client: str | None = None,
+    auth: str | None = None,
+    data: str | None = None,
 ) -> dict[str, Any]:
     command = [node, "scenario.mjs", "--host", "127.0.0.1", "--port", str(server.port), "--protocol", protocol]
     if auth is not None:
         command += ["--auth", auth]
+    if data is not None:
+        command += ["--data", data]
     if ws_client is not None:
         command += ["--ws-client", ws_client]
         if ws_client == "native" and node_major(node) < 22:
@@ -365,3 +372,34 @@ def test_sdk_login_rights_and_logout(node: str, secured_server: Server, protocol
     assert results["logout"] == {"sdkJwt": None}
     assert results["anonymousAfter"] == unauthorized
     assert results["events"] == {"networkError": 0, "disconnected": 0, "reconnected": 0}
+
+
+# -- documents and realtime --------------------------------------------------------------------
+
+
+@CLIENTS
+def test_sdk_documents_and_realtime(node: str, uvicorn_server: Server, protocol: str, ws_client: str | None) -> None:
+    query(uvicorn_server.port, {"controller": "index", "action": "create", "index": "sdk-shop"})
+    results = run_scenario(node, uvicorn_server, protocol, ws_client, data="sdk-shop")
+    websocket = protocol == "websocket"
+    steps = ["collectionCreate", "create", "get", "update", "search", "delete"]
+    assert results["steps"] == (["collectionCreate", "subscribe", *steps[1:], "unsubscribe"] if websocket else steps)
+    assert results["create"] == {"_id": "pen", "name": "pen", "author": "-1"}
+    assert results["get"] == {"_id": "pen", "_source": {"name": "pen", "price": 2}}
+    assert results["update"] == {"_id": "pen", "price": 3, "name": "pen"}
+    assert results["search"] == {"total": 1, "ids": ["pen"]}
+    assert results["delete"] == "pen"
+    if not websocket:
+        return
+    notes = results["notifications"]
+    # The cheap publish (not the car), the pen's creation, its update and its deletion; nothing
+    # after unsubscribing, and the yacht never matched.
+    assert [(n["action"], n["event"], n["scope"]) for n in notes] == [
+        ("publish", "publish", "in"),
+        ("create", "write", "in"),
+        ("update", "write", "in"),
+        ("delete", "delete", "out"),
+    ]
+    assert notes[0]["result"]["_source"] == {"name": "gum", "price": 1}
+    assert notes[1]["result"]["_id"] == "pen"
+    assert results["unsubscribe"] == {"afterUnsubscribe": 4}

@@ -39,6 +39,8 @@ const protocolName = option("protocol", "KUZZLE_PROTOCOL", "websocket");
 const wsClient = option("ws-client", "KUZZLE_WS_CLIENT", "ws");
 // "username:password": run the authentication scenario as that user instead of the demo's calls.
 const authAs = option("auth", "KUZZLE_AUTH", "");
+// An index name: run the documents and realtime scenario in that (existing) index instead.
+const dataIndex = option("data", "KUZZLE_DATA", "");
 if (!["websocket", "http"].includes(protocolName) || !["ws", "native"].includes(wsClient) || Number.isNaN(port)) {
   process.stderr.write("usage: node scenario.mjs --host H --port P --protocol websocket|http --ws-client ws|native\n");
   process.exit(2);
@@ -160,6 +162,8 @@ async function run() {
 
   if (authAs) {
     await authScenario(kuzzle);
+  } else if (dataIndex) {
+    await dataScenario(kuzzle);
   } else {
     await demoScenario(kuzzle);
   }
@@ -190,6 +194,56 @@ async function authScenario(kuzzle) {
     return { sdkJwt: kuzzle.jwt ?? null };
   });
   await step("anonymousAfter", async () => failure(kuzzle.query(hello)));
+}
+
+const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// Documents (create, get, update, search, delete) and, over WebSocket, a realtime subscription.
+async function dataScenario(kuzzle) {
+  const index = dataIndex;
+  const collection = `items-${protocolName}-${protocolName === "websocket" ? wsClient : "sdk"}`;
+  await step("collectionCreate", async () => kuzzle.collection.create(index, collection));
+  const cheap = { range: { price: { lt: 10 } } };
+  const notifications = [];
+  let roomId = null;
+  if (protocolName === "websocket") {
+    await step("subscribe", async () => {
+      roomId = await kuzzle.realtime.subscribe(index, collection, cheap, (n) =>
+        notifications.push({ type: n.type, action: n.action, scope: n.scope, event: n.event, result: n.result }),
+      );
+      return { roomId };
+    });
+    await kuzzle.realtime.publish(index, collection, { name: "gum", price: 1 });
+    await kuzzle.realtime.publish(index, collection, { name: "car", price: 20000 });
+  }
+  await step("create", async () => {
+    const created = await kuzzle.document.create(index, collection, { name: "pen", price: 2 }, "pen");
+    return { _id: created._id, name: created._source.name, author: created._source._kuzzle_info.author };
+  });
+  await step("get", async () => {
+    const got = await kuzzle.document.get(index, collection, "pen");
+    return { _id: got._id, _source: { name: got._source.name, price: got._source.price } };
+  });
+  await step("update", async () => {
+    const updated = await kuzzle.document.update(index, collection, "pen", { price: 3 });
+    return { _id: updated._id, price: updated._source.price, name: updated._source.name };
+  });
+  await step("search", async () => {
+    await kuzzle.document.create(index, collection, { name: "yacht", price: 900000 }, "yacht");
+    const found = await kuzzle.document.search(index, collection, { query: cheap, sort: ["name"] }, { size: 5 });
+    return { total: found.total, ids: found.hits.map((hit) => hit._id) };
+  });
+  await step("delete", async () => kuzzle.document.delete(index, collection, "pen"));
+  if (protocolName === "websocket") {
+    await pause(300);
+    await step("unsubscribe", async () => {
+      await kuzzle.realtime.unsubscribe(roomId);
+      await kuzzle.realtime.publish(index, collection, { name: "late", price: 1 });
+      await pause(300);
+      return { afterUnsubscribe: notifications.length };
+    });
+    results.notifications = notifications;
+  }
 }
 
 async function demoScenario(kuzzle) {
