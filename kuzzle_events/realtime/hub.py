@@ -39,37 +39,54 @@ class Realtime:
     # Process life -------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Join the other processes' hubs when the channel layer is shared (not in-memory)."""
-        from channels.layers import InMemoryChannelLayer, get_channel_layer
+        """Use a layer of its own when the project's channel layer is shared (not in-memory)."""
+        from channels.layers import DEFAULT_CHANNEL_LAYER, InMemoryChannelLayer, channel_layers
 
-        layer = get_channel_layer()
-        if layer is None or isinstance(layer, InMemoryChannelLayer):
+        if DEFAULT_CHANNEL_LAYER not in channel_layers.configs:
             return
-        self._layer = layer
-        self._channel = await layer.new_channel()
-        await layer.group_add(GROUP, self._channel)
-        self._listener = asyncio.get_running_loop().create_task(self._listen())
+        # An instance of its own: a channel layer reads on one event loop only, and each
+        # application (tests make many) runs on its own.
+        layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+        if not isinstance(layer, InMemoryChannelLayer):
+            self._layer = layer
 
     async def stop(self) -> None:
-        if self._listener is not None:
-            self._listener.cancel()
-            self._listener = None
-        if self._layer is not None and self._channel is not None:
-            await self._layer.group_discard(GROUP, self._channel)
-            self._layer = self._channel = None
+        await self._stop_listening()
+        if self._layer is not None and hasattr(self._layer, "close_pools"):
+            await self._layer.close_pools()
+        self._layer = None
+
+    async def _listen_if_needed(self) -> None:
+        # Other processes' changes matter only while this one has subscribers.
+        if self._layer is None or self._listener is not None:
+            return
+        self._channel = await self._layer.new_channel()
+        await self._layer.group_add(GROUP, self._channel)
+        self._listener = asyncio.get_running_loop().create_task(self._listen())
+
+    async def _stop_listening(self) -> None:
+        listener, channel = self._listener, self._channel
+        self._listener = self._channel = None
+        if listener is not None:
+            listener.cancel()
+        if self._layer is not None and channel is not None:
+            await self._layer.group_discard(GROUP, channel)
 
     async def _listen(self) -> None:
         assert self._layer is not None and self._channel is not None
+        delay = 0.1
         while True:
             try:
                 message = await self._layer.receive(self._channel)
+                delay = 0.1
                 if message.get("origin") != self._origin:
                     await self._deliver(message["payload"])
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # a bad message or a lost layer must not end notifications
                 self._app.log.warning("realtime: notification from another process failed: %r", error)
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     # Connections --------------------------------------------------------------------------------
 
@@ -80,11 +97,14 @@ class Realtime:
     async def detach(self, connection_id: str) -> None:
         """A closed connection: its subscriptions die with it."""
         self._senders.pop(connection_id, None)
-        for room_id in self.rooms.rooms_of(connection_id):
+        rooms = self.rooms.rooms_of(connection_id)
+        for room_id in rooms:
             room = self.rooms.rooms[room_id]
             index, collection = room.index, room.collection
             self.rooms.unsubscribe(connection_id, room_id)
             await self._broadcast(_user_message(room_id, index, collection, "unsubscribe", "out", None, connection_id))
+        if rooms and not self.rooms.rooms:
+            await self._stop_listening()
 
     # Actions ------------------------------------------------------------------------------------
 
@@ -95,6 +115,7 @@ class Realtime:
         users = _option(request, "users", "none")
         body = request.get_body({})
         subscription = self.rooms.subscribe(connection_id, index, collection, body, scope, users)
+        await self._listen_if_needed()
         await self._broadcast(
             _user_message(
                 subscription.room_id, index, collection, "subscribe", "in", request.input.volatile, connection_id
@@ -121,6 +142,8 @@ class Realtime:
         room = self.rooms.rooms[room_id]
         index, collection = room.index, room.collection
         self.rooms.unsubscribe(connection_id, room_id)
+        if not self.rooms.rooms:
+            await self._stop_listening()
         await self._broadcast(
             _user_message(room_id, index, collection, "unsubscribe", "out", request.input.volatile, connection_id)
         )
