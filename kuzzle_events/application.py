@@ -9,9 +9,13 @@ the DRF views, the ``kuzzle`` management command, or an explicit ``await app.sta
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
+import contextvars
+import functools
 import logging
+import selectors
 import threading
-from typing import Any, Awaitable, Callable, Mapping, TypeVar
+from typing import Any, Awaitable, Callable, Coroutine, Mapping, TypeVar
 
 from asgiref.sync import SyncToAsync, async_to_sync
 
@@ -291,28 +295,139 @@ class Application:
         """Run a coroutine function from sync code (WSGI views, management commands).
 
         Inside a thread that Django runs for an async server, this is ``async_to_sync`` on the
-        server's loop; elsewhere the coroutine runs on the application's own background loop, which
-        outlives the call so that hooks started by the request are not cancelled with it.
+        server's loop. Elsewhere the coroutine runs as a task of the application's own background
+        loop, which outlives the call so that hooks started by the request are not cancelled with
+        it; while that loop is idle, the task's first step runs in the calling thread (see
+        :class:`_BridgeLoop`), so a request that never waits costs no hop between threads.
         """
         if getattr(SyncToAsync.threadlocal, "main_event_loop", None) is not None:
             return async_to_sync(fn)(*args, **kwargs)
-        loop = self._background_loop()
-        return asyncio.run_coroutine_threadsafe(fn(*args, **kwargs), loop).result()
+        return self._background_loop().run(fn(*args, **kwargs))
 
     def start_sync(self) -> None:
         """:meth:`start` from sync code."""
         if self.state != "running":
             self.run_sync(self.start)
 
-    def _background_loop(self) -> asyncio.AbstractEventLoop:
+    def _background_loop(self) -> _BridgeLoop:
         with self._bridge_lock:
             loop = getattr(self, "_bridge_loop", None)
             if loop is None:
-                loop = asyncio.new_event_loop()
-                thread = threading.Thread(target=loop.run_forever, name="kuzzle-events-loop", daemon=True)
+                loop = _BridgeLoop()
+                thread = threading.Thread(target=loop.serve, name="kuzzle-events-loop", daemon=True)
                 thread.start()
                 self._bridge_loop = loop
             return loop
+
+
+class _UnlockedSelector(selectors.DefaultSelector):
+    """A selector that releases ``lock`` while it waits for I/O or timers."""
+
+    def __init__(self, lock: threading.Lock) -> None:
+        super().__init__()
+        self._lock = lock
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        self._lock.release()
+        try:
+            return super().select(timeout)
+        finally:
+            self._lock.acquire()
+
+
+_CAPTURE: Any = object()  # _BridgeLoop._first_step: keep the next call_soon (a new task's first step)
+
+
+class _BridgeLoop(asyncio.SelectorEventLoop):
+    """The background loop of :meth:`Application.run_sync`, which a sync thread may borrow while it is idle.
+
+    The loop's own thread holds ``lock`` except while it waits for I/O or timers, so a thread that
+    takes the lock has the loop to itself. :meth:`run` creates the task there and then runs its
+    first step in the calling thread, as the loop's thread would (the task is the current task,
+    the loop the running loop); only a task that then waits is left to the loop's thread. What the
+    step scheduled (hooks, timers, callbacks) wakes the loop's thread once the lock is released.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        super().__init__(_UnlockedSelector(self.lock))
+        self._borrowed = False
+        self._wake_after = False
+        self._first_step: Any = None
+
+    def serve(self) -> None:
+        """Run the loop forever in the current thread (the loop's own thread)."""
+        with self.lock:
+            self.run_forever()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` as a task of this loop from another thread and return its result."""
+        if asyncio._get_running_loop() is not None or not self.lock.acquire(blocking=False):
+            # The loop is busy (or called from a loop's thread): queue the task behind its work.
+            return asyncio.run_coroutine_threadsafe(coro, self).result()
+        try:
+            task = self._start_here(coro)
+            if not task.done():
+                outcome: concurrent.futures.Future[T] = concurrent.futures.Future()
+                task.add_done_callback(functools.partial(_copy_outcome, outcome))
+        finally:
+            scheduled, self._wake_after = self._wake_after, False
+            self.lock.release()
+        if scheduled:
+            self.call_soon_threadsafe(_nothing)  # wakes the loop's thread
+        return task.result() if task.done() else outcome.result()
+
+    def _start_here(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
+        """A new task of this loop, its first step run in the calling thread (which holds the lock)."""
+        asyncio._set_running_loop(self)
+        self._borrowed = True
+        self._first_step = _CAPTURE
+        try:
+            task = self.create_task(coro)
+            step, args, context = self._first_step
+            context.run(step, *args)
+        finally:
+            self._first_step = None
+            self._borrowed = False
+            asyncio._set_running_loop(None)
+        return task
+
+    def call_soon(
+        self, callback: Callable[..., Any], *args: Any, context: contextvars.Context | None = None
+    ) -> asyncio.Handle:
+        if self._borrowed:
+            if self._first_step is _CAPTURE:
+                # The first step of the task that run() creates: run() calls it itself.
+                self._first_step = (callback, args, context)
+                return asyncio.Handle(callback, args, self, context)
+            self._wake_after = True
+        return super().call_soon(callback, *args, context=context)
+
+    def call_at(
+        self, when: float, callback: Callable[..., Any], *args: Any, context: contextvars.Context | None = None
+    ) -> asyncio.TimerHandle:
+        if self._borrowed:
+            self._wake_after = True
+        return super().call_at(when, callback, *args, context=context)
+
+    def _check_thread(self) -> None:
+        # Debug mode's check: while it holds the lock, the borrowing thread is the loop's thread.
+        if not self._borrowed:
+            super()._check_thread()
+
+
+def _nothing() -> None:
+    """A callback that does nothing: scheduling it wakes a loop."""
+
+
+def _copy_outcome(outcome: concurrent.futures.Future[Any], task: asyncio.Task[Any]) -> None:
+    """Give ``outcome`` (what the calling thread waits on) the finished ``task``'s outcome."""
+    if task.cancelled():
+        outcome.cancel()
+    elif (error := task.exception()) is not None:
+        outcome.set_exception(error)
+    else:
+        outcome.set_result(task.result())
 
 
 def _name_of(fn: Handler) -> str:

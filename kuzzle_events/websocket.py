@@ -8,13 +8,17 @@ connection run concurrently and each is answered as soon as it is done. ``{"p":1
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import json
 import time
-from typing import TYPE_CHECKING, Any
+import types
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Coroutine, Generator
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
+from channels.layers import get_channel_layer
 
 from . import errors
 from .debug import Debugger
@@ -31,9 +35,19 @@ PONG = '{"p":2}'
 # Kuzzle's server notification, sent when the token of a connection's requests expires.
 TOKEN_EXPIRED = json.dumps({"message": "Authentication Token Expired", "status": 200, "type": "TokenExpired"})
 
+Message = dict[str, Any]
+
 
 class KuzzleConsumer(AsyncWebsocketConsumer):
-    """Channels consumer translating WebSocket frames to requests and envelopes back."""
+    """Channels consumer translating WebSocket frames to requests and envelopes back.
+
+    It runs its own loop instead of Channels' one, which starts a task for every message it reads.
+    A reader task reads the client's messages and runs each request there and then; a request that
+    has to wait keeps that task to the end, and a new reader takes over the connection. So each
+    request runs in one task from its first step to its last, and one that never waits costs no
+    task. When a channel layer is configured, its messages are read by a task of their own and
+    dispatched to the handler methods their types name, as Channels does.
+    """
 
     kuzzle_app: Application | None = None
 
@@ -50,6 +64,86 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
 
             self.kuzzle_app = app  # once per connection, not per message
         return self.kuzzle_app
+
+    async def __call__(
+        self, scope: Message, receive: Callable[[], Awaitable[Message]], send: Callable[[Message], Awaitable[None]]
+    ) -> None:
+        """Serve one connection (ASGI): until it is closed, a handler stops the consumer, or one fails."""
+        self.scope = scope
+        self.base_send = send
+        self._receive = receive
+        self.in_flight: set[asyncio.Task[None]] = set()
+        loop = asyncio.get_running_loop()
+        self._ended: asyncio.Future[None] = loop.create_future()
+        layer_reader: list[asyncio.Task[None]] = []  # only with a channel layer
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        if self.channel_layer is not None:
+            self.channel_name = await self.channel_layer.new_channel()
+            self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
+            layer_reader.append(self._watch(loop.create_task(self._read_channel_layer())))
+        self._reader = self._watch(loop.create_task(self._read_client()))
+        try:
+            await self._ended
+        finally:
+            tasks = [*layer_reader, self._reader, *self.in_flight]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _watch(self, task: asyncio.Task[None]) -> asyncio.Task[None]:
+        """``task`` (a reader), whose end is seen by :meth:`_task_done`."""
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        """End the connection when a reader raised: cleanly on StopConsumer, else with the error."""
+        # As an exception in a handler ends a stock consumer (and is reported by the server).
+        if task.cancelled():
+            return
+        error = task.exception()
+        if self._ended.done():
+            return
+        if isinstance(error, StopConsumer):
+            self._ended.set_result(None)
+        elif error is not None:
+            self._ended.set_exception(error)
+
+    async def _read_client(self) -> None:
+        """Read and dispatch the client's messages, until they end or another reader takes over."""
+        me = asyncio.current_task()
+        receive = self._receive
+        while self._reader is me:
+            message = await receive()
+            if message["type"] == "websocket.receive":
+                await self.receive(text_data=message.get("text"), bytes_data=message.get("bytes"))
+            else:
+                await self.dispatch(message)
+
+    async def _read_channel_layer(self) -> None:
+        """Dispatch the channel layer's messages (``group_send``...) to the handlers they name."""
+        receive = self.channel_receive
+        while True:
+            await self.dispatch(await receive())
+
+    async def _run(self, request: Coroutine[Any, Any, None]) -> None:
+        """Run a request: here to its end if it never waits; else this task goes on with it (its
+        task from first step to last) and a new reader takes over the connection."""
+        # Its own context, as its own task would have: what it sets stays with it.
+        context = contextvars.copy_context()
+        try:
+            waiting = context.run(request.send, None)
+        except StopIteration:
+            return
+        task = asyncio.current_task()
+        if task is not self._reader:  # called from elsewhere than the reader: just wait for it
+            await _resume(request, context, waiting)
+            return
+        self.in_flight.add(task)
+        self._reader = self._watch(asyncio.get_running_loop().create_task(self._read_client()))
+        try:
+            await _resume(request, context, waiting)
+        finally:
+            self.in_flight.discard(task)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # The stock dispatch hops to a thread on every message to close stale database
@@ -81,7 +175,6 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
             ips=[client[0]] if client else [],
             misc={"headers": headers, "path": self.scope.get("path", "/")},
         )
-        self.in_flight: set[asyncio.Task[None]] = set()
         self._debug = Debugger("kuzzle:websocket", app.config.DEBUG)
         # Like Kuzzle's server (the `ws` package's default), accept the first subprotocol asked for:
         # the SDK with a global WebSocket (browsers, Node.js >= 22) calls `new WebSocket(url, null)`,
@@ -127,9 +220,7 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=PONG)
             return
         request = KuzzleRequest(data, connection=self.connection)
-        task = asyncio.get_running_loop().create_task(self._execute(request))
-        self.in_flight.add(task)
-        task.add_done_callback(self.in_flight.discard)
+        await self._run(self._execute(request))
 
     async def _parse(self, text: str) -> dict[str, Any]:
         events = self.app.events
@@ -193,3 +284,23 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=text)
         except Exception as error:  # the client left before its answer was ready
             self.app.log.debug("WebSocket answer not delivered: %r", error)
+
+
+@types.coroutine
+def _resume(coro: Coroutine[Any, Any, Any], context: contextvars.Context, waiting: Any) -> Generator[Any, Any, Any]:
+    """Await the rest of ``coro``, stopped on ``waiting`` (what its last step yielded), each step in
+    ``context``: the task awaiting this drives ``coro`` as if it had run it from its start."""
+    while True:
+        try:
+            sent = yield waiting
+        except GeneratorExit:
+            coro.close()
+            raise
+        except BaseException as error:  # thrown in by the task (cancellation...): pass it on
+            step, value = coro.throw, error
+        else:
+            step, value = coro.send, sent
+        try:
+            waiting = context.run(step, value)
+        except StopIteration as done:
+            return done.value

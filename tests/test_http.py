@@ -343,3 +343,17 @@ async def test_http_parsing_pipes(http) -> None:
     http.app.pipe.register("protocol:http:afterParsingPayload", after)
     answer = await http("POST", "/echo/x", headers=JSON, content=b'{"word": "before"}')
     assert answer.json()["result"]["body"] == {"word": "BEFORE", "after": True}
+
+
+@pytest.mark.parametrize("accept", ["text/csv", "application/xml", "text/html"])
+async def test_accept_header_does_not_change_the_answer(http, accept: str) -> None:
+    answer = await http("GET", "/_now", headers={"accept": accept})
+    assert answer.status == 200 and answer.headers["content-type"] == "application/json"
+    assert answer.json()["status"] == 200
+
+
+async def test_content_headers_reach_the_request(http) -> None:
+    headers = {"x-custom": "yes", "content-type": "application/json", "x-kuzzle-volatile": '{"v": 1}'}
+    answer = await http("POST", "/echo/x", headers=headers, content=b'{"a": 1}')
+    result = answer.json()["result"]
+    assert (result["header"], result["body"], result["volatile"]) == ("yes", {"a": 1}, {"v": 1})

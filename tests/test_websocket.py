@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 from typing import Any
 from unittest import mock
 
 import pytest
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from kuzzle_events import Application, KuzzleRequest, inline
@@ -165,3 +167,186 @@ async def test_first_subprotocol_asked_for_is_accepted(ws_app: Application, aske
     await communicator.send_to(text_data='{"p":1}')
     assert await communicator.receive_from() == '{"p":2}'
     await communicator.disconnect()
+
+
+# The consumer's own loop: one task per waiting request, none for the others --------------------
+
+TASKS: list[asyncio.Task[Any]] = []
+VAR: contextvars.ContextVar[str] = contextvars.ContextVar("websocket_probe", default="unset")
+
+
+@pytest.fixture
+def loop_app(kapp: Application) -> Application:
+    TASKS.clear()
+    started, cancelled = asyncio.Event(), asyncio.Event()
+
+    async def task(request: KuzzleRequest) -> int:
+        TASKS.append(asyncio.current_task())  # type: ignore[arg-type]
+        await asyncio.sleep(request.get_number("seconds", 0))
+        TASKS.append(asyncio.current_task())  # type: ignore[arg-type]
+        return len(TASKS)
+
+    async def never_waits(request: KuzzleRequest) -> int:
+        TASKS.append(asyncio.current_task())  # type: ignore[arg-type]
+        return len(TASKS)
+
+    async def timed_out(request: KuzzleRequest) -> str:
+        async with asyncio.timeout(0.01):
+            await asyncio.sleep(5)
+        return "not reached"
+
+    async def context(request: KuzzleRequest) -> str:
+        before = VAR.get()
+        VAR.set(request.get_string("value"))
+        return before
+
+    async def hang(request: KuzzleRequest) -> None:
+        started.set()
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    kapp.controller.register(
+        "loop",
+        {
+            "actions": {
+                name: {"handler": fn}
+                for name, fn in [
+                    ("task", task),
+                    ("neverWaits", never_waits),
+                    ("timedOut", timed_out),
+                    ("context", context),
+                    ("hang", hang),
+                ]
+            }
+        },
+    )
+    kapp.hang_started, kapp.hang_cancelled = started, cancelled  # type: ignore[attr-defined]
+    return kapp
+
+
+async def test_requests_that_never_wait_run_in_the_reader_without_a_task_of_their_own(loop_app: Application) -> None:
+    ws = await connect(loop_app)
+    for request_id in ("a", "b"):
+        await ws.send_json_to({"controller": "loop", "action": "neverWaits", "requestId": request_id})
+        assert (await ws.receive_json_from())["room"] == request_id
+    assert TASKS[0] is TASKS[1]
+    await ws.disconnect()
+
+
+async def test_a_request_that_waits_keeps_its_task_and_a_new_reader_takes_over(loop_app: Application) -> None:
+    ws = await connect(loop_app)
+    await ws.send_json_to({"controller": "loop", "action": "neverWaits", "requestId": "first"})
+    await ws.receive_json_from()
+    await ws.send_json_to({"controller": "loop", "action": "task", "seconds": 0.2, "requestId": "slow"})
+    await ws.send_json_to({"controller": "loop", "action": "neverWaits", "requestId": "fast"})
+    answers = [await ws.receive_json_from(timeout=2) for _ in range(2)]
+    assert [a["room"] for a in answers] == ["fast", "slow"]
+    reader, slow_before, fast, slow_after = TASKS
+    # The waiting request started in the reader and finished in the same task; the next request
+    # ran meanwhile in the new reader.
+    assert slow_before is reader and slow_after is reader and fast is not reader
+    await ws.disconnect()
+
+
+async def test_a_timeout_inside_a_request_fails_that_request_only(loop_app: Application) -> None:
+    ws = await connect(loop_app)
+    await ws.send_json_to({"controller": "loop", "action": "timedOut", "requestId": "late"})
+    envelope = await ws.receive_json_from(timeout=2)
+    assert (envelope["room"], envelope["status"]) == ("late", 500)
+    await ws.send_json_to({"controller": "server", "action": "now", "requestId": "after"})
+    assert (await ws.receive_json_from())["status"] == 200
+    await ws.disconnect()
+
+
+async def test_each_request_has_its_own_context(loop_app: Application) -> None:
+    ws = await connect(loop_app)
+    for value in ("one", "two"):
+        await ws.send_json_to({"controller": "loop", "action": "context", "value": value, "requestId": value})
+        assert (await ws.receive_json_from())["result"] == "unset"
+    await ws.disconnect()
+
+
+async def test_requests_in_flight_are_cancelled_on_disconnect(loop_app: Application) -> None:
+    ws = await connect(loop_app)
+    await ws.send_json_to({"controller": "loop", "action": "hang", "requestId": "h"})
+    await asyncio.wait_for(loop_app.hang_started.wait(), 2)  # type: ignore[attr-defined]
+    await ws.disconnect()
+    assert loop_app.hang_cancelled.is_set()  # type: ignore[attr-defined]
+
+
+class Notified(KuzzleConsumer):
+    groups = ["kuzzle-events-test-notifications"]
+
+    async def notify_client(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(event["payload"]))
+
+    async def fail_please(self, event: dict[str, Any]) -> None:
+        raise RuntimeError("handler failed")
+
+    async def forward_request(self, event: dict[str, Any]) -> None:
+        await self.receive(text_data=json.dumps(event["request"]))
+
+
+async def test_channel_layer_messages_reach_the_consumers_handlers(ws_app: Application, settings: Any) -> None:
+    # The in-memory layer, whatever the run uses, to see its groups afterwards.
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    ws = WebsocketCommunicator(Notified.as_asgi(kuzzle_app=ws_app), "/")
+    assert (await ws.connect())[0]
+    layer = get_channel_layer()
+    await layer.group_send(Notified.groups[0], {"type": "notify.client", "payload": {"hello": "group"}})
+    assert await ws.receive_json_from() == {"hello": "group"}
+    await ws.send_json_to({"controller": "server", "action": "now", "requestId": "still"})
+    assert (await ws.receive_json_from())["room"] == "still"
+    await ws.disconnect()
+    # Left the group on disconnect.
+    assert not layer.groups.get(Notified.groups[0])
+
+
+async def test_a_request_received_outside_the_reader_is_awaited_there(loop_app: Application) -> None:
+    ws = WebsocketCommunicator(Notified.as_asgi(kuzzle_app=loop_app), "/")
+    assert (await ws.connect())[0]
+    never_waits = {"controller": "loop", "action": "neverWaits"}
+    await ws.send_json_to({**never_waits, "requestId": "before"})
+    await ws.receive_json_from()
+    waiting = {"controller": "loop", "action": "task", "seconds": 0.01, "requestId": "forwarded"}
+    await get_channel_layer().group_send(Notified.groups[0], {"type": "forward.request", "request": waiting})
+    assert (await ws.receive_json_from(timeout=2))["room"] == "forwarded"
+    for request_id in ("after-1", "after-2"):
+        await ws.send_json_to({**never_waits, "requestId": request_id})
+        await ws.receive_json_from()
+    reader, forwarded, forwarded_after, after_1, after_2 = TASKS
+    # The layer's task ran the forwarded request to its end; the client's reader stayed the same.
+    assert forwarded is forwarded_after is not reader
+    assert after_1 is reader and after_2 is reader
+    await ws.disconnect()
+
+
+async def test_a_failing_channel_layer_handler_ends_the_consumer(ws_app: Application) -> None:
+    ws = WebsocketCommunicator(Notified.as_asgi(kuzzle_app=ws_app), "/")
+    assert (await ws.connect())[0]
+    await get_channel_layer().group_send(Notified.groups[0], {"type": "fail.please"})
+    with pytest.raises(RuntimeError, match="handler failed"):
+        await ws.wait(2)
+
+
+class WithoutLayer(KuzzleConsumer):
+    channel_layer_alias = "no-such-layer"
+
+
+async def test_without_a_channel_layer(ws_app: Application) -> None:
+    consumers: list[KuzzleConsumer] = []
+
+    class Probe(WithoutLayer):
+        async def connect(self) -> None:
+            consumers.append(self)
+            await super().connect()
+
+    ws = WebsocketCommunicator(Probe.as_asgi(kuzzle_app=ws_app), "/")
+    assert (await ws.connect())[0]
+    await ws.send_json_to({"controller": "server", "action": "now", "requestId": "r"})
+    assert (await ws.receive_json_from())["status"] == 200
+    assert consumers[0].channel_layer is None and not hasattr(consumers[0], "channel_name")
+    await ws.disconnect()

@@ -106,6 +106,9 @@ class Security:
     async def start(self) -> None:
         """Load the rights at start, saying so when nobody is restricted yet."""
         try:
+            # Base roles first: creating them counts as a change, which would make the rights
+            # loaded next look stale at once.
+            await self.orm("ensure_defaults")()
             rights = await self.rights()
         except errors.KuzzleError as error:
             cause = error.__cause__ or error.message

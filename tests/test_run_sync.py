@@ -1,0 +1,163 @@
+"""``run_sync`` from plain sync code (WSGI views, commands): a task of the application's own loop,
+its first step run in the calling thread while that loop is idle, the rest on the loop's thread."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextvars
+import threading
+import time
+import types
+from typing import Any, Iterator
+
+import pytest
+from rest_framework.test import APIClient
+
+from kuzzle_events import Application, KuzzleRequest
+from kuzzle_events.urls import kuzzle_urlpatterns
+
+VAR: contextvars.ContextVar[str] = contextvars.ContextVar("run_sync_probe", default="unset")
+
+
+@pytest.fixture
+def running(kapp: Application) -> Iterator[Application]:
+    kapp.start_sync()
+    yield kapp
+    kapp.run_sync(kapp.events.drain_hooks)
+
+
+def test_a_coroutine_that_never_waits_runs_in_the_calling_thread_as_a_task(running: Application) -> None:
+    async def probe() -> tuple[int, bool, bool]:
+        loop = asyncio.get_running_loop()
+        return threading.get_ident(), asyncio.current_task() is not None, loop is running._background_loop()
+
+    assert running.run_sync(probe) == (threading.get_ident(), True, True)
+
+
+def test_a_coroutine_that_waits_goes_on_in_the_same_task_on_the_loops_thread(running: Application) -> None:
+    async def probe() -> tuple[int, int, bool]:
+        before, task = threading.get_ident(), asyncio.current_task()
+        await asyncio.sleep(0.01)
+        return before, threading.get_ident(), asyncio.current_task() is task
+
+    before, after, same_task = running.run_sync(probe)
+    assert before == threading.get_ident() != after
+    assert same_task
+
+
+def test_timeouts_and_task_groups_work_as_in_any_task(running: Application) -> None:
+    async def late() -> str:
+        async with asyncio.timeout(0.01):
+            await asyncio.sleep(5)
+        return "not reached"
+
+    async def grouped() -> list[int]:
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(asyncio.sleep(0.01, result=n)) for n in range(3)]
+        return [task.result() for task in tasks]
+
+    with pytest.raises(TimeoutError):
+        running.run_sync(late)
+    assert running.run_sync(grouped) == [0, 1, 2]
+
+
+def test_failures_are_raised_to_the_caller(running: Application) -> None:
+    async def at_once() -> None:
+        raise ValueError("at once")
+
+    async def after_waiting() -> None:
+        await asyncio.sleep(0)
+        raise ValueError("after waiting")
+
+    with pytest.raises(ValueError, match="at once"):
+        running.run_sync(at_once)
+    with pytest.raises(ValueError, match="after waiting"):
+        running.run_sync(after_waiting)
+
+
+def test_what_the_coroutine_sets_in_its_context_stays_there(running: Application) -> None:
+    async def setter() -> str:
+        VAR.set("set by the coroutine")
+        return VAR.get()
+
+    assert running.run_sync(setter) == "set by the coroutine"
+    assert VAR.get() == "unset"
+
+
+def test_tasks_and_timers_it_starts_run_once_it_returns(running: Application) -> None:
+    done = threading.Event()
+    later = threading.Event()
+
+    async def background() -> None:
+        done.set()
+
+    async def starter() -> None:
+        loop = asyncio.get_running_loop()
+        loop.create_task(background())
+        loop.call_later(0.01, later.set)
+
+    running.run_sync(starter)
+    # Nothing else would wake the loop's thread, which waits for I/O with no timer due.
+    assert done.wait(5) and later.wait(5)
+
+
+def test_a_busy_loop_gets_the_coroutine_queued_behind_its_work(running: Application) -> None:
+    loop = running._background_loop()
+    started = threading.Event()
+
+    async def busy() -> None:
+        started.set()
+        time.sleep(0.2)  # holds the loop's thread
+
+    async def probe() -> int:
+        return threading.get_ident()
+
+    blocker = asyncio.run_coroutine_threadsafe(busy(), loop)
+    assert started.wait(5)
+    loop_thread = running.run_sync(probe)
+    blocker.result()
+    assert loop_thread != threading.get_ident()
+
+
+def test_many_threads_at_once(running: Application) -> None:
+    async def probe(n: int) -> int:
+        await asyncio.sleep(0 if n % 2 else 0.001)
+        return n
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        assert sorted(pool.map(lambda n: running.run_sync(probe, n), range(200))) == list(range(200))
+
+
+def test_debug_mode_accepts_what_the_borrowing_thread_schedules(running: Application) -> None:
+    ran = threading.Event()
+
+    async def background() -> None:
+        ran.set()
+
+    async def starter() -> None:
+        asyncio.get_running_loop().create_task(background())
+
+    loop = running._background_loop()
+    loop.set_debug(True)
+    try:
+        running.run_sync(starter)
+    finally:
+        loop.set_debug(False)
+    assert ran.wait(5)
+
+
+def test_drf_view_under_wsgi_runs_the_hooks_of_its_request(kapp: Application, settings: Any) -> None:
+    seen = threading.Event()
+
+    async def hook(request: KuzzleRequest) -> None:
+        seen.set()
+
+    kapp.hook.register("server:afterNow", hook)
+    urlconf = types.ModuleType("kuzzle_run_sync_urls")
+    urlconf.urlpatterns = kuzzle_urlpatterns(kapp)  # type: ignore[attr-defined]
+    settings.ROOT_URLCONF = urlconf
+    response = APIClient().get("/_now")
+    assert response.status_code == 200 and response.json()["status"] == 200
+    assert seen.wait(5)
+    kapp.run_sync(kapp.events.drain_hooks)
