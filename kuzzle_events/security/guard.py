@@ -8,6 +8,7 @@ tokens, another process's changes are picked up within ``SECURITY_CACHE_TTL`` se
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
@@ -39,6 +40,9 @@ class Security:
         self._fresh_until = 0.0
         self._limiter: AttemptLimiter | None = None
         self._orm: dict[str, Callable[..., Awaitable[Any]]] = {}
+        # The reload in progress, shared by every request that needs it (one database hop, not
+        # one per request arriving meanwhile).
+        self._loading: asyncio.Task[None] | None = None
 
     # Database access, one hop per call ----------------------------------------------------------
 
@@ -80,9 +84,25 @@ class Security:
     async def rights(self) -> Rights:
         """The current snapshot, reloaded first if this or another process changed rights."""
         if not self._is_fresh():
-            await self._reload(None)
+            await self._refresh()
         assert self._rights is not None
         return self._rights
+
+    def _refresh(self) -> asyncio.Task[None]:
+        """The shared reload: the one in progress on this loop, or a new one."""
+        loading = self._loading
+        loop = asyncio.get_running_loop()
+        if loading is None or loading.done() or loading.get_loop() is not loop:
+            loading = self._loading = loop.create_task(self._reload(None))
+            loading.add_done_callback(self._reloaded)
+        return loading
+
+    def _reloaded(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            # Keep the rights in hand and try again after SECURITY_CACHE_TTL; requests awaiting this
+            # reload get the error themselves.
+            self._fresh_until = time.monotonic() + self._app.config.SECURITY_CACHE_TTL
+            self._app.log.warning("kuzzle_events: reloading rights failed: %s", task.exception())
 
     async def _reload(self, seen_version: int | None) -> None:
         generation = LocalChanges.count
@@ -164,8 +184,12 @@ class Security:
         if not context.check_rights and context.token is None:
             return None
         rights = self._rights
-        if rights is None or self._generation != LocalChanges.count or time.monotonic() >= self._fresh_until:
+        if rights is None or self._generation != LocalChanges.count:
             return self._refresh_and_check(request, act)
+        if time.monotonic() >= self._fresh_until:
+            # Only another process's changes can be missing: decide with the rights in hand while
+            # they are reloaded in the background (they are at most SECURITY_CACHE_TTL old).
+            self._refresh()
         if not rights.allows(context.user.profile_ids, act.controller, act.name):
             self._refuse(request, act)
         return None
@@ -175,11 +199,11 @@ class Security:
         request.context.token = token
         request.context.user = token.user or ANONYMOUS
         if not self._is_fresh():
-            await self._reload(None)
+            await self._refresh()
         self._check(request, act)
 
     async def _refresh_and_check(self, request: KuzzleRequest, act: ActionDef) -> None:
-        await self._reload(None)
+        await self._refresh()
         self._check(request, act)
 
     def _check(self, request: KuzzleRequest, act: ActionDef) -> None:
