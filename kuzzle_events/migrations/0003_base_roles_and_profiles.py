@@ -8,16 +8,9 @@ from django.db import migrations
 
 
 def create(apps, schema_editor):
-    from kuzzle_events.security.rights import DEFAULT_PROFILES, DEFAULT_ROLES
+    from kuzzle_events.security.store import create_base
 
-    Role = apps.get_model("kuzzle_events", "Role")
-    Profile = apps.get_model("kuzzle_events", "Profile")
-    for name, controllers in DEFAULT_ROLES.items():
-        Role.objects.get_or_create(name=name, defaults={"controllers": controllers})
-    for name, role_ids in DEFAULT_PROFILES.items():
-        profile, created = Profile.objects.get_or_create(name=name)
-        if created:
-            profile.roles.set(role_ids)
+    create_base(apps.get_model("kuzzle_events", "Role"), apps.get_model("kuzzle_events", "Profile"))
 
 
 class Migration(migrations.Migration):

@@ -21,6 +21,7 @@ from .tokens import AuthToken, digest_of, issue, now_ms
 
 __all__ = [
     "ensure_defaults",
+    "create_base",
     "ensure_kuzzle_user",
     "bump_version",
     "load_rights",
@@ -59,12 +60,17 @@ def ensure_defaults() -> None:
     ).count() == len(RESERVED):
         return
     with transaction.atomic():
-        for name, controllers in DEFAULT_ROLES.items():
-            Role.objects.get_or_create(name=name, defaults={"controllers": controllers})
-        for name, role_ids in DEFAULT_PROFILES.items():
-            profile, created = Profile.objects.get_or_create(name=name)
-            if created:
-                profile.roles.set(role_ids)
+        create_base(Role, Profile)
+
+
+def create_base(role_model: Any, profile_model: Any) -> None:
+    """The missing base roles and profiles, with these models (the migration passes its own)."""
+    for name, controllers in DEFAULT_ROLES.items():
+        role_model.objects.get_or_create(name=name, defaults={"controllers": controllers})
+    for name, role_ids in DEFAULT_PROFILES.items():
+        profile, created = profile_model.objects.get_or_create(name=name)
+        if created:
+            profile.roles.set(role_ids)
 
 
 def ensure_kuzzle_user(django_user: Any, kuid: str | None = None, profile_ids: list[str] | None = None) -> KuzzleUser:
