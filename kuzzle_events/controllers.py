@@ -68,6 +68,7 @@ class ActionDef:
         "owner",
         "stats",
         "generic",
+        "plan",
     )
 
     def __init__(
@@ -95,6 +96,8 @@ class ActionDef:
         # Events fired around before<Action> and after<Action> (the generic document events),
         # with `before(events, request)` and `after(events, request)`; None for most actions.
         self.generic: Any = None
+        # The funnel's (event generation, quiet) for this action; see Funnel._is_quiet.
+        self.plan: tuple[int, bool] = (-1, False)
 
 
 class ControllerDef:
@@ -293,8 +296,20 @@ class ControllerRegistry:
             controller.controller_name(), controller.definition(), owner=owner, route_prefix=route_prefix
         )
 
+    def find(self, controller: Any, action: Any) -> ActionDef | None:
+        """The action, or None when there is none (without building the error :meth:`get` raises)."""
+        try:
+            found = self.controllers.get(controller)
+            return found.actions.get(action) if found is not None else None
+        except TypeError:  # an unhashable name sent by a client
+            return None
+
     def get(self, controller: str | None, action: str | None) -> ActionDef:
-        """The action, or Kuzzle's 404 ``api.process.controller_not_found`` / ``action_not_found``."""
+        """The action, or Kuzzle's 404 ``api.process.controller_not_found`` / ``action_not_found``
+        (400 ``api.assert.invalid_type`` for a name that is not a string)."""
+        for argument, value in (("controller", controller), ("action", action)):
+            if value is not None and not isinstance(value, str):
+                raise errors.get("api.assert.invalid_type", argument, "string")
         found = self.controllers.get(controller)  # type: ignore[arg-type]
         if found is None:
             raise errors.get("api.process.controller_not_found", controller)

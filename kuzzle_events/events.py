@@ -14,7 +14,7 @@ import itertools
 import logging
 import math
 from time import perf_counter
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from . import errors
 from .debug import Debugger
@@ -113,6 +113,9 @@ class EventEngine:
         self._cache: dict[str, Chain] = {}
         self._timed_events: set[str] = set()
         self._seq = itertools.count()
+        # Bumped whenever any event's listeners may have changed: what callers derived from
+        # the listeners (the funnel's plan of an action) is valid while it stays the same.
+        self.generation = 0
         self._free_slots = max_concurrent  # pipe chains that may still start now
         self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
         self.hook_tasks: dict[asyncio.Task[Any], tuple[Listener, str, float]] = {}
@@ -145,6 +148,11 @@ class EventEngine:
             del self.trigger
         self._tracing = tracing
         self._forget_chains()
+
+    @property
+    def tracing(self) -> bool:
+        """Whether every trigger is traced (``KUZZLE_DEBUG`` names ``kuzzle:events``)."""
+        return self._tracing
 
     # Registration ---------------------------------------------------------------------------
 
@@ -213,10 +221,15 @@ class EventEngine:
     def _forget_chains(self) -> None:
         self.fold_counts()
         self._cache.clear()
+        self.generation += 1
 
     def has_listeners(self, event: str) -> bool:
         """Whether anything (pipe or hook) runs for ``event``."""
         return self.listeners(event) is not _EMPTY
+
+    def any_listeners(self, events: Iterable[str]) -> bool:
+        """Whether anything runs for at least one of ``events``."""
+        return any(self.listeners(event) is not _EMPTY for event in events)
 
     def registered(self) -> dict[str, tuple[list[Listener], list[Listener]]]:
         """Every name with listeners, as registered (wildcards not expanded)."""

@@ -24,6 +24,17 @@ if TYPE_CHECKING:
 
 __all__ = ["Funnel"]
 
+# The events of every request's life cycle, whatever its action.
+_REQUEST_EVENTS = (
+    "request:beforeExecution",
+    "request:onUnauthorized",
+    "request:onAuthorized",
+    "request:onExecution",
+    "request:onSuccess",
+    "request:onError",
+    "request:afterExecution",
+)
+
 # Raises the request's 401/403 error; returns an awaitable only when it has I/O to do.
 Authorizer = Callable[[KuzzleRequest, "ActionDef"], "Awaitable[None] | None"]
 
@@ -55,14 +66,31 @@ class Funnel:
         if trigger_events:
             request = await self._life_cycle(request)
         else:
-            await self._run_bare(request)
+            await self._run_bare(request, None)
         response = KuzzleResponse(request, node=self.node, stack=self.stack)
         response.seal()
         return response
 
-    async def _run_bare(self, request: KuzzleRequest) -> None:
+    def _is_quiet(self, act: ActionDef) -> bool:
+        """Whether no pipe or hook listens to any event of ``act``'s life cycle (decided once per
+        change of listeners): such a request skips the events, whose outcome is known already."""
+        generation = self.events.generation
+        plan = act.plan
+        if plan[0] != generation:
+            events = self.events
+            quiet = (
+                not events.tracing  # KUZZLE_DEBUG=kuzzle:events traces every event, listened or not
+                and act.generic is None
+                and not events.any_listeners((*_REQUEST_EVENTS, act.before, act.after, act.error))
+            )
+            plan = act.plan = (generation, quiet)
+        return plan[1]
+
+    async def _run_bare(self, request: KuzzleRequest, act: ActionDef | None) -> None:
+        """Authorization and the handler, without events."""
         try:
-            act = self.controllers.get(request.input.controller, request.input.action)
+            if act is None:
+                act = self.controllers.get(request.input.controller, request.input.action)
             if self.authorize is not None:
                 pending = self.authorize(request, act)
                 if pending is not None:
@@ -72,6 +100,13 @@ class Funnel:
             request.set_error(error)
 
     async def _life_cycle(self, request: KuzzleRequest) -> KuzzleRequest:
+        act = self.controllers.find(request.input.controller, request.input.action)
+        if act is not None and self._is_quiet(act):
+            await self._run_bare(request, act)
+            return request
+        return await self._with_events(request)
+
+    async def _with_events(self, request: KuzzleRequest) -> KuzzleRequest:
         trigger = self.events.trigger
         act: ActionDef | None = None
         try:

@@ -101,13 +101,21 @@ class RequestInput:
 
     __slots__ = ("_controller", "_action", "args", "body", "jwt", "volatile")
 
-    def __init__(self) -> None:
-        self._controller: str | None = None
-        self._action: str | None = None
-        self.args: dict[str, Any] = {}
-        self.body: Any = None
-        self.jwt: str | None = None
-        self.volatile: dict[str, Any] | None = None
+    def __init__(
+        self,
+        controller: str | None = None,
+        action: str | None = None,
+        args: dict[str, Any] | None = None,
+        body: Any = None,
+        jwt: str | None = None,
+        volatile: dict[str, Any] | None = None,
+    ) -> None:
+        self._controller = controller
+        self._action = action
+        self.args: dict[str, Any] = {} if args is None else args
+        self.body = body
+        self.jwt = jwt
+        self.volatile = volatile
 
     @property
     def controller(self) -> str | None:
@@ -176,22 +184,24 @@ class KuzzleRequest:
         token: Any = None,
     ) -> None:
         data = data or {}
-        self.input = RequestInput()
+        get = data.get
+        self.input = RequestInput(
+            get("controller"),
+            get("action"),
+            {k: v for k, v in data.items() if k not in _ROOT_KEYS},
+            get("body"),
+            get("jwt"),
+            get("volatile"),
+        )
         self.context = RequestContext(connection or Connection(), user, token)
         self.response = RequestResponse()
         self.result: Any = None
         self.error: errors.KuzzleError | None = None
         self.timestamp = int(time.time() * 1000)
-        request_id = data.get("requestId")
-        self.id: str = str(request_id) if request_id is not None else str(uuid.uuid4())
-        if data.get("controller") is not None:
-            self.input.controller = data["controller"]
-        if data.get("action") is not None:
-            self.input.action = data["action"]
-        self.input.body = data.get("body")
-        self.input.jwt = data.get("jwt")
-        self.input.volatile = data.get("volatile")
-        self.input.args = {k: v for k, v in data.items() if k not in _ROOT_KEYS}
+        request_id = get("requestId")
+        if type(request_id) is not str:
+            request_id = str(uuid.uuid4()) if request_id is None else str(request_id)
+        self.id: str = request_id
 
     @property
     def status(self) -> int:

@@ -36,6 +36,8 @@ PONG = '{"p":2}'
 TOKEN_EXPIRED = json.dumps({"message": "Authentication Token Expired", "status": 200, "type": "TokenExpired"})
 
 Message = dict[str, Any]
+_PARSING_EVENTS = ("protocol:websocket:beforeParsingPayload", "protocol:websocket:afterParsingPayload")
+_json_decode = json.JSONDecoder().decode
 
 
 class KuzzleConsumer(AsyncWebsocketConsumer):
@@ -176,6 +178,7 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
             misc={"headers": headers, "path": self.scope.get("path", "/")},
         )
         self._debug = Debugger("kuzzle:websocket", app.config.DEBUG)
+        self._parsing = (-1, False)  # (event generation, whether parsing events have listeners)
         # Like Kuzzle's server (the `ws` package's default), accept the first subprotocol asked for:
         # the SDK with a global WebSocket (browsers, Node.js >= 22) calls `new WebSocket(url, null)`,
         # which asks for "null", and such clients fail a handshake that does not answer with it.
@@ -207,41 +210,39 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         text = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
         if text == PING:
-            await self.send(text_data=PONG)
+            await self._send_text(PONG)
             return
         if self._debug.enabled:
             self._debug("frame from %s: %s", self.connection.id, text[:200])
         try:
-            data = await self._parse(text)
+            data = await self._parse(text) if self._parsing_pipes() else _decode(text)
         except errors.KuzzleError as error:
             await self._send_error(error, None)
             return
         if data == {"p": 1}:
-            await self.send(text_data=PONG)
+            await self._send_text(PONG)
             return
         request = KuzzleRequest(data, connection=self.connection)
         await self._run(self._execute(request))
 
+    def _parsing_pipes(self) -> bool:
+        """Whether anything listens to the parsing events (decided once per change of listeners)."""
+        events = self.app.events
+        if self._parsing[0] != events.generation:
+            self._parsing = (events.generation, events.any_listeners(_PARSING_EVENTS))
+        return self._parsing[1]
+
     async def _parse(self, text: str) -> dict[str, Any]:
         events = self.app.events
-        if events.has_listeners("protocol:websocket:beforeParsingPayload"):
-            text = (
-                await events.trigger(
-                    "protocol:websocket:beforeParsingPayload", {"connection": self.connection, "payload": text}
-                )
-            )["payload"]
-        try:
-            data = json.loads(text)
-        except (ValueError, TypeError) as error:
-            raise errors.get("network.websocket.unexpected_error", f"invalid JSON: {error}") from None
-        if not isinstance(data, dict):
-            raise errors.get("network.websocket.unexpected_error", "a request must be a JSON object")
-        if events.has_listeners("protocol:websocket:afterParsingPayload"):
-            data = (
-                await events.trigger(
-                    "protocol:websocket:afterParsingPayload", {"connection": self.connection, "payload": data}
-                )
-            )["payload"]
+        if events.has_listeners(_PARSING_EVENTS[0]):
+            text = (await events.trigger(_PARSING_EVENTS[0], {"connection": self.connection, "payload": text}))[
+                "payload"
+            ]
+        data = _decode(text)
+        if events.has_listeners(_PARSING_EVENTS[1]):
+            data = (await events.trigger(_PARSING_EVENTS[1], {"connection": self.connection, "payload": data}))[
+                "payload"
+            ]
         return data
 
     async def _execute(self, request: KuzzleRequest) -> None:
@@ -281,9 +282,21 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
 
     async def _send_text(self, text: str) -> None:
         try:
-            await self.send(text_data=text)
+            # What self.send(text_data=...) sends, without its two layers of calls.
+            await self.base_send({"type": "websocket.send", "text": text})
         except Exception as error:  # the client left before its answer was ready
             self.app.log.debug("WebSocket answer not delivered: %r", error)
+
+
+def _decode(text: str) -> dict[str, Any]:
+    """A frame's request, or Kuzzle's error for one that is not a JSON object."""
+    try:
+        data = _json_decode(text)
+    except (ValueError, TypeError) as error:
+        raise errors.get("network.websocket.unexpected_error", f"invalid JSON: {error}") from None
+    if type(data) is not dict:
+        raise errors.get("network.websocket.unexpected_error", "a request must be a JSON object")
+    return data
 
 
 @types.coroutine

@@ -250,3 +250,40 @@ async def test_sdk_query_raises_the_error(started: Application) -> None:
     with pytest.raises(Exception) as caught:
         await started.sdk.query({"controller": "server", "action": "nope"})
     assert caught.value.id == "api.process.action_not_found"
+
+
+async def test_listeners_changed_between_requests_apply_to_the_next(kapp: Application) -> None:
+    # A request nobody listens to skips its events; adding or removing a listener must end that.
+    calls: list[str] = []
+
+    async def buy(request: KuzzleRequest) -> dict[str, Any]:
+        return {"item": request.input.args.get("item")}
+
+    kapp.controller.register("shop", {"actions": {"buy": {"handler": buy}}})
+    await kapp.start()
+    assert (await execute(kapp, {"controller": "shop", "action": "buy", "item": "a"})).result == {"item": "a"}
+
+    async def rename(request: KuzzleRequest) -> KuzzleRequest:
+        request.input.args["item"] = "renamed"
+        return request
+
+    pipe_id = kapp.pipe.register("shop:beforeBuy", rename)
+    assert (await execute(kapp, {"controller": "shop", "action": "buy", "item": "a"})).result == {"item": "renamed"}
+    kapp.pipe.unregister(pipe_id)
+    assert (await execute(kapp, {"controller": "shop", "action": "buy", "item": "a"})).result == {"item": "a"}
+
+    async def seen(request: KuzzleRequest) -> KuzzleRequest:
+        calls.append(request.id)
+        return request
+
+    kapp.pipe.register("request:onSuccess", seen)
+    request = await execute(kapp, {"controller": "shop", "action": "buy", "requestId": "seen"})
+    assert calls == ["seen"] and request.result == {"item": None}
+
+
+@pytest.mark.parametrize("field", ["controller", "action"])
+async def test_a_name_that_is_not_a_string_is_a_400(started: Application, field: str) -> None:
+    data: dict[str, Any] = {"controller": "server", "action": "now", field: ["now"]}
+    request = await execute(started, data)
+    assert (request.status, request.error.id) == (400, "api.assert.invalid_type")
+    assert request.error.message == f'Wrong type for argument "{field}" (expected: string)'

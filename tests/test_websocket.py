@@ -118,12 +118,22 @@ async def test_parsing_pipes(kapp: Application) -> None:
         payload["payload"]["requestId"] = "rewritten"
         return payload
 
-    kapp.pipe.register("protocol:websocket:beforeParsingPayload", before)
-    kapp.pipe.register("protocol:websocket:afterParsingPayload", after)
     ws = await connect(kapp)
+    await ws.send_to(text_data=json.dumps({"controller": "server", "action": "nwo", "requestId": "first"}))
+    envelope = await ws.receive_json_from()
+    assert (envelope["room"], envelope["status"]) == ("first", 404)
+    # Registered while the connection is open: they apply from its next frame on.
+    ids = [
+        kapp.pipe.register("protocol:websocket:beforeParsingPayload", before),
+        kapp.pipe.register("protocol:websocket:afterParsingPayload", after),
+    ]
     await ws.send_to(text_data=json.dumps({"controller": "server", "action": "nwo"}))
     envelope = await ws.receive_json_from()
     assert (envelope["action"], envelope["room"], envelope["status"]) == ("now", "rewritten", 200)
+    for pipe_id in ids:
+        kapp.pipe.unregister(pipe_id)
+    await ws.send_to(text_data=json.dumps({"controller": "server", "action": "now", "requestId": "last"}))
+    assert (await ws.receive_json_from())["room"] == "last"
     await ws.disconnect()
 
 
