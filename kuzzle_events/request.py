@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from typing import Any, Mapping
 
-from . import errors
+from . import errors, jsontext
 
 __all__ = ["KuzzleRequest", "RequestInput", "RequestResource", "RequestContext", "Connection", "User", "ANONYMOUS"]
 
@@ -306,7 +305,7 @@ class KuzzleRequest:
         if isinstance(value, str) and self._is_http:
             # The SDK sends arrays in query strings as JSON, people type them comma-separated.
             try:
-                decoded = json.loads(value)
+                decoded = jsontext.loads(value)
             except ValueError:
                 decoded = value.split(",")
             value = decoded if isinstance(decoded, list) else [decoded]
@@ -320,7 +319,7 @@ class KuzzleRequest:
             return default
         if isinstance(value, str) and self._is_http:
             try:
-                value = json.loads(value)
+                value = jsontext.loads(value)
             except ValueError:
                 raise errors.get("api.assert.invalid_type", name, "object") from None
         if not isinstance(value, dict):

@@ -20,7 +20,7 @@ from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
 
-from . import errors
+from . import errors, jsontext
 from .debug import Debugger
 from .request import Connection, KuzzleRequest
 from .response import KuzzleResponse
@@ -37,7 +37,6 @@ TOKEN_EXPIRED = json.dumps({"message": "Authentication Token Expired", "status":
 
 Message = dict[str, Any]
 _PARSING_EVENTS = ("protocol:websocket:beforeParsingPayload", "protocol:websocket:afterParsingPayload")
-_json_decode = json.JSONDecoder().decode
 
 
 class KuzzleConsumer(AsyncWebsocketConsumer):
@@ -291,7 +290,7 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
 def _decode(text: str) -> dict[str, Any]:
     """A frame's request, or Kuzzle's error for one that is not a JSON object."""
     try:
-        data = _json_decode(text)
+        data = jsontext.loads(text)
     except (ValueError, TypeError) as error:
         raise errors.get("network.websocket.unexpected_error", f"invalid JSON: {error}") from None
     if type(data) is not dict:

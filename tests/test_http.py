@@ -275,9 +275,11 @@ async def test_forms_and_files(http) -> None:
         ({"content-type": "application/json; charset=iso-8859-1"}, b'{"a": 1}', 400, "network.http.unsupported_charset"),
         (JSON, b'{"a": ', 400, "network.http.body_parse_failed"),
         (JSON, b"\xff\xfe", 400, "network.http.body_parse_failed"),
+        (JSON, b'{"a": ["\\ud800"]}', 400, "network.http.body_parse_failed"),
         ({"content-type": "application/xml"}, b"<a/>", 400, "network.http.unsupported_content"),
         (JSON, b'{"a": "' + b"x" * 4096 + b'"}', 413, "network.http.request_too_large"),
         ({**JSON, "x-kuzzle-volatile": "{bad"}, b"{}", 400, "network.http.volatile_parse_failed"),
+        ({**JSON, "x-kuzzle-volatile": '{"a": "\\udfff"}'}, b"{}", 400, "network.http.volatile_parse_failed"),
     ],
 )
 async def test_bad_bodies_get_kuzzle_errors(http, headers, content, status, error_id) -> None:

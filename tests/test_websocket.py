@@ -68,7 +68,13 @@ async def test_requests_in_flight_answered_when_done(ws_app: Application) -> Non
     await ws.disconnect()
 
 
-@pytest.mark.parametrize("frame", ["not json", "[1, 2]", '"text"', "{"])
+UNPAIRED = [
+    '{"controller":"server","action":"now","requestId":"\\ud800"}',
+    '{"controller":"server","action":"now","deep":{"k":["x\\udc00y"]}}',
+]
+
+
+@pytest.mark.parametrize("frame", ["not json", "[1, 2]", '"text"', "{", *UNPAIRED])
 async def test_bad_frames_get_an_error_and_the_connection_stays(ws_app: Application, frame: str) -> None:
     ws = await connect(ws_app)
     await ws.send_to(text_data=frame)
@@ -78,6 +84,13 @@ async def test_bad_frames_get_an_error_and_the_connection_stays(ws_app: Applicat
     assert envelope["room"] == envelope["requestId"]
     await ws.send_json_to({"controller": "server", "action": "now", "requestId": "after"})
     assert (await ws.receive_json_from())["room"] == "after"
+    await ws.disconnect()
+
+
+async def test_escaped_surrogate_pairs_are_text(ws_app: Application) -> None:
+    ws = await connect(ws_app)
+    await ws.send_to(text_data='{"controller":"server","action":"now","requestId":"\\ud83d\\ude00"}')
+    assert (await ws.receive_json_from())["room"] == "\U0001f600"
     await ws.disconnect()
 
 

@@ -7,7 +7,6 @@ Every bad input becomes a Kuzzle error (400/413), never an exception that escape
 from __future__ import annotations
 
 import base64
-import json
 import uuid
 from dataclasses import dataclass, field
 from email.parser import BytesParser
@@ -15,7 +14,7 @@ from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from .. import errors
+from .. import errors, jsontext
 from ..request import Connection, KuzzleRequest
 
 __all__ = ["HttpInput", "parse_query", "parse_body", "parse_volatile", "bearer_token", "new_request"]
@@ -61,7 +60,7 @@ def parse_body(headers: dict[str, str], body: bytes) -> Any:
         raise errors.get("network.http.unsupported_charset", charset)
     if kind in ("", "application/json") or kind.endswith("+json"):
         try:
-            return json.loads(body)
+            return jsontext.loads(body)
         except (ValueError, UnicodeDecodeError) as error:
             raise errors.get("network.http.body_parse_failed", error) from None
     if kind == "application/x-www-form-urlencoded":
@@ -104,7 +103,7 @@ def parse_volatile(headers: dict[str, str]) -> dict[str, Any] | None:
     if not raw:
         return None
     try:
-        volatile = json.loads(raw)
+        volatile = jsontext.loads(raw)
     except ValueError as error:
         raise errors.get("network.http.volatile_parse_failed", error) from None
     if not isinstance(volatile, dict):
