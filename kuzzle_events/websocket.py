@@ -178,6 +178,8 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         )
         self._debug = Debugger("kuzzle:websocket", app.config.DEBUG)
         self._parsing = (-1, False)  # (event generation, whether parsing events have listeners)
+        self._events = app.events
+        self._funnel = app.funnel
         # Like Kuzzle's server (the `ws` package's default), accept the first subprotocol asked for:
         # the SDK with a global WebSocket (browsers, Node.js >= 22) calls `new WebSocket(url, null)`,
         # which asks for "null", and such clients fail a handshake that does not answer with it.
@@ -213,8 +215,11 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
             return
         if self._debug.enabled:
             self._debug("frame from %s: %s", self.connection.id, text[:200])
+        parsing = self._parsing
+        if parsing[0] != self._events.generation:
+            parsing = self._parsing = (self._events.generation, self._events.any_listeners(_PARSING_EVENTS))
         try:
-            data = await self._parse(text) if self._parsing_pipes() else _decode(text)
+            data = await self._parse(text) if parsing[1] else _decode(text)
         except errors.KuzzleError as error:
             await self._send_error(error, None)
             return
@@ -223,13 +228,6 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
             return
         request = KuzzleRequest(data, connection=self.connection)
         await self._run(self._execute(request))
-
-    def _parsing_pipes(self) -> bool:
-        """Whether anything listens to the parsing events (decided once per change of listeners)."""
-        events = self.app.events
-        if self._parsing[0] != events.generation:
-            self._parsing = (events.generation, events.any_listeners(_PARSING_EVENTS))
-        return self._parsing[1]
 
     async def _parse(self, text: str) -> dict[str, Any]:
         events = self.app.events
@@ -245,7 +243,7 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         return data
 
     async def _execute(self, request: KuzzleRequest) -> None:
-        response = await self.app.funnel.execute(request)
+        response = await self._funnel.execute(request)
         if request.context.token is not None:
             self._watch_token(request)
         await self._send_text(response.to_json(room=True))
