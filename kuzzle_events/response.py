@@ -40,6 +40,9 @@ else:
         return "".join(_c_encode(value, 0))
 
 
+_ROOM = ',"room":'
+
+
 def _value(value: Any) -> str:
     """JSON of an envelope field, strings (the usual case) without the general encoder."""
     if value is None:
@@ -113,51 +116,45 @@ class KuzzleResponse:
     def to_json(self, *, room: bool = False) -> str:
         """The envelope as JSON text; ``room`` adds ``"room": requestId`` for WebSocket clients.
 
-        The same text as encoding :meth:`to_dict`, written field by field: most fields are null,
-        empty or a plain string, and every response of every protocol goes through here.
+        The same text as encoding :meth:`to_dict`, written field by field: every response of every
+        protocol goes through here, and most fields are null, empty or a plain string, which need
+        no call to the general encoder (nor to any function, written inline as they are below).
         """
         request = self.request
         given = request.input
         args = given.args
+        answer = request.response
         error = request.error
-        request_id = _value(request.id)
         if error is None:
             error_json = "null"
-            result = self._result_json if self._result_json is not None else dumps(request.result)
+            result = self._result_json
+            if result is None:
+                result = dumps(request.result)
         else:
             error_json = dumps(error.to_dict(stack=self.stack))
             result = "null"
-        status = request.status
-        headers = request.response.headers
+        request_id = request.id
+        request_id = _string(request_id) if type(request_id) is str else _value(request_id)
+        status = answer.status
+        controller = given.controller
+        action = given.action
+        collection = args.get("collection")
+        index = args.get("index")
         volatile = given.volatile
-        return "".join(
-            (
-                '{"requestId":',
-                request_id,
-                ',"status":',
-                str(status) if type(status) is int else dumps(status),
-                ',"error":',
-                error_json,
-                ',"controller":',
-                _value(given.controller),
-                ',"action":',
-                _value(given.action),
-                ',"collection":',
-                _value(args.get("collection")),
-                ',"index":',
-                _value(args.get("index")),
-                ',"volatile":',
-                "null" if volatile is None else dumps(volatile),
-                ',"headers":',
-                dumps(headers) if headers else "{}",
-                ',"node":',
-                _value(self.node),
-                ',"deprecations":[]',
-                ',"room":' + request_id if room else "",
-                ',"result":',
-                result,
-                "}",
-            )
+        headers = answer.headers
+        return (
+            f'{{"requestId":{request_id}'
+            f',"status":{status if type(status) is int else dumps(status)}'
+            f',"error":{error_json}'
+            f',"controller":{_string(controller) if type(controller) is str else _value(controller)}'
+            f',"action":{_string(action) if type(action) is str else _value(action)}'
+            f',"collection":{"null" if collection is None else _value(collection)}'
+            f',"index":{"null" if index is None else _value(index)}'
+            f',"volatile":{"null" if volatile is None else dumps(volatile)}'
+            f',"headers":{dumps(headers) if headers else "{}"}'
+            f',"node":{_value(self.node)},"deprecations":[]'
+            f"{_ROOM + request_id if room else ''}"
+            f',"result":{result}}}'
         )
 
     def raw_body(self) -> tuple[bytes, str]:

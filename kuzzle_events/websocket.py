@@ -126,15 +126,19 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         while True:
             await self.dispatch(await receive())
 
-    async def _run(self, request: Coroutine[Any, Any, None]) -> None:
-        """Run a request: here to its end if it never waits; else this task goes on with it (its
-        task from first step to last) and a new reader takes over the connection."""
+    def _run(self, request: Coroutine[Any, Any, None]) -> Awaitable[None] | None:
+        """Run a request: here to its end if it never waits (None is returned); else what is
+        returned, awaited, goes on with it (its task from first step to last) and a new reader
+        takes over the connection."""
         # Its own context, as its own task would have: what it sets stays with it.
         context = contextvars.copy_context()
         try:
             waiting = context.run(request.send, None)
         except StopIteration:
-            return
+            return None
+        return self._finish(request, context, waiting)
+
+    async def _finish(self, request: Coroutine[Any, Any, None], context: contextvars.Context, waiting: Any) -> None:
         task = asyncio.current_task()
         if task is not self._reader:  # called from elsewhere than the reader: just wait for it
             await _resume(request, context, waiting)
@@ -227,7 +231,9 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
             await self._send_text(PONG)
             return
         request = KuzzleRequest(data, connection=self.connection)
-        await self._run(self._execute(request))
+        waiting = self._run(self._execute(request))
+        if waiting is not None:
+            await waiting
 
     async def _parse(self, text: str) -> dict[str, Any]:
         events = self.app.events

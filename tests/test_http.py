@@ -276,6 +276,7 @@ async def test_forms_and_files(http) -> None:
         (JSON, b'{"a": ', 400, "network.http.body_parse_failed"),
         (JSON, b"\xff\xfe", 400, "network.http.body_parse_failed"),
         (JSON, b'{"a": ["\\ud800"]}', 400, "network.http.body_parse_failed"),
+        (JSON, b"[" * 2000, 400, "network.http.body_parse_failed"),
         ({"content-type": "application/xml"}, b"<a/>", 400, "network.http.unsupported_content"),
         (JSON, b'{"a": "' + b"x" * 4096 + b'"}', 413, "network.http.request_too_large"),
         ({**JSON, "x-kuzzle-volatile": "{bad"}, b"{}", 400, "network.http.volatile_parse_failed"),

@@ -29,3 +29,22 @@ def test_everything_else_is_read_as_json_reads_it(text: str | bytes, value: obje
 def test_invalid_json_is_a_value_error() -> None:
     with pytest.raises(ValueError):
         jsontext.loads("{")
+
+
+@pytest.mark.parametrize("text", ['  {"a": 1}', '{"a": 1}\n ', "\t[1]\r\n", "1", '"s"', "NaN"])
+def test_whitespace_around_a_value(text: str) -> None:
+    import json
+
+    assert repr(jsontext.loads(text)) == repr(json.loads(text))
+
+
+@pytest.mark.parametrize("text", ['{"a": 1} x', "", "   ", '{"a": 1}{}', "[1,]", '"\x01"'])
+def test_what_json_refuses_is_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        jsontext.loads(text)
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000, b"[" * 100_000, '{"a":' * 100_000])
+def test_nesting_too_deep_is_a_value_error(text: str | bytes) -> None:
+    with pytest.raises(ValueError, match="nested too deeply"):
+        jsontext.loads(text)

@@ -74,7 +74,7 @@ UNPAIRED = [
 ]
 
 
-@pytest.mark.parametrize("frame", ["not json", "[1, 2]", '"text"', "{", *UNPAIRED])
+@pytest.mark.parametrize("frame", ["not json", "[1, 2]", '"text"', "{", *UNPAIRED, '{"a":' + "[" * 100_000])
 async def test_bad_frames_get_an_error_and_the_connection_stays(ws_app: Application, frame: str) -> None:
     ws = await connect(ws_app)
     await ws.send_to(text_data=frame)
