@@ -196,7 +196,7 @@ class KuzzleRequest:
         self.response = RequestResponse()
         self.result: Any = None
         self.error: errors.KuzzleError | None = None
-        self.timestamp = int(time.time() * 1000)
+        self.timestamp = time.time_ns() // 1_000_000
         request_id = get("requestId")
         if type(request_id) is not str:
             request_id = str(uuid.uuid4()) if request_id is None else str(request_id)
