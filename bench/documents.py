@@ -35,7 +35,7 @@ async def run(pairs: int, rounds: int) -> None:
 
     from kuzzle_events import Application, KuzzleRequest
     from kuzzle_events.models import Collection, Document, Index
-    from kuzzle_events.request import Connection
+    from kuzzle_events.core.request import Connection
 
     app = Application()
     await app.start()

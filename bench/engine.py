@@ -20,7 +20,7 @@ from typing import Any, Awaitable, Callable
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from kuzzle_events.events import EventEngine  # noqa: E402
+from kuzzle_events.core.engine import EventEngine  # noqa: E402
 
 ROUNDS = 7
 N = 20_000

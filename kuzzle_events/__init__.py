@@ -1,19 +1,55 @@
 """kuzzle_events: Kuzzle's controllers, pipes, hooks and events for Django.
 
-Importing this package touches neither models, nor DRF, nor Channels: the public API is usable in
-settings-free code, and ``app`` reads ``settings.KUZZLE_EVENTS`` on first use.
+Importing this package imports nothing else: ``app`` (the process's :class:`Application`) is built
+on first use, and reads ``settings.KUZZLE_EVENTS`` then; the other public names are imported when
+first read.
 """
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+import threading
+from typing import TYPE_CHECKING, Any
 
-from . import errors
-from .application import Application
-from .controllers import Controller, action
-from .handlers import inline
-from .request import KuzzleRequest
+__version__ = "0.2.0"
+
+if TYPE_CHECKING:
+    from kuzzle_events import errors
+    from kuzzle_events.application import Application
+    from kuzzle_events.core.calling import inline
+    from kuzzle_events.core.controllers import Controller, action
+    from kuzzle_events.core.request import KuzzleRequest
+
+    app: Application
 
 __all__ = ["app", "Application", "KuzzleRequest", "Controller", "action", "inline", "errors", "__version__"]
 
-app = Application()
+_PUBLIC = {
+    "Application": "kuzzle_events.application",
+    "Controller": "kuzzle_events.core.controllers",
+    "action": "kuzzle_events.core.controllers",
+    "inline": "kuzzle_events.core.calling",
+    "KuzzleRequest": "kuzzle_events.core.request",
+}
+_app_lock = threading.Lock()
+
+
+def __getattr__(name: str) -> Any:
+    if name == "app":
+        with _app_lock:
+            if "app" not in globals():
+                from kuzzle_events.application import Application
+
+                globals()["app"] = Application()
+        return globals()["app"]
+    if name in _PUBLIC:
+        value = getattr(importlib.import_module(_PUBLIC[name]), name)
+        globals()[name] = value
+        return value
+    if name == "errors":
+        return importlib.import_module("kuzzle_events.errors")
+    raise AttributeError(f"module 'kuzzle_events' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -2,14 +2,6 @@
 
 from __future__ import annotations
 
-from django.urls import path
+from kuzzle_events.admin.urls import app_name, urlpatterns
 
-from .admin_views import ControllersView, EventsView, PluginsView
-
-app_name = "kuzzle_events_admin"
-
-urlpatterns = [
-    path("controllers/", ControllersView.as_view(), name="controllers"),
-    path("events/", EventsView.as_view(), name="events"),
-    path("plugins/", PluginsView.as_view(), name="plugins"),
-]
+__all__ = ["app_name", "urlpatterns"]

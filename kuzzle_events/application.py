@@ -19,13 +19,13 @@ from typing import Any, Awaitable, Callable, Coroutine, Mapping, TypeVar
 
 from asgiref.sync import SyncToAsync, async_to_sync
 
-from . import config as config_module
-from . import errors
-from .controllers import ControllerRegistry
-from .events import EventEngine
-from .funnel import Funnel
-from .handlers import adapt
-from .request import ANONYMOUS, Connection, KuzzleRequest, User
+from kuzzle_events import conf as config_module
+from kuzzle_events import errors
+from kuzzle_events.core.controllers import ControllerRegistry
+from kuzzle_events.core.engine import EventEngine
+from kuzzle_events.core.funnel import Funnel
+from kuzzle_events.orm import adapt
+from kuzzle_events.core.request import ANONYMOUS, Connection, KuzzleRequest, User
 
 __all__ = ["Application", "PipeRegistry", "HookRegistry", "EmbeddedSDK"]
 
@@ -136,16 +136,16 @@ class Application:
         self.pipe = PipeRegistry(self)
         self.hook = HookRegistry(self)
         self.sdk = EmbeddedSDK(self)
-        from .security.guard import Security
+        from kuzzle_events.security.guard import Security
 
         self.security = Security(self)
-        from .realtime.hub import Realtime
+        from kuzzle_events.realtime.hub import Realtime
 
         self.realtime = Realtime(self)
-        from .plugin_loader import PluginManager
+        from kuzzle_events.plugins.loader import PluginManager
 
         self.plugin = PluginManager(self)
-        from .builtin import register_builtins
+        from kuzzle_events.api import register_builtins
 
         register_builtins(self)
 
@@ -431,6 +431,6 @@ def _copy_outcome(outcome: concurrent.futures.Future[Any], task: asyncio.Task[An
 
 
 def _name_of(fn: Handler) -> str:
-    from .events import qualified_name
+    from kuzzle_events.core.engine import qualified_name
 
     return qualified_name(fn)

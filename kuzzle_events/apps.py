@@ -19,8 +19,8 @@ class KuzzleEventsConfig(AppConfig):
         # the entry points trigger after every ready() (see kuzzle_events.application).
         from django.core.signals import setting_changed
 
-        from . import app
-        from .security import signals
+        from kuzzle_events import app
+        from kuzzle_events.security import signals
 
         signals.connect()
         app.plugin.use_settings(app.config.PLUGINS, app.config.DISABLED_PLUGINS)
@@ -39,10 +39,10 @@ def check_plugins(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMe
     This runs each plugin's ``init`` once more than the server will, so that a plugin that cannot
     start is reported before the server is.
     """
-    from . import Application
-    from .errors import KuzzleError
+    from kuzzle_events import Application
+    from kuzzle_events.errors import KuzzleError
 
-    from . import app as live_app
+    from kuzzle_events import app as live_app
 
     scratch = Application(config=dict(live_app._config_overrides))
     try:

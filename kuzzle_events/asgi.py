@@ -1,159 +1,60 @@
-"""The lean ASGI entry point: the Kuzzle API over HTTP without Django's per-request machinery.
+"""A project's whole ASGI application in one call, as ``django.core.asgi.get_asgi_application()``.
 
-``KuzzleASGI(django_asgi_app)`` answers Kuzzle's routes itself (through the shared
-:func:`kuzzle_events.http.exchange.handle`) and passes every other path (admin, static files, the
-project's own views) to Django. It also handles lifespan events: the application starts at
-``lifespan.startup`` (or at the first request under servers that send none) and fires
-``kuzzle:shutdown`` at ``lifespan.shutdown``.
+::
+
+    # myproject/asgi.py
+    import os
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "myproject.settings")
+
+    from kuzzle_events.asgi import get_asgi_application
+
+    application = get_asgi_application()
+
+HTTP: Kuzzle's routes through the lean entry point (:class:`KuzzleASGI`), every other path to
+Django. WebSocket: the Kuzzle consumer, after the project's own Channels routes if any. Lifespan:
+the application starts at startup and fires ``kuzzle:shutdown`` at shutdown.
 """
 
 from __future__ import annotations
 
-import gc
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Sequence
 
-from . import errors
-from .http.exchange import HttpAnswer, answer_error, handle, is_kuzzle_path
-from .http.parsing import HttpInput
+from kuzzle_events.protocols.http.asgi import KuzzleASGI
 
 if TYPE_CHECKING:
-    from .application import Application
+    from kuzzle_events.application import Application
 
-__all__ = ["KuzzleASGI", "django_prefixes"]
-
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+__all__ = ["get_asgi_application", "KuzzleASGI"]
 
 
-class KuzzleASGI:
-    """ASGI application serving Kuzzle's HTTP API, in front of an optional Django ASGI app."""
+def get_asgi_application(
+    websocket_urlpatterns: Sequence[Any] = (),
+    *,
+    http: Any = None,
+    app: Application | None = None,
+) -> Any:
+    """The ASGI application of a project serving the Kuzzle API beside its own Django views.
 
-    def __init__(self, django_app: Callable[..., Awaitable[None]] | None = None, *, app: Application | None = None):
-        self.django = django_app
-        self._app = app
-        self._django_prefixes: tuple[str, ...] | None = None
+    ``websocket_urlpatterns``: the project's own Channels routes (``path("ws/chat/",
+    ChatConsumer.as_asgi())``...), tried before the Kuzzle consumer, which answers every other
+    path. ``http``: the ASGI application behind the lean entry (default: Django's own, from
+    ``django.core.asgi.get_asgi_application()``). ``app``: the Kuzzle application (default:
+    ``kuzzle_events.app``).
+    """
+    # Django is set up before anything imports a model (the consumer's modules do).
+    from django.core.asgi import get_asgi_application as django_asgi_application
 
-    @property
-    def django_prefixes(self) -> tuple[str, ...]:
-        if self._django_prefixes is None:
-            self._django_prefixes = django_prefixes()
-        return self._django_prefixes
+    django_app = http if http is not None else django_asgi_application()
 
-    def _is_kuzzle(self, method: str, path: str) -> bool:
-        # The project's own URLs (admin, static files...) stay Django's even where one of Kuzzle's
-        # routes with parameters (GET /:index/:collection/:_id...) would match them too.
-        if not path.startswith("/_") and path.startswith(self.django_prefixes):
-            return False
-        return is_kuzzle_path(self.app, method, path)
+    from channels.routing import ProtocolTypeRouter, URLRouter
+    from django.urls import re_path
 
-    @property
-    def app(self) -> Application:
-        if self._app is None:
-            from . import app
+    from kuzzle_events.protocols.websocket.consumer import KuzzleConsumer
 
-            self._app = app
-        return self._app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind == "http":
-            if self.django is None or self._is_kuzzle(scope["method"], scope["path"]):
-                await self._http(scope, receive, send)
-            else:
-                await self.django(scope, receive, send)
-        elif kind == "lifespan":
-            await self._lifespan(receive, send)
-        elif self.django is not None:
-            await self.django(scope, receive, send)
-
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        app = self.app
-        headers: dict[str, str] = {}
-        for key, value in scope["headers"]:
-            name = key.decode("latin-1").lower()
-            text = value.decode("latin-1")
-            headers[name] = f"{headers[name]}, {text}" if name in headers else text
-        client = scope.get("client")
-        http = HttpInput(
-            method=scope["method"],
-            path=scope["path"],
-            query_string=scope.get("query_string", b"").decode("latin-1"),
-            headers=headers,
-            client=client[0] if client else None,
-        )
-        limit = app.config.MAX_REQUEST_SIZE
-        declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            await _send(send, answer_error(app, http, errors.get("network.http.request_too_large")))
-            return
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                # Stop reading: the rest of the body is not buffered.
-                await _send(send, answer_error(app, http, errors.get("network.http.request_too_large")))
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        http.body = b"".join(chunks)
-        await _send(send, await handle(app, http))
-
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                try:
-                    await self.app.start()
-                except Exception as error:  # reported to the server, which refuses to start
-                    await send({"type": "lifespan.startup.failed", "message": repr(error)})
-                    return
-                # Everything loaded so far (Django, the registry) lives as long as the process:
-                # leave it out of the garbage collector's full passes, which otherwise pause the
-                # server for tens of milliseconds under load.
-                gc.freeze()
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                try:
-                    await self.app.shutdown()
-                finally:
-                    await send({"type": "lifespan.shutdown.complete"})
-                return
-
-
-async def _send(send: Send, answer: HttpAnswer) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": answer.status,
-            "headers": [(k.lower().encode("latin-1"), v.encode("latin-1", "replace")) for k, v in answer.headers]
-            + [(b"content-length", str(len(answer.body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": answer.body})
-
-
-def django_prefixes() -> tuple[str, ...]:
-    """Leading literal paths of the project's own URL patterns (``/admin/``...) and static files."""
-    from django.conf import settings
-    from django.urls import URLResolver, get_resolver
-    from django.urls.resolvers import RoutePattern
-
-    prefixes = []
-    for pattern in get_resolver().url_patterns:
-        if isinstance(pattern, URLResolver) and getattr(pattern.urlconf_module, "__name__", "") == "kuzzle_events.urls":
-            continue
-        if isinstance(pattern.pattern, RoutePattern):
-            literal = str(pattern.pattern).split("<", 1)[0]
-            if literal:
-                prefixes.append("/" + literal)
-    static = getattr(settings, "STATIC_URL", None)
-    if static:
-        prefixes.append(static if static.startswith("/") else "/" + static)
-    return tuple(prefixes)
+    kuzzle_http = KuzzleASGI(django_app, app=app)
+    consumer = KuzzleConsumer.as_asgi(kuzzle_app=app)
+    websocket: Any = consumer
+    if websocket_urlpatterns:
+        websocket = URLRouter([*websocket_urlpatterns, re_path(r"", consumer)])
+    return ProtocolTypeRouter({"http": kuzzle_http, "websocket": websocket, "lifespan": kuzzle_http})

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed
 
-from .errors import KuzzleError
-from .http.parsing import bearer_token
+from kuzzle_events.errors import KuzzleError
+from kuzzle_events.protocols.http.parsing import bearer_token
 
 if TYPE_CHECKING:
-    from .application import Application
+    from kuzzle_events.application import Application
 
 __all__ = ["KuzzleTokenAuthentication", "KuzzleAuthenticationFailed"]
 
@@ -40,7 +40,7 @@ class KuzzleTokenAuthentication(BaseAuthentication):
             return None
         app = self.kuzzle_app
         if app is None:
-            from . import app
+            from kuzzle_events import app
         try:
             token, django_user = app.security.verify_sync(jwt)
         except KuzzleError as error:

@@ -1,51 +1,10 @@
-"""``include("kuzzle_events.urls")``: the Kuzzle API through the DRF views.
+"""``include("kuzzle_events.urls")``: the Kuzzle API through the DRF views, under WSGI or ASGI.
 
-Patterns are built from the routes registered when the URLconf is loaded (after every
-``AppConfig.ready()``), plus Kuzzle's special routes and a catch-all for ``/_...`` paths so that an
-unknown API URL gets Kuzzle's ``network.http.url_not_found``.
+Loaded after every ``AppConfig.ready()``, so the patterns cover every registered route.
 """
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING, Any
-
-from django.urls import re_path
-
-from .views import KuzzleAPIView
-
-if TYPE_CHECKING:
-    from .application import Application
-
-__all__ = ["kuzzle_urlpatterns", "urlpatterns"]
-
-
-def _regex(path: str) -> str:
-    parts = [
-        "[^/]+" if segment.startswith(":") else re.escape(segment) for segment in path.split("/") if segment
-    ]
-    return "/".join(parts)
-
-
-def kuzzle_urlpatterns(app: Application | None = None) -> list[Any]:
-    """URL patterns of every route of ``app`` (default: ``kuzzle_events.app``)."""
-    if app is None:
-        from . import app as default_app
-
-        app = default_app
-    view = KuzzleAPIView.as_view(kuzzle_app=app)
-    seen: set[str] = set()
-    patterns = []
-    for route in app.controller.router:
-        body = _regex(route.path)
-        if body in seen:
-            continue
-        seen.add(body)
-        patterns.append(re_path(rf"^(?P<kuzzle_path>{body})/?$", view))
-    # Special routes, then any other /_... path: a Kuzzle 404 rather than Django's page.
-    patterns.append(re_path(r"^(?P<kuzzle_path>_(?:query|healthcheck|ready))/?$", view))
-    patterns.append(re_path(r"^(?P<kuzzle_path>_.*)$", view))
-    return patterns
-
+from kuzzle_events.protocols.http.urls import kuzzle_urlpatterns
 
 urlpatterns = kuzzle_urlpatterns()

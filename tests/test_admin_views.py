@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 import kuzzle_events
-from kuzzle_events.event_catalog import EVENTS
+from kuzzle_events.core.catalog import EVENTS
 
 PAGES = ["controllers", "events", "plugins"]
 PROBE_EVENT = "admin-views-probe:checked"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kuzzle_events import Application, Controller, KuzzleRequest, action
-from kuzzle_events.controllers import camel_case, kebab_case
+from kuzzle_events.core.controllers import camel_case, kebab_case
 from kuzzle_events.errors import KuzzleError
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from kuzzle_events import Application, errors, inline
-from kuzzle_events.event_catalog import EVENTS, DocumentedEvent, action_events
+from kuzzle_events.core.catalog import EVENTS, DocumentedEvent, action_events
 
 BY_NAME = {event.name: event for event in EVENTS}
 

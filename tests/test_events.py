@@ -11,7 +11,7 @@ import pytest
 
 from kuzzle_events import Application, inline
 from kuzzle_events.errors import ForbiddenError, KuzzleError
-from kuzzle_events.events import event_variants
+from kuzzle_events.core.engine import event_variants
 
 
 def recorder(calls: list[str], tag: str):

@@ -8,7 +8,7 @@ import pytest
 
 from kuzzle_events import Application, KuzzleRequest
 from kuzzle_events.errors import BadRequestError, ForbiddenError
-from kuzzle_events.request import Connection
+from kuzzle_events.core.request import Connection
 
 LIFE_CYCLE = [
     "request:beforeExecution",

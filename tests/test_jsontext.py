@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kuzzle_events import jsontext
+from kuzzle_events.core import jsontext
 
 
 @pytest.mark.parametrize("text", ['{"a": "\\ud800"}', '["\\udfff"]', b'{"k": {"\\udbff": 1}}', '"x\\ud83dy"'])

@@ -8,7 +8,7 @@ import pytest
 from openapi_spec_validator import validate
 
 from kuzzle_events import Application, KuzzleRequest, __version__
-from kuzzle_events.openapi import openapi_document
+from kuzzle_events.api.openapi import openapi_document
 
 OVERRIDE = {
     "summary": "Greet someone by name",

@@ -15,7 +15,7 @@ from kuzzle_events import Application, Controller, KuzzleRequest, action
 from kuzzle_events.asgi import KuzzleASGI
 from kuzzle_events.errors import KuzzleError
 from kuzzle_events.plugin import Plugin, hook, pipe
-from kuzzle_events.websocket import KuzzleConsumer
+from kuzzle_events.protocols.websocket.consumer import KuzzleConsumer
 
 
 class DictPlugin(Plugin):

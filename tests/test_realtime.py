@@ -10,7 +10,7 @@ from channels.testing import WebsocketCommunicator
 
 from kuzzle_events import Application
 from kuzzle_events.realtime.rooms import Rooms
-from kuzzle_events.websocket import KuzzleConsumer
+from kuzzle_events.protocols.websocket.consumer import KuzzleConsumer
 from tests.test_auth import call
 
 

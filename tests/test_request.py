@@ -6,7 +6,7 @@ import pytest
 
 from kuzzle_events import KuzzleRequest
 from kuzzle_events.errors import BadRequestError, KuzzleError
-from kuzzle_events.request import Connection
+from kuzzle_events.core.request import Connection
 
 
 def test_normalisation_of_a_non_http_request() -> None:

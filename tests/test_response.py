@@ -9,8 +9,8 @@ import pytest
 
 from kuzzle_events import KuzzleRequest
 from kuzzle_events.errors import BadRequestError
-from kuzzle_events.request import Connection
-from kuzzle_events.response import KuzzleResponse, dumps
+from kuzzle_events.core.request import Connection
+from kuzzle_events.core.response import KuzzleResponse, dumps
 
 
 def finished(data: dict[str, Any], result: Any = None, error: Exception | None = None) -> KuzzleResponse:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kuzzle_events.routes import Route, Router
+from kuzzle_events.core.routes import Route, Router
 
 
 def router() -> Router:

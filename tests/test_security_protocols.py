@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model
 from kuzzle_events import Application, KuzzleRequest
 from kuzzle_events.models import Role, Token
 from kuzzle_events.security import store
-from kuzzle_events.websocket import KuzzleConsumer
+from kuzzle_events.protocols.websocket.consumer import KuzzleConsumer
 from tests.accounts import issue_token, make_user
 from tests.test_http import asgi_client, drf_client
 

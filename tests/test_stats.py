@@ -8,7 +8,7 @@ import pytest
 
 from kuzzle_events import Application, KuzzleRequest
 from kuzzle_events.errors import ForbiddenError
-from kuzzle_events.stats import SAMPLE_EVERY
+from kuzzle_events.core.stats import SAMPLE_EVERY
 
 
 async def test_action_pipe_and_hook_figures(make_app) -> None:

@@ -13,7 +13,7 @@ from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from kuzzle_events import Application, KuzzleRequest, inline
-from kuzzle_events.websocket import KuzzleConsumer
+from kuzzle_events.protocols.websocket.consumer import KuzzleConsumer
 
 
 @pytest.fixture

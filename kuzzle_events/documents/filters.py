@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Sequence
 
-from .. import errors
+from kuzzle_events import errors
 
 __all__ = ["Predicate", "compile_filter", "field_value", "sort_documents", "MISSING"]
 

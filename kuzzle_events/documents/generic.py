@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .. import errors
+from kuzzle_events import errors
 
 if TYPE_CHECKING:
-    from ..events import EventEngine
-    from ..request import KuzzleRequest
+    from kuzzle_events.core.engine import EventEngine
+    from kuzzle_events.core.request import KuzzleRequest
 
 __all__ = ["FAMILIES", "GenericDocumentEvents"]
 

@@ -12,9 +12,9 @@ from typing import Any, Iterable
 
 from django.db import IntegrityError, transaction
 
-from .. import errors
-from ..models import Collection, Document, Index
-from ..security.tokens import now_ms
+from kuzzle_events import errors
+from kuzzle_events.models import Collection, Document, Index
+from kuzzle_events.security.tokens import now_ms
 
 __all__ = [
     "check_name",

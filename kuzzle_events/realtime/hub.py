@@ -11,12 +11,12 @@ import asyncio
 import uuid
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from .. import errors
-from .rooms import SCOPES, Rooms, document_notification, user_notification
+from kuzzle_events import errors
+from kuzzle_events.realtime.rooms import SCOPES, Rooms, document_notification, user_notification
 
 if TYPE_CHECKING:
-    from ..application import Application
-    from ..request import KuzzleRequest
+    from kuzzle_events.application import Application
+    from kuzzle_events.core.request import KuzzleRequest
 
 __all__ = ["Realtime", "GROUP"]
 

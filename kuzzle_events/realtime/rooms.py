@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from ..documents.filters import Predicate, compile_filter
+from kuzzle_events.documents.filters import Predicate, compile_filter
 
 __all__ = ["Room", "Subscription", "Rooms", "SCOPES", "document_notification", "user_notification"]
 

@@ -12,16 +12,16 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from .. import errors
-from ..handlers import orm
-from ..request import ANONYMOUS, KuzzleRequest
-from .ratelimit import AttemptLimiter
-from .rights import LocalChanges, Rights
-from .tokens import AuthToken, decode
+from kuzzle_events import errors
+from kuzzle_events.orm import orm
+from kuzzle_events.core.request import ANONYMOUS, KuzzleRequest
+from kuzzle_events.security.ratelimit import AttemptLimiter
+from kuzzle_events.security.rights import LocalChanges, Rights
+from kuzzle_events.security.tokens import AuthToken, decode
 
 if TYPE_CHECKING:
-    from ..application import Application
-    from ..controllers import ActionDef
+    from kuzzle_events.application import Application
+    from kuzzle_events.core.controllers import ActionDef
 
 __all__ = ["Security"]
 
@@ -161,7 +161,7 @@ class Security:
         """
         from django.db import DatabaseError
 
-        from . import store
+        from kuzzle_events.security import store
 
         payload = decode(self.secret, jwt)
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping, Sequence
 
-from .. import errors
+from kuzzle_events import errors
 
 __all__ = ["DEFAULT_ROLES", "DEFAULT_PROFILES", "role_allows", "validate_role", "Rights", "LocalChanges"]
 

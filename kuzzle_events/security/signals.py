@@ -12,8 +12,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
-from ..models import KuzzleUser, Profile, Role
-from . import store
+from kuzzle_events.models import KuzzleUser, Profile, Role
+from kuzzle_events.security import store
 
 __all__ = ["connect"]
 

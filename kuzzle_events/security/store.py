@@ -14,10 +14,10 @@ from django.contrib.auth import authenticate, get_user_model
 from django.db import transaction
 from django.db.models import F
 
-from ..models import RESERVED, KuzzleUser, Profile, Role, SecurityState, Token
-from ..request import User
-from .rights import DEFAULT_PROFILES, DEFAULT_ROLES, LocalChanges, Rights
-from .tokens import AuthToken, digest_of, issue, now_ms
+from kuzzle_events.models import RESERVED, KuzzleUser, Profile, Role, SecurityState, Token
+from kuzzle_events.core.request import User
+from kuzzle_events.security.rights import DEFAULT_PROFILES, DEFAULT_ROLES, LocalChanges, Rights
+from kuzzle_events.security.tokens import AuthToken, digest_of, issue, now_ms
 
 __all__ = [
     "ensure_defaults",
@@ -195,7 +195,7 @@ def refresh(jwt: str, kuid: str, secret: str, ttl_ms: int) -> AuthToken | None:
 
 def create_api_key(kuid: str, key_id: str, description: str, secret: str, ttl_ms: int) -> AuthToken:
     """A new API key of a user (a token with an id and a description)."""
-    from .. import errors
+    from kuzzle_events import errors
 
     with transaction.atomic():
         if Token.objects.filter(api_key=key_id).exists():

@@ -16,8 +16,8 @@ from typing import Any
 
 import jwt
 
-from .. import errors
-from ..request import User
+from kuzzle_events import errors
+from kuzzle_events.core.request import User
 
 __all__ = ["AuthToken", "parse_duration", "issue", "decode", "digest_of", "now_ms"]
 

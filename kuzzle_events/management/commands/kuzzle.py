@@ -124,7 +124,7 @@ def run_in_process(request: dict[str, Any]) -> dict[str, Any]:
     """Start the application and execute ``request`` through the funnel, events included."""
     from kuzzle_events import app
     from kuzzle_events.errors import KuzzleError
-    from kuzzle_events.request import Connection, KuzzleRequest
+    from kuzzle_events.core.request import Connection, KuzzleRequest
 
     try:
         app.start_sync()

@@ -89,7 +89,7 @@ def routes_table(app: Application) -> tuple[str, Sequence[str], list[Sequence[st
 
 
 def documented_events_table(app: Application) -> tuple[str, Sequence[str], list[Sequence[str]], str]:
-    from kuzzle_events.event_catalog import EVENTS
+    from kuzzle_events.core.catalog import EVENTS
 
     rows = [(e.name, e.kind, ", ".join(e.payload) or "-", e.when) for e in EVENTS]
     return "Documented events", ("EVENT", "FOR", "PAYLOAD", "WHEN"), rows, ""

@@ -1,0 +1,15 @@
+"""URL patterns of the admin pages (``kuzzle_events.admin_urls`` is their URLconf)."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from kuzzle_events.admin.views import ControllersView, EventsView, PluginsView
+
+app_name = "kuzzle_events_admin"
+
+urlpatterns = [
+    path("controllers/", ControllersView.as_view(), name="controllers"),
+    path("events/", EventsView.as_view(), name="events"),
+    path("plugins/", PluginsView.as_view(), name="plugins"),
+]

@@ -1,0 +1,187 @@
+"""Admin pages: what the application registered (controllers, events, plugins) and its figures.
+
+Modelled on ``django.contrib.admindocs``: no model and no ``AdminSite`` subclass, only staff-only
+``TemplateView`` pages rendered inside the admin with ``admin.site.each_context()``. The admin is an
+entry point like the others: a page starts the application if nothing has yet (which initialises
+the plugins), so that what it shows is what requests run.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.decorators import method_decorator
+from django.views.generic import TemplateView
+
+from kuzzle_events.core.controllers import ControllerDef
+from kuzzle_events.core.catalog import EVENTS
+
+if TYPE_CHECKING:
+    from kuzzle_events.application import Application
+    from kuzzle_events.core.loops import Listener
+
+__all__ = ["KuzzleAdminView", "ControllersView", "EventsView", "PluginsView"]
+
+# Built-in controllers first, then the application's, then each plugin's.
+_OWNER_RANK = {"core": 0, "application": 1}
+
+
+class KuzzleAdminView(TemplateView):
+    """Base of the pages: staff only, admin context, the application started.
+
+    ``kuzzle_app`` defaults to ``kuzzle_events.app`` (``as_view(kuzzle_app=...)`` to show another).
+    """
+
+    kuzzle_app: Application | None = None
+    title = ""
+
+    @method_decorator(staff_member_required)
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_app(self) -> Application:
+        if self.kuzzle_app is None:
+            from kuzzle_events import app
+
+            return app
+        return self.kuzzle_app
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        app = self.get_app()
+        if not app.started:
+            app.start_sync()
+        # Figures are folded and chains resolved on the application's own loop, never beside it
+        # from this thread: the loop updates the very counters that are read here.
+        data = app.run_sync(self.collect, app)
+        return super().get_context_data(
+            **{**kwargs, **admin.site.each_context(self.request), "title": self.title, **data}
+        )
+
+    async def collect(self, app: Application) -> dict[str, Any]:
+        """The page's data, gathered on the application's loop."""
+        return {}
+
+
+class ControllersView(KuzzleAdminView):
+    """Every controller and action: owner, HTTP routes, the three events, figures."""
+
+    template_name = "kuzzle_events/admin/controllers.html"
+    title = "Controllers"
+
+    async def collect(self, app: Application) -> dict[str, Any]:
+        figures = app.stats()["actions"]
+        controllers = sorted(app.controller.controllers.values(), key=_controller_order)
+        return {
+            "controllers": [
+                {
+                    "name": controller.name,
+                    "owner": controller.owner,
+                    "actions": [
+                        {
+                            "name": act.name,
+                            "routes": [(route.verb.upper(), route.path) for route in act.routes],
+                            "events": [_listened(app, name) for name in (act.before, act.after, act.error)],
+                            "figures": figures[f"{controller.name}:{act.name}"],
+                        }
+                        for act in controller.actions.values()
+                    ],
+                }
+                for controller in controllers
+            ]
+        }
+
+
+class EventsView(KuzzleAdminView):
+    """Every event with listeners (pipes and hooks in execution order, figures) and the catalog."""
+
+    template_name = "kuzzle_events/admin/events.html"
+    title = "Events"
+
+    async def collect(self, app: Application) -> dict[str, Any]:
+        stats = app.stats()["events"]
+        figures = {row["id"]: row for lists in stats.values() for rows in lists.values() for row in rows}
+        documented = {event.name for event in EVENTS if not event.is_pattern}
+        of_actions = {
+            name
+            for controller in app.controller.controllers.values()
+            for act in controller.actions.values()
+            for name in (act.before, act.after, act.error)
+        }
+        listened = []
+        for name, (own_pipes, own_hooks) in app.events.registered().items():
+            if name.endswith("*"):
+                pipes, hooks = own_pipes, own_hooks
+            else:
+                # A concrete name also runs its wildcard variants' listeners, after its own.
+                chain = app.events.listeners(name)
+                pipes, hooks = list(chain.pipes), list(chain.hooks)
+            listened.append(
+                {
+                    "name": name,
+                    "origin": _origin(name, documented, of_actions),
+                    "pipes": [_listener_row(p, figures) for p in pipes],
+                    "hooks": [_listener_row(h, figures) for h in hooks],
+                }
+            )
+        catalog = []
+        for event in EVENTS:
+            chain = None if event.is_pattern else app.events.listeners(event.name)
+            catalog.append(
+                {
+                    "event": event,
+                    "payload": ", ".join(event.payload),
+                    "pipes": None if chain is None else len(chain.pipes),
+                    "hooks": None if chain is None else len(chain.hooks),
+                }
+            )
+        return {"listened": listened, "catalog": catalog}
+
+
+class PluginsView(KuzzleAdminView):
+    """Every loaded plugin: name, version, manifest, and what it registered."""
+
+    template_name = "kuzzle_events/admin/plugins.html"
+    title = "Plugins"
+
+    async def collect(self, app: Application) -> dict[str, Any]:
+        plugins = app.plugin.describe().values()
+        return {
+            "plugins": [
+                {**plugin, "manifest_json": json.dumps(plugin["manifest"], indent=2, sort_keys=True, default=str)}
+                for plugin in plugins
+            ]
+        }
+
+
+def _controller_order(controller: ControllerDef) -> tuple[int, str, str]:
+    return (_OWNER_RANK.get(controller.owner, 2), controller.owner, controller.name)
+
+
+def _listened(app: Application, event: str) -> dict[str, Any]:
+    """An event's name and how many pipes and hooks run for it (wildcard variants included)."""
+    chain = app.events.listeners(event)
+    return {"name": event, "pipes": len(chain.pipes), "hooks": len(chain.hooks)}
+
+
+def _origin(name: str, documented: set[str], of_actions: set[str]) -> str:
+    if name in documented:
+        return "documented"
+    if name in of_actions:
+        return "action"
+    return "wildcard" if name.endswith("*") else "custom"
+
+
+def _listener_row(listener: Listener, figures: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "id": listener.id,
+        "name": listener.name,
+        "owner": listener.owner,
+        "priority": listener.priority,
+        "event": listener.event,
+        "figures": figures[listener.id],
+    }
+

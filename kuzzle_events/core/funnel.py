@@ -1,0 +1,197 @@
+"""The funnel: every request of every protocol is executed here, with its whole event life cycle.
+
+Order (each step a pipe event): ``request:beforeExecution``, authorization
+(``request:onAuthorized`` / ``request:onUnauthorized``), ``request:onExecution``,
+``<controller>:before<Action>``, the handler, ``<controller>:after<Action>``, ``request:onSuccess``.
+A failure from ``request:onExecution`` on fires ``<controller>:error<Action>`` then
+``request:onError``; a pipe on either may recover by clearing the request's error. Last,
+``request:afterExecution`` decides what the client gets.
+
+When no pipe or hook listens to any of these events for an action, its requests skip them: the
+outcome of events nobody listens to is known, and firing them is most of a fast action's cost.
+"""
+
+from __future__ import annotations
+
+from time import perf_counter
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from kuzzle_events import errors
+from kuzzle_events.core.tracing import Debugger
+from kuzzle_events.core.request import KuzzleRequest
+from kuzzle_events.core.response import KuzzleResponse
+
+if TYPE_CHECKING:
+    from kuzzle_events.core.controllers import ActionDef, ControllerRegistry
+    from kuzzle_events.core.engine import EventEngine
+
+__all__ = ["Funnel"]
+
+# The events of every request's life cycle, whatever its action.
+_REQUEST_EVENTS = (
+    "request:beforeExecution",
+    "request:onUnauthorized",
+    "request:onAuthorized",
+    "request:onExecution",
+    "request:onSuccess",
+    "request:onError",
+    "request:afterExecution",
+)
+
+# Raises the request's 401/403 error; returns an awaitable only when it has I/O to do.
+Authorizer = Callable[[KuzzleRequest, "ActionDef"], "Awaitable[None] | None"]
+
+
+class Funnel:
+    """Executes requests: ``await funnel.execute(request)`` returns a :class:`KuzzleResponse`."""
+
+    def __init__(
+        self,
+        events: EventEngine,
+        controllers: ControllerRegistry,
+        *,
+        node: str = "knode-1",
+        stack: bool = False,
+        debug_spec: str = "",
+    ) -> None:
+        self.events = events
+        self.controllers = controllers
+        self.node = node
+        self.stack = stack
+        # Rights are checked here for every protocol; the rule itself is pluggable.
+        self.authorize: Authorizer | None = None
+        self._debug = Debugger("kuzzle:funnel", debug_spec)
+
+    async def execute(self, request: KuzzleRequest, *, trigger_events: bool = True) -> KuzzleResponse:
+        """Run ``request`` through the life cycle; never raises for a request's own failure."""
+        if self._debug.enabled:
+            self._debug("Executing %s:%s (%s)", request.input.controller, request.input.action, request.id)
+        if not trigger_events:
+            await self._run_bare(request, None)
+        else:
+            act = self.controllers.find(request.input.controller, request.input.action)
+            if act is not None and self._is_quiet(act):
+                await self._run_bare(request, act)
+            else:
+                request = await self._life_cycle(request)
+        response = KuzzleResponse(request, node=self.node, stack=self.stack)
+        response.seal()
+        return response
+
+    def _is_quiet(self, act: ActionDef) -> bool:
+        """Whether no pipe or hook listens to any event of ``act``'s life cycle (decided once per
+        change of listeners): such a request skips the events, whose outcome is known already."""
+        generation = self.events.generation
+        plan = act.plan
+        if plan[0] != generation:
+            events = self.events
+            quiet = (
+                not events.tracing  # KUZZLE_DEBUG=kuzzle:events traces every event, listened or not
+                and act.generic is None
+                and not events.any_listeners((*_REQUEST_EVENTS, act.before, act.after, act.error))
+            )
+            plan = act.plan = (generation, quiet)
+        return plan[1]
+
+    async def _run_bare(self, request: KuzzleRequest, act: ActionDef | None) -> None:
+        """Authorization and the handler, without events."""
+        try:
+            if act is None:
+                act = self.controllers.get(request.input.controller, request.input.action)
+            if self.authorize is not None:
+                pending = self.authorize(request, act)
+                if pending is not None:
+                    await pending
+            request.set_result(await _call(act, request), _status(request))
+        except Exception as error:
+            request.set_error(error)
+
+    async def _life_cycle(self, request: KuzzleRequest) -> KuzzleRequest:
+        trigger = self.events.trigger
+        act: ActionDef | None = None
+        try:
+            request = await trigger("request:beforeExecution", request)
+            act = self.controllers.get(request.input.controller, request.input.action)
+            if self.authorize is not None:
+                try:
+                    pending = self.authorize(request, act)
+                    if pending is not None:
+                        await pending
+                except errors.KuzzleError:
+                    request = await trigger("request:onUnauthorized", request)
+                    raise
+            request = await trigger("request:onAuthorized", request)
+        except Exception as error:
+            # Nothing of the action ran: no error<Action>, no request:onError.
+            request.set_error(error)
+            return await self._after_execution(request)
+
+        try:
+            request = await trigger("request:onExecution", request)
+            generic = act.generic
+            if generic is not None:
+                await generic.before(self.events, request)
+            request = await trigger(act.before, request)
+            request.set_result(await _call(act, request), _status(request))
+            request = await trigger(act.after, request)
+            if generic is not None:
+                await generic.after(self.events, request)
+            request = await trigger("request:onSuccess", request)
+        except Exception as error:
+            request.set_error(error)
+            request = await self._recover(act.error, request)
+            if request.error is not None:
+                request = await self._recover("request:onError", request)
+        return await self._after_execution(request)
+
+    async def _recover(self, event: str, request: KuzzleRequest) -> KuzzleRequest:
+        # A pipe may clear the error (recovery) or raise a new one, which replaces it.
+        try:
+            return await self.events.trigger(event, request)
+        except Exception as error:
+            request.set_error(error)
+            return request
+
+    async def _after_execution(self, request: KuzzleRequest) -> KuzzleRequest:
+        if request.error is None:
+            outcome: dict[str, Any] = {"request": request, "result": request.result, "success": True}
+        else:
+            outcome = {"request": request, "error": request.error, "success": False}
+        try:
+            outcome = await self.events.trigger("request:afterExecution", outcome)
+        except Exception as error:
+            request.set_error(error)
+            return request
+        final: KuzzleRequest = outcome.get("request", request) if isinstance(outcome, dict) else request
+        if not isinstance(outcome, dict):
+            final.set_error(
+                errors.get("plugin.runtime.unexpected_error", "request:afterExecution must return its payload dict")
+            )
+        elif outcome.get("success", final.error is None) and outcome.get("error") is None:
+            final.set_result(outcome.get("result", final.result), _status(final))
+        else:
+            final.set_error(outcome.get("error") or final.error or errors.InternalError("Unknown failure"))
+        return final
+
+
+async def _call(act: ActionDef, request: KuzzleRequest) -> Any:
+    """The handler itself, counted and timed for the admin's figures."""
+    stats = act.stats
+    stats.calls += 1
+    started = perf_counter()
+    try:
+        result = act.fn(request)
+        if act.is_async:
+            result = await result
+    except BaseException:
+        stats.errors += 1
+        raise
+    finally:
+        stats.samples.append(perf_counter() - started)
+    return result
+
+
+def _status(request: KuzzleRequest) -> int:
+    # A handler may set a status of its own (201, 206...); 102 means it did not.
+    status = request.status
+    return status if 200 <= status < 300 else 200

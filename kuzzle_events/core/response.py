@@ -1,0 +1,167 @@
+"""``KuzzleResponse``: a finished request as Kuzzle's envelope, the same on every protocol.
+
+The result is turned into JSON once, by the funnel (an unserializable result is an error the
+client can read, not a crash), and every protocol reuses that text.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kuzzle_events import errors
+from kuzzle_events.core.request import KuzzleRequest
+
+__all__ = ["KuzzleResponse", "dumps"]
+
+try:
+    from json.encoder import c_make_encoder as _c_make_encoder
+except ImportError:  # an interpreter without the C accelerator
+    _c_make_encoder = None
+from json.encoder import encode_basestring as _string
+
+_encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _unserializable(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+if _c_make_encoder is None:
+    dumps = _encoder.encode
+else:
+    # json.JSONEncoder.encode builds a new C encoder for every call, which costs more than
+    # encoding an envelope. This one is built once: without the circular-reference check
+    # (markers=None), so it can be reused, and a cycle ends in RecursionError.
+    _c_encode = _c_make_encoder(None, _unserializable, _string, None, ":", ",", False, False, False)
+
+    def dumps(value: Any) -> str:
+        """Compact JSON text (non-ASCII characters as they are, no NaN or infinity)."""
+        return "".join(_c_encode(value, 0))
+
+
+_ROOM = ',"room":'
+
+
+def _value(value: Any) -> str:
+    """JSON of an envelope field, strings (the usual case) without the general encoder."""
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return _string(value)
+    return dumps(value)
+
+
+class KuzzleResponse:
+    """The envelope of one request: ``to_dict()``, ``to_json()``, or the raw body."""
+
+    __slots__ = ("request", "node", "stack", "_result_json")
+
+    def __init__(self, request: KuzzleRequest, *, node: str = "knode-1", stack: bool = False) -> None:
+        self.request = request
+        self.node = node
+        self.stack = stack
+        self._result_json: str | None = None
+
+    @property
+    def status(self) -> int:
+        return self.request.status
+
+    @property
+    def raw(self) -> bool:
+        return self.request.response.raw and self.request.error is None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return self.request.response.headers
+
+    def seal(self) -> None:
+        """Serialize the result now; an unserializable one turns the response into an error."""
+        request = self.request
+        if request.error is not None or (self.raw and isinstance(request.result, (bytes, str))):
+            return
+        try:
+            self._result_json = dumps(request.result)
+        except (TypeError, ValueError, RecursionError) as error:
+            request.set_error(
+                errors.get(
+                    "plugin.controller.unserializable_response", request.input.controller, request.input.action, error
+                )
+            )
+
+    def _head(self) -> dict[str, Any]:
+        request = self.request
+        args = request.input.args
+        error = request.error
+        return {
+            "requestId": request.id,
+            "status": request.status,
+            "error": error.to_dict(stack=self.stack) if error is not None else None,
+            "controller": request.input.controller,
+            "action": request.input.action,
+            "collection": args.get("collection"),
+            "index": args.get("index"),
+            "volatile": request.input.volatile,
+            "headers": request.response.headers,
+            "node": self.node,
+            "deprecations": [],
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The envelope as a dict (what ``app.sdk.query`` returns)."""
+        head = self._head()
+        head["result"] = self.request.result if self.request.error is None else None
+        return head
+
+    def to_json(self, *, room: bool = False) -> str:
+        """The envelope as JSON text; ``room`` adds ``"room": requestId`` for WebSocket clients.
+
+        The same text as encoding :meth:`to_dict`, written field by field: every response of every
+        protocol goes through here, and most fields are null, empty or a plain string, which need
+        no call to the general encoder (nor to any function, written inline as they are below).
+        """
+        request = self.request
+        given = request.input
+        args = given.args
+        answer = request.response
+        error = request.error
+        if error is None:
+            error_json = "null"
+            result = self._result_json
+            if result is None:
+                result = dumps(request.result)
+        else:
+            error_json = dumps(error.to_dict(stack=self.stack))
+            result = "null"
+        request_id = request.id
+        request_id = _string(request_id) if type(request_id) is str else _value(request_id)
+        status = answer.status
+        controller = given.controller
+        action = given.action
+        collection = args.get("collection")
+        index = args.get("index")
+        volatile = given.volatile
+        headers = answer.headers
+        return (
+            f'{{"requestId":{request_id}'
+            f',"status":{status if type(status) is int else dumps(status)}'
+            f',"error":{error_json}'
+            f',"controller":{_string(controller) if type(controller) is str else _value(controller)}'
+            f',"action":{_string(action) if type(action) is str else _value(action)}'
+            f',"collection":{"null" if collection is None else _value(collection)}'
+            f',"index":{"null" if index is None else _value(index)}'
+            f',"volatile":{"null" if volatile is None else dumps(volatile)}'
+            f',"headers":{dumps(headers) if headers else "{}"}'
+            f',"node":{_value(self.node)},"deprecations":[]'
+            f"{_ROOM + request_id if room else ''}"
+            f',"result":{result}}}'
+        )
+
+    def raw_body(self) -> tuple[bytes, str]:
+        """``(body, content type)`` of a raw response: bytes as is, text as text, else JSON."""
+        result = self.request.result
+        if isinstance(result, bytes):
+            return result, "application/octet-stream"
+        if isinstance(result, str):
+            return result.encode(), "text/plain; charset=utf-8"
+        return (self._result_json or dumps(result)).encode(), "application/json"

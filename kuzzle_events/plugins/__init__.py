@@ -1,0 +1,87 @@
+"""``Plugin``: a reusable bundle of controllers, routes, pipes and hooks, as Kuzzle's plugins.
+
+Two ways to declare what a plugin brings, usable together:
+
+- Kuzzle's dict shapes, set on the instance (in ``__init__`` or ``init``)::
+
+      self.controllers = {"greeting": {"sayHello": "say_hello"}}      # action -> method (or callable)
+      self.routes = [{"verb": "get", "url": "/hello/:name", "controller": "greeting", "action": "sayHello"}]
+      self.pipes = {"server:afterNow": "add_field"}                    # event -> method(s)
+      self.hooks = {"greeting:afterSayHello": ["audit"]}
+
+- decorators: ``Controller`` instances in ``self.controllers`` (``{"greeting": GreetingController()}``
+  or a list of them), and methods marked ``@pipe("event")`` / ``@hook("event")``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Callable, ClassVar, TypeVar
+
+from kuzzle_events.core.controllers import Controller
+
+__all__ = ["Plugin", "pipe", "hook", "PLUGIN_NAME"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+PLUGIN_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class _ListenerMark:
+    __slots__ = ("kind", "event", "priority")
+
+    def __init__(self, kind: str, event: str, priority: int) -> None:
+        self.kind = kind
+        self.event = event
+        self.priority = priority
+
+
+def _mark(kind: str, event: str, priority: int) -> Callable[[F], F]:
+    def decorate(fn: F) -> F:
+        marks = list(getattr(fn, "__kuzzle_listeners__", ()))
+        marks.append(_ListenerMark(kind, event, priority))
+        fn.__kuzzle_listeners__ = marks  # type: ignore[attr-defined]
+        return fn
+
+    return decorate
+
+
+def pipe(event: str, *, priority: int = 0) -> Callable[[F], F]:
+    """Mark a plugin method as a pipe on ``event`` (registered when the plugin is loaded)."""
+    return _mark("pipe", event, priority)
+
+
+def hook(event: str, *, priority: int = 0) -> Callable[[F], F]:
+    """Mark a plugin method as a hook on ``event`` (registered when the plugin is loaded)."""
+    return _mark("hook", event, priority)
+
+
+class Plugin:
+    """Base class of plugins: a ``manifest`` and an ``init(config, context)``, sync or async.
+
+    ``manifest = {"name": "my-plugin", "version": "1.0.0", "kuzzle_events": ">=0.1,<1"}``: the
+    name in kebab case, the plugin's own version, and the kuzzle_events versions it supports.
+    """
+
+    manifest: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self) -> None:
+        self.controllers: dict[str, Any] | list[Controller] = {}
+        self.routes: list[dict[str, Any]] = []
+        self.pipes: dict[str, Any] = {}
+        self.hooks: dict[str, Any] = {}
+        self.config: dict[str, Any] = {}
+        self.context: Any = None
+
+    def init(self, config: dict[str, Any], context: Any) -> Any:
+        """Called once before the application starts; ``config`` is this plugin's own settings."""
+        self.config = config
+        self.context = context
+
+    def marked_listeners(self) -> list[tuple[str, str, int, Callable[..., Any]]]:
+        """``(kind, event, priority, bound method)`` of every ``@pipe`` / ``@hook`` method."""
+        found = []
+        for attr in dir(type(self)):
+            marks = getattr(getattr(type(self), attr, None), "__kuzzle_listeners__", None)
+            for mark in marks or ():
+                found.append((mark.kind, mark.event, mark.priority, getattr(self, attr)))
+        return found

@@ -1,0 +1,258 @@
+"""``app.plugin``: plugins from settings, entry points and ``use()``; validated, initialised, wired.
+
+Plugins are collected before start and initialised when the application starts, before
+``kuzzle:state:start``: manifest checks, ``init(config, context)``, then their controllers (as
+``<plugin-name>/<controller>``, routes under ``/_plugin/<plugin-name>``), pipes and hooks.
+Any problem stops the start with a ``PluginImplementationError`` naming the plugin.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import logging
+from dataclasses import dataclass, field
+from importlib import import_module, metadata
+from typing import TYPE_CHECKING, Any, Callable
+
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import Version
+
+from kuzzle_events import errors
+from kuzzle_events.core.controllers import Controller
+from kuzzle_events.plugins import PLUGIN_NAME, Plugin
+from kuzzle_events.core.request import KuzzleRequest
+
+if TYPE_CHECKING:
+    from kuzzle_events.application import Application
+
+__all__ = ["PluginManager", "PluginContext", "LoadedPlugin", "ENTRY_POINT_GROUP"]
+
+ENTRY_POINT_GROUP = "kuzzle_events.plugins"
+
+
+class _Accessors:
+    def __init__(self, app: Application, name: str) -> None:
+        self._app = app
+        self._name = name
+        self.sdk = app.sdk
+
+    async def execute(self, request: KuzzleRequest) -> Any:
+        """Run a request built with ``context.constructors.Request`` through the funnel."""
+        return (await self._app.funnel.execute(request)).to_dict()
+
+    async def trigger(self, event: str, *payload: Any) -> Any:
+        """Fire the custom event ``plugin-<plugin-name>:<event>``."""
+        return await self._app.trigger(f"plugin-{self._name}:{event}", *payload)
+
+
+class _Constructors:
+    Request = KuzzleRequest
+
+
+class PluginContext:
+    """What a plugin gets in ``init``: its logger, the error classes, constructors, accessors."""
+
+    def __init__(self, app: Application, name: str) -> None:
+        self.log = logging.LoggerAdapter(logging.getLogger(f"kuzzle_events.plugins.{name}"), {})
+        self.log.process = lambda msg, kwargs: (f"[{name}] {msg}", kwargs)  # type: ignore[method-assign]
+        self.errors = app.errors
+        self.constructors = _Constructors()
+        self.accessors = _Accessors(app, name)
+
+
+@dataclass
+class LoadedPlugin:
+    """A plugin as the admin and ``server:info`` show it."""
+
+    name: str
+    instance: Plugin
+    source: str
+    config: dict[str, Any]
+    manifest: dict[str, Any] = field(default_factory=dict)
+    controllers: list[str] = field(default_factory=list)
+    routes: list[str] = field(default_factory=list)
+    pipes: list[str] = field(default_factory=list)
+    hooks: list[str] = field(default_factory=list)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.manifest.get("version"),
+            "manifest": self.manifest,
+            "source": self.source,
+            "controllers": self.controllers,
+            "routes": self.routes,
+            "pipes": self.pipes,
+            "hooks": self.hooks,
+        }
+
+
+class PluginManager:
+    """``app.plugin``: ``use(plugin, config=...)`` before start; ``loaded`` after."""
+
+    def __init__(self, app: Application) -> None:
+        self._app = app
+        self._pending: list[tuple[Plugin, dict[str, Any], str]] = []
+        self.loaded: dict[str, LoadedPlugin] = {}
+
+    def use(self, plugin: Plugin, *, config: dict[str, Any] | None = None, source: str = "app.plugin.use") -> None:
+        """Add a plugin instance, initialised when the application starts."""
+        self._app._require_not_started("plugin.use")
+        self._pending.append((plugin, dict(config or {}), source))
+
+    def use_settings(self, entries: dict[str, dict[str, Any]], disabled: list[str] | None = None) -> None:
+        """``KUZZLE_EVENTS["PLUGINS"]`` (dotted path -> config) and the ``kuzzle_events.plugins``
+        entry points (installed packages), except names listed in ``disabled``."""
+        disabled_names = set(disabled or ())
+        for path, config in entries.items():
+            target = _import(path)
+            self.use(_instantiate(target, path), config=dict(config or {}), source=f"settings: {path}")
+        for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if entry.name in disabled_names or any(p.endswith(entry.value) for p in entries):
+                continue
+            try:
+                target = entry.load()
+            except Exception as error:
+                raise errors.get("plugin.assert.cannot_load", entry.value, error) from error
+            config = dict(entries.get(entry.name, {}) or {})
+            self.use(_instantiate(target, entry.value), config=config, source=f"entry point: {entry.name}")
+
+    async def initialise(self) -> None:
+        """Validate, ``init`` and wire every pending plugin (called by ``app.start``)."""
+        pending, self._pending = self._pending, []
+        for plugin, config, source in pending:
+            await self._load(plugin, config, source)
+
+    async def _load(self, plugin: Plugin, config: dict[str, Any], source: str) -> None:
+        manifest = dict(getattr(plugin, "manifest", None) or {})
+        name = _check_manifest(plugin, manifest)
+        if name in self.loaded:
+            raise errors.get("plugin.assert.name_already_exists", name)
+        init = getattr(plugin, "init", None)
+        if not callable(init):
+            raise errors.get("plugin.assert.init_not_found", name)
+        warn_time = config.pop("PIPE_WARN_TIME", None)
+        try:
+            result = init(copy.deepcopy(config), PluginContext(self._app, name))
+            if inspect.isawaitable(result):
+                await result
+        except errors.KuzzleError:
+            raise
+        except Exception as error:
+            raise errors.PluginImplementationError(
+                f'Plugin "{name}": init failed: {error!r}', "plugin.runtime.failed_init"
+            ) from error
+        loaded = LoadedPlugin(name, plugin, source, config, manifest)
+        self._wire(plugin, loaded, warn_time)
+        self.loaded[name] = loaded
+
+    def _wire(self, plugin: Plugin, loaded: LoadedPlugin, warn_time: float | None) -> None:
+        app, name = self._app, loaded.name
+        prefix = f"/_plugin/{name}"
+        for controller_name, definition in _controller_definitions(plugin, name).items():
+            full = f"{name}/{controller_name}"
+            app.controller.register(full, definition, owner=name, route_prefix=prefix, builtin=True)
+            loaded.controllers.append(full)
+            for act in app.controller.controllers[full].actions.values():
+                loaded.routes.extend(f"{r.verb.upper()} {r.path}" for r in act.routes)
+        for kind, table in (("pipe", getattr(plugin, "pipes", {}) or {}), ("hook", getattr(plugin, "hooks", {}) or {})):
+            for event, handlers in table.items():
+                for handler in handlers if isinstance(handlers, list) else [handlers]:
+                    fn = _resolve(plugin, handler, name, f"{kind} on {event}")
+                    app._add_listener(kind, event, fn, 0, name, warn_time)
+                    (loaded.pipes if kind == "pipe" else loaded.hooks).append(event)
+        for kind, event, priority, fn in plugin.marked_listeners() if isinstance(plugin, Plugin) else ():
+            app._add_listener(kind, event, fn, priority, name, warn_time)
+            (loaded.pipes if kind == "pipe" else loaded.hooks).append(event)
+
+    def describe(self) -> dict[str, Any]:
+        """Every loaded plugin's manifest and what it registered."""
+        return {name: p.describe() for name, p in sorted(self.loaded.items())}
+
+
+def _import(path: str) -> Any:
+    module_name, _, attr = path.rpartition(".")
+    try:
+        return getattr(import_module(module_name), attr)
+    except (ImportError, AttributeError, ValueError) as error:
+        raise errors.get("plugin.assert.cannot_load", path, error) from error
+
+
+def _instantiate(target: Any, where: str) -> Plugin:
+    if isinstance(target, type):
+        try:
+            return target()
+        except Exception as error:
+            raise errors.get("plugin.assert.cannot_load", where, error) from error
+    return target
+
+
+def _check_manifest(plugin: Any, manifest: dict[str, Any]) -> str:
+    label = type(plugin).__name__
+    name = manifest.get("name")
+    if name is None:
+        raise errors.get("plugin.manifest.missing_name", label)
+    if not isinstance(name, str) or not name:
+        raise errors.get("plugin.manifest.invalid_name_type", label)
+    if not PLUGIN_NAME.match(name):
+        raise errors.get("plugin.assert.invalid_plugin_name", name)
+    supported = manifest.get("kuzzle_events")
+    if supported is None:
+        raise errors.PluginImplementationError(
+            f'Plugin "{name}": the manifest needs a "kuzzle_events" version range (e.g. ">=0.1,<1").',
+            "plugin.manifest.missing_version",
+        )
+    from kuzzle_events import __version__
+
+    try:
+        accepted = Version(__version__) in SpecifierSet(str(supported))
+    except InvalidSpecifier:
+        accepted = False
+    if not accepted:
+        raise errors.PluginImplementationError(
+            f'Plugin "{name}": version mismatch: kuzzle_events {__version__} does not match "{supported}".',
+            "plugin.manifest.version_mismatch",
+        )
+    return name
+
+
+def _resolve(plugin: Any, handler: Any, name: str, what: str) -> Callable[..., Any]:
+    fn = getattr(plugin, handler, None) if isinstance(handler, str) else handler
+    if not callable(fn):
+        raise errors.PluginImplementationError(
+            f'Plugin "{name}": the {what} ({handler!r}) is not a function.', "plugin.assert.invalid_pipe"
+        )
+    return fn
+
+
+def _controller_definitions(plugin: Any, name: str) -> dict[str, dict[str, Any]]:
+    """Kuzzle's ``controllers`` + ``routes`` shapes, or Controller instances, as definitions."""
+    declared = getattr(plugin, "controllers", {}) or {}
+    if isinstance(declared, list):
+        declared = {c.controller_name(): c for c in declared}
+    routes = getattr(plugin, "routes", []) or []
+    definitions: dict[str, dict[str, Any]] = {}
+    for controller_name, spec in declared.items():
+        if isinstance(spec, Controller):
+            definitions[controller_name] = spec.definition()
+            continue
+        if not isinstance(spec, dict):
+            raise errors.get("plugin.controller.invalid_description", f"[{name}]", type(spec).__name__)
+        actions: dict[str, Any] = {}
+        for action_name, handler in spec.items():
+            actions[action_name] = {
+                "handler": _resolve(plugin, handler, name, f"action {controller_name}:{action_name}"),
+                "http": [],
+            }
+        definitions[controller_name] = {"actions": actions}
+    for route in routes:
+        controller_name, action_name = route.get("controller"), route.get("action")
+        action = definitions.get(controller_name, {}).get("actions", {}).get(action_name)
+        if action is None:
+            raise errors.PluginImplementationError(
+                f'Plugin "{name}": route {route!r} names an undefined action "{controller_name}:{action_name}".',
+                "plugin.controller.undefined_action",
+            )
+        action["http"].append({"verb": route.get("verb"), "path": route.get("url") or route.get("path")})
+    return definitions

@@ -1,0 +1,170 @@
+"""One HTTP exchange: an :class:`HttpInput` in, status, headers and body bytes out.
+
+Both HTTP adapters (the lean ASGI entry point and the DRF views) call :func:`handle`, so routing,
+special routes, CORS, body rules and serialisation exist once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from kuzzle_events import errors
+from kuzzle_events.core.tracing import Debugger
+from kuzzle_events.core.request import KuzzleRequest
+from kuzzle_events.core.response import KuzzleResponse, dumps
+from kuzzle_events.protocols.http.parsing import (
+    HttpInput,
+    bearer_token,
+    connection_of,
+    new_request,
+    parse_body,
+    parse_volatile,
+)
+
+if TYPE_CHECKING:
+    from kuzzle_events.application import Application
+    from kuzzle_events.core.request import User
+    from kuzzle_events.security.tokens import AuthToken
+
+__all__ = ["HttpAnswer", "handle", "is_kuzzle_path", "answer_error"]
+
+CORS_METHODS = "GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS"
+CORS_HEADERS = "Content-Type,Access-Control-Allow-Headers,Authorization,X-Requested-With,Content-Length,Content-Encoding,X-Kuzzle-Volatile"
+
+
+@dataclass
+class HttpAnswer:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def is_kuzzle_path(app: Application, method: str, path: str) -> bool:
+    """Whether ``path`` belongs to the Kuzzle API (else it is left to Django's own URLs)."""
+    if path.startswith("/_") or path == "/":
+        return True
+    # One match says it all: a route (tuple), the path under other verbs (False), or nothing (None).
+    return app.controller.router.match(method, path) is not None
+
+
+def _cors(headers: dict[str, str]) -> list[tuple[str, str]]:
+    return [
+        ("Access-Control-Allow-Origin", headers.get("origin", "*")),
+        ("Access-Control-Allow-Methods", CORS_METHODS),
+        ("Access-Control-Allow-Headers", CORS_HEADERS),
+        ("Access-Control-Allow-Credentials", "true"),
+        ("Vary", "Origin"),
+    ]
+
+
+def _serialize(response: KuzzleResponse, http: HttpInput, pretty: bool) -> HttpAnswer:
+    request = response.request
+    headers = _cors(http.headers)
+    headers.append(("X-Kuzzle-Request-Id", request.id))
+    handler_headers = request.response.headers
+    if response.raw:
+        body, content_type = response.raw_body()
+        if not any(k.lower() == "content-type" for k in handler_headers):
+            headers.append(("Content-Type", content_type))
+    else:
+        text = response.to_json()
+        if pretty:
+            text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
+        body = text.encode()
+        headers.append(("Content-Type", "application/json"))
+    # An enveloped answer is always JSON: a handler's Content-Type only applies to raw answers.
+    headers.extend((k, str(v)) for k, v in handler_headers.items() if response.raw or k.lower() != "content-type")
+    if http.method == "HEAD":
+        body = b""
+    return HttpAnswer(response.status, headers, body)
+
+
+def answer_error(app: Application, http: HttpInput, error: errors.KuzzleError) -> HttpAnswer:
+    """An error envelope for a request that never reached the funnel (bad body, unknown URL...)."""
+    request = KuzzleRequest({"requestId": http.headers.get("x-kuzzle-request-id")}, connection=connection_of(http))
+    request.set_error(error)
+    response = KuzzleResponse(request, node=app.config.NODE, stack=app.config.ERROR_STACK)
+    return _serialize(response, http, pretty=False)
+
+
+def _plain(status: int, http: HttpInput, payload: Any) -> HttpAnswer:
+    headers = _cors(http.headers) + [("Content-Type", "application/json")]
+    return HttpAnswer(status, headers, dumps(payload).encode())
+
+
+async def handle(
+    app: Application, http: HttpInput, *, user: User | None = None, token: AuthToken | None = None
+) -> HttpAnswer:
+    """Route, parse, execute and serialise one HTTP request.
+
+    ``user`` and ``token``: the caller as the adapter authenticated them (DRF). A token stands only
+    for the request that carries it (a ``/_query`` body may name another).
+    """
+    debug: Debugger | None = getattr(app, "_http_debug", None)
+    if debug is None:
+        debug = app._http_debug = Debugger("kuzzle:http", app.config.DEBUG)  # type: ignore[attr-defined]
+    if debug.enabled:
+        debug("%s %s", http.method, http.path)
+    method = http.method.upper()
+    if method == "OPTIONS":
+        return HttpAnswer(200, _cors(http.headers) + [("Content-Length", "0")], b"")
+    path = http.path.rstrip("/") or "/"
+    if path == "/_healthcheck" and method in ("GET", "HEAD"):
+        # Outside the pipeline: answers while the application starts or is overloaded.
+        return _plain(200, http, {"status": "green"})
+    if path == "/_ready" and method in ("GET", "HEAD"):
+        running, waiting = app.events.pressure
+        ready = app.started and waiting == 0
+        return _plain(200 if ready else 503, http, {"ready": ready})
+    if app.state != "running":
+        await app.start()
+
+    limit = app.config.MAX_REQUEST_SIZE
+    if len(http.body) > limit:
+        return answer_error(app, http, errors.get("network.http.request_too_large"))
+
+    connection = connection_of(http)
+    try:
+        if path == "/_query" and method == "POST":
+            data = parse_body(http.headers, http.body)
+            if not isinstance(data, dict):
+                raise errors.get("api.assert.invalid_type", "body", "object")
+            request = KuzzleRequest(data, connection=connection)
+            # The token and volatile data may come as headers, as on any other route.
+            request.input.jwt = request.input.jwt or bearer_token(http.headers)
+            if request.input.volatile is None:
+                request.input.volatile = parse_volatile(http.headers)
+        else:
+            found = app.controller.router.match(method, path)
+            if not isinstance(found, tuple):
+                raise errors.get("network.http.url_not_found", f"{method} {http.path}")
+            route, params = found
+            events = app.events
+            raw_body: Any = http.body
+            if events.has_listeners("protocol:http:beforeParsingPayload"):
+                raw_body = (
+                    await events.trigger(
+                        "protocol:http:beforeParsingPayload", {"connection": connection, "payload": http.body}
+                    )
+                )["payload"]
+            body = parse_body(http.headers, raw_body)
+            if events.has_listeners("protocol:http:afterParsingPayload"):
+                body = (
+                    await events.trigger(
+                        "protocol:http:afterParsingPayload", {"connection": connection, "payload": body}
+                    )
+                )["payload"]
+            request = new_request(
+                http, connection, controller=route.controller, action=route.action, params=params, body=body
+            )
+    except errors.KuzzleError as error:
+        return answer_error(app, http, error)
+    if token is not None and token.jwt == request.input.jwt:
+        request.context.token = token
+        request.context.user = token.user or user or request.context.user
+    elif user is not None and not request.input.jwt:
+        request.context.user = user
+    response = await app.funnel.execute(request)
+    return _serialize(response, http, pretty="pretty" in request.input.args)

@@ -1,0 +1,153 @@
+"""HTTP bytes to a ``KuzzleRequest``: arguments, body, token, volatile data, connection.
+
+Shared by the lean ASGI entry point and the DRF views, so that both read a request the same way.
+Every bad input becomes a Kuzzle error (400/413), never an exception that escapes.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from kuzzle_events import errors
+from kuzzle_events.core import jsontext
+from kuzzle_events.core.request import Connection, KuzzleRequest
+
+__all__ = ["HttpInput", "parse_query", "parse_body", "parse_volatile", "bearer_token", "new_request"]
+
+
+@dataclass
+class HttpInput:
+    """One HTTP request as the adapters see it: verb, path, query, lower-case headers, body."""
+
+    method: str
+    path: str
+    query_string: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    client: str | None = None
+
+
+def parse_query(query_string: str) -> dict[str, Any]:
+    """Query-string arguments; a bare key (``?pretty``) is ``""``; a repeated key keeps its last value."""
+    if not query_string:
+        return {}
+    return dict(parse_qsl(query_string, keep_blank_values=True))
+
+
+def _content_type(headers: dict[str, str]) -> tuple[str, dict[str, str]]:
+    raw = headers.get("content-type", "")
+    kind, _, rest = raw.partition(";")
+    params: dict[str, str] = {}
+    for part in rest.split(";"):
+        key, sep, value = part.strip().partition("=")
+        if sep:
+            params[key.strip().lower()] = value.strip().strip('"')
+    return kind.strip().lower(), params
+
+
+def parse_body(headers: dict[str, str], body: bytes) -> Any:
+    """The body as Kuzzle reads it: JSON, urlencoded form, or multipart form with base64 files."""
+    if not body:
+        return None
+    kind, params = _content_type(headers)
+    charset = params.get("charset", "utf-8").lower()
+    if charset not in ("utf-8", "utf8"):
+        raise errors.get("network.http.unsupported_charset", charset)
+    if kind in ("", "application/json") or kind.endswith("+json"):
+        try:
+            return jsontext.loads(body)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise errors.get("network.http.body_parse_failed", error) from None
+    if kind == "application/x-www-form-urlencoded":
+        try:
+            return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+        except UnicodeDecodeError as error:
+            raise errors.get("network.http.body_parse_failed", error) from None
+    if kind == "multipart/form-data":
+        return _parse_multipart(headers["content-type"], body)
+    raise errors.get("network.http.unsupported_content", kind)
+
+
+def _parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
+    if "boundary=" not in content_type:
+        raise errors.get("network.http.body_parse_failed", "multipart body without boundary")
+    message = BytesParser(policy=HTTP).parsebytes(b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
+    if not message.is_multipart():
+        raise errors.get("network.http.body_parse_failed", "malformed multipart body")
+    form: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            continue
+        filename = part.get_filename()
+        payload = part.get_payload(decode=True) or b""
+        if filename is not None:
+            form[name] = {
+                "filename": filename,
+                "encoding": part.get("content-transfer-encoding", "7bit"),
+                "mimetype": part.get_content_type(),
+                "file": base64.b64encode(payload).decode("ascii"),
+            }
+        else:
+            form[name] = payload.decode(part.get_content_charset() or "utf-8", errors="replace")
+    return form
+
+
+def parse_volatile(headers: dict[str, str]) -> dict[str, Any] | None:
+    raw = headers.get("x-kuzzle-volatile")
+    if not raw:
+        return None
+    try:
+        volatile = jsontext.loads(raw)
+    except ValueError as error:
+        raise errors.get("network.http.volatile_parse_failed", error) from None
+    if not isinstance(volatile, dict):
+        raise errors.get("network.http.volatile_parse_failed", "expected a JSON object")
+    return volatile
+
+
+def bearer_token(headers: dict[str, str]) -> str | None:
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+def connection_of(http: HttpInput) -> Connection:
+    ips = [ip.strip() for ip in http.headers.get("x-forwarded-for", "").split(",") if ip.strip()]
+    if http.client:
+        ips.append(http.client)
+    url = http.path + (f"?{http.query_string}" if http.query_string else "")
+    return Connection(
+        id=str(uuid.uuid4()),
+        protocol="http",
+        ips=ips,
+        misc={"headers": http.headers, "verb": http.method, "path": http.path, "url": url},
+    )
+
+
+def new_request(
+    http: HttpInput,
+    connection: Connection,
+    *,
+    controller: str | None,
+    action: str | None,
+    params: dict[str, str],
+    body: Any,
+) -> KuzzleRequest:
+    """The request of a routed HTTP call: query arguments, then URL parameters (which win)."""
+    request = KuzzleRequest(
+        {"controller": controller, "action": action, "requestId": http.headers.get("x-kuzzle-request-id")},
+        connection=connection,
+    )
+    args = parse_query(http.query_string)
+    args.update({k: unquote(v) for k, v in params.items()})
+    request.input.args = args
+    request.input.body = body
+    request.input.jwt = bearer_token(http.headers)
+    request.input.volatile = parse_volatile(http.headers)
+    return request
