@@ -203,7 +203,7 @@ async def test_bad_plugins_stop_the_start(kapp: Application, plugins, error_id: 
 
 
 async def test_plugin_warn_time_from_its_config(make_app, settings) -> None:
-    settings.KUZZLE_EVENTS = {"PLUGINS": {"tests.test_plugins.DictPlugin": {"PIPE_WARN_TIME": 7, "greeting": "yo"}}}
+    settings.KUZZLE_EVENTS = {"PLUGINS": {"tests.plugins.test_loader.DictPlugin": {"PIPE_WARN_TIME": 7, "greeting": "yo"}}}
     app = make_app()
     app.plugin.use_settings(app.config.PLUGINS, ["greeter"])
     await app.start()
@@ -247,7 +247,7 @@ def test_global_app_loads_the_installed_plugin() -> None:
 
 
 def test_manage_py_check_reports_a_bad_plugin(settings) -> None:
-    settings.KUZZLE_EVENTS = {"PLUGINS": {"tests.test_plugins.VersionMismatch": {}}}
+    settings.KUZZLE_EVENTS = {"PLUGINS": {"tests.plugins.test_loader.VersionMismatch": {}}}
     with pytest.raises(SystemCheckError) as caught:
         call_command("check")
     assert "kuzzle_events.E001" in str(caught.value) and "too-new" in str(caught.value)

@@ -15,7 +15,7 @@ from kuzzle_events import Application, KuzzleRequest, errors
 from kuzzle_events.models import KuzzleUser, Profile, Role
 from kuzzle_events.plugin import Plugin
 from tests.accounts import issue_token, make_user
-from tests.test_auth import call, login
+from tests.api.test_auth import call, login
 
 
 async def admin_jwt(app: Application) -> str:

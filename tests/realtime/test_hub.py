@@ -11,7 +11,7 @@ from channels.testing import WebsocketCommunicator
 from kuzzle_events import Application
 from kuzzle_events.realtime.rooms import Rooms
 from kuzzle_events.protocols.websocket.consumer import KuzzleConsumer
-from tests.test_auth import call
+from tests.api.test_auth import call
 
 
 class Client:

@@ -22,7 +22,7 @@ from kuzzle_events.models import Role, Token
 from kuzzle_events.security import store
 from kuzzle_events.protocols.websocket.consumer import KuzzleConsumer
 from tests.accounts import issue_token, make_user
-from tests.test_http import asgi_client, drf_client
+from tests.protocols.test_http import asgi_client, drf_client
 
 BAD_TOKENS = ["none", "garbage", "other-key", "expired", "revoked", "deleted-user", "alg-none"]
 EXPECTED = {

@@ -139,7 +139,7 @@ def test_events_page_lists_pipes_in_execution_order(staff: Client, probe_pipes: 
     response = staff.get(url("events"))
     html = response.content.decode()
     probe = section(html, f"event-{PROBE_EVENT}")
-    high, low = "tests.test_admin_views.probe_high", "tests.test_admin_views.probe_low"
+    high, low = "tests.admin.test_views.probe_high", "tests.admin.test_views.probe_low"
     assert high in probe and low in probe and probe.index(high) < probe.index(low)
     assert '<td class="figure priority">5</td>' in probe and '<td class="figure priority">1</td>' in probe
     for column in ("Calls", "Errors", "Mean ms", "p99 ms", "Slow warnings", "Samples"):
@@ -157,7 +157,7 @@ def test_events_page_lists_pipes_in_execution_order(staff: Client, probe_pipes: 
         assert pipe["figures"]["calls"] == 64 and pipe["figures"]["samples"] == 1
         assert pipe["figures"]["mean_ms"] is not None and pipe["figures"]["slow_warnings"] == 0
     assert event["origin"] == "custom"
-    assert probe.index(low) < probe.index("tests.test_admin_views.probe_wildcard")
+    assert probe.index(low) < probe.index("tests.admin.test_views.probe_wildcard")
     assert f'<a href="#event-{PROBE_WILDCARD}">{PROBE_WILDCARD}</a>' in probe  # where it was registered
     [wildcard] = [e for e in response.context["listened"] if e["name"] == PROBE_WILDCARD]
     assert [p["id"] for p in wildcard["pipes"]] == [wildcard_id] and wildcard["origin"] == "wildcard"

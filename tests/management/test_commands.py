@@ -24,7 +24,7 @@ from kuzzle_events.management.commands.kuzzle import build_request, parse_value
 from kuzzle_events.management.commands.kuzzle_events import render_table
 from tests.servers import UVICORN, Server, free_port, manage, project_env, serve
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ENVELOPE_KEYS = {
     "requestId", "status", "error", "controller", "action", "collection", "index", "volatile", "headers",
     "node", "deprecations", "result",

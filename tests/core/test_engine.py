@@ -135,7 +135,7 @@ async def test_slow_pipe_logs_one_warning_naming_owner_event_and_ms(make_app, wa
     assert slow_warnings(warnings_log) == []
     await app.trigger("my-app:slow", {})
     [message] = slow_warnings(warnings_log)
-    assert message.startswith('Slow pipe: "tests.test_events.slow" of my-app on event "my-app:slow" took ')
+    assert message.startswith('Slow pipe: "tests.core.test_engine.slow" of my-app on event "my-app:slow" took ')
     assert int(message.split(" took ")[1].split(" ms")[0]) >= 50
 
 
@@ -147,12 +147,12 @@ async def test_slow_pipe_in_a_chain_is_then_named_exactly(make_app, warnings_log
     await app.trigger("my-app:thing", {})
     [chain_warning] = slow_warnings(warnings_log)
     # A chain is timed as a whole: the first warning names its pipes...
-    assert 'chain on event "my-app:thing"' in chain_warning and "tests.test_events.slow" in chain_warning
+    assert 'chain on event "my-app:thing"' in chain_warning and "tests.core.test_engine.slow" in chain_warning
     warnings_log.clear()
     await app.trigger("my-app:thing", {})
     # ...and from then on each pipe is timed, so the warning names the one responsible.
     [exact] = slow_warnings(warnings_log)
-    assert exact.startswith('Slow pipe: "tests.test_events.slow" of my-app on event "my-app:thing" took ')
+    assert exact.startswith('Slow pipe: "tests.core.test_engine.slow" of my-app on event "my-app:thing" took ')
 
 
 async def test_warn_time_zero_disables_warnings(make_app, warnings_log) -> None:

@@ -24,7 +24,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 import kuzzle_events
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 DOCS = ROOT / "docs" / "admin"
 CHROMIUM = "/usr/bin/chromium"
@@ -145,8 +145,8 @@ def test_admin_pages_in_a_real_browser(
     probe = _wait_for(browser, f"event-{PROBE_EVENT}")
     pipes = probe.find_elements(By.CSS_SELECTOR, "tr.pipe")
     assert [row.find_element(By.CSS_SELECTOR, ".handler").text for row in pipes] == [
-        "tests.test_admin_browser.browser_probe_high",
-        "tests.test_admin_browser.browser_probe_low",
+        "tests.admin.test_browser.browser_probe_high",
+        "tests.admin.test_browser.browser_probe_low",
     ]
     assert [row.find_element(By.CSS_SELECTOR, ".priority").text for row in pipes] == ["5", "1"]
     assert [row.find_element(By.CSS_SELECTOR, ".owner").text for row in pipes] == ["application", "application"]

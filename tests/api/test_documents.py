@@ -10,7 +10,7 @@ from asgiref.sync import sync_to_async
 from kuzzle_events import Application, KuzzleRequest, errors
 from kuzzle_events.models import Document
 from tests.accounts import issue_token, make_user
-from tests.test_auth import call
+from tests.api.test_auth import call
 
 
 @pytest.fixture
