@@ -38,9 +38,8 @@ def __getattr__(name: str) -> Any:
     if name == "app":
         with _app_lock:
             if "app" not in globals():
-                from kuzzle_events.application import Application
-
-                globals()["app"] = Application()
+                application = importlib.import_module("kuzzle_events.application")
+                globals()["app"] = application.Application()
         return globals()["app"]
     if name in _PUBLIC:
         value = getattr(importlib.import_module(_PUBLIC[name]), name)
