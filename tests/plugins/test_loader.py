@@ -262,3 +262,65 @@ def test_use_after_start_is_refused(kapp: Application) -> None:
     with pytest.raises(KuzzleError) as caught:
         kapp.plugin.use(DictPlugin())
     assert caught.value.id == "plugin.runtime.already_started"
+
+
+async def test_a_plugin_that_cannot_load_is_recorded_then_stops_the_start(make_app) -> None:
+    app = make_app()
+    app.plugin.use_settings({"tests.plugins.nowhere.Plugin": {}, "tests.plugins.test_loader.DictPlugin": {}}, ["greeter"])
+    [failure] = app.plugin.failures
+    assert failure.id == "plugin.assert.cannot_load" and "tests.plugins.nowhere.Plugin" in failure.message
+    assert [source for _, _, source in app.plugin._pending] == ["settings: tests.plugins.test_loader.DictPlugin"]
+    with pytest.raises(KuzzleError) as caught:
+        await app.start()
+    assert caught.value is failure and app.state == "stopped"
+
+
+async def test_a_pipe_on_a_hook_only_event_declared_in_init_stops_the_start(kapp: Application) -> None:
+    class OnConnect(Plugin):
+        manifest = {"name": "on-connect", "kuzzle_events": ">=0.1"}
+
+        def init(self, config: dict[str, Any], context: Any) -> None:
+            self.pipes = {"connection:new": "greet"}
+
+        async def greet(self, connection: Any) -> Any:
+            return connection
+
+    kapp.plugin.use(OnConnect())
+    with pytest.raises(KuzzleError) as caught:
+        await kapp.start()
+    assert caught.value.id == "plugin.assert.invalid_pipe"
+    assert 'Plugin "on-connect"' in caught.value.message and "hook-only" in caught.value.message
+    assert not kapp.events.has_listeners("connection:new")
+
+
+async def test_a_plugin_controller_without_actions_stops_the_start(kapp: Application) -> None:
+    class Empty(Controller):
+        pass
+
+    class Hollow(Plugin):
+        manifest = {"name": "hollow", "kuzzle_events": ">=0.1"}
+
+        def init(self, config: dict[str, Any], context: Any) -> None:
+            self.controllers = [Empty()]
+
+    kapp.plugin.use(Hollow())
+    with pytest.raises(KuzzleError) as caught:
+        await kapp.start()
+    assert caught.value.id == "plugin.assert.invalid_controller_definition"
+    assert 'Plugin "hollow"' in caught.value.message and "Empty" in caught.value.message
+
+
+def test_validate_runs_no_plugin_code_but_constructors(kapp: Application) -> None:
+    calls: list[str] = []
+
+    class Watched(Plugin):
+        manifest = {"name": "watched", "kuzzle_events": ">=0.1"}
+
+        def init(self, config: dict[str, Any], context: Any) -> None:
+            calls.append("init")
+
+    kapp.plugin.use(Watched())
+    kapp.plugin.use(bad({"name": "watched", "kuzzle_events": ">=0.1"}))
+    kapp.plugin.use(bad({"name": "no-init", "kuzzle_events": ">=0.1"}, init=None))
+    assert [e.id for e in kapp.plugin.validate()] == ["plugin.assert.name_already_exists", "plugin.assert.init_not_found"]
+    assert calls == [] and kapp.plugin.loaded == {} and len(kapp.plugin._pending) == 3
