@@ -21,6 +21,7 @@ from asgiref.sync import SyncToAsync, async_to_sync
 
 from kuzzle_events import conf as config_module
 from kuzzle_events import errors
+from kuzzle_events.core.catalog import check_listener
 from kuzzle_events.core.controllers import ControllerRegistry
 from kuzzle_events.core.engine import EventEngine
 from kuzzle_events.core.funnel import Funnel
@@ -46,7 +47,9 @@ class PipeRegistry:
 
         Without ``handler``, return a decorator that registers the function it decorates.
         Higher ``priority`` runs first; equal priorities run in registration order.
+        ``plugin.assert.invalid_pipe`` for a hook-only event or a decorator without its event.
         """
+        check_listener("pipe", event, handler)
         if handler is None:
 
             def decorator(fn: Handler) -> Handler:
@@ -73,6 +76,7 @@ class HookRegistry:
         self, event: str, handler: Handler | None = None, *, priority: int = 0, owner: str | None = None
     ) -> Any:
         """Register ``handler`` on ``event``; returns the hook id, or a decorator without ``handler``."""
+        check_listener("hook", event, handler)
         if handler is None:
 
             def decorator(fn: Handler) -> Handler:

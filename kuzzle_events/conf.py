@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+import difflib
+from typing import Any, Callable, Mapping
 
-__all__ = ["DEFAULTS", "Config", "load"]
+__all__ = ["DEFAULTS", "TYPES", "Config", "load", "unknown_settings", "wrong_types"]
 
 DEFAULTS: dict[str, Any] = {
     # ms a pipe may run before a warning is logged; 0 disables.
@@ -47,6 +48,79 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+def _anything(value: Any) -> bool:
+    return True
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _duration(value: Any) -> bool:
+    return _number(value) or isinstance(value, str)
+
+
+def _names(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and all(isinstance(item, str) for item in value)
+
+
+def _plugins(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(path, str) and (config is None or isinstance(config, dict)) for path, config in value.items()
+    )
+
+
+# What each setting accepts: (what to write, test). `manage.py check` reports a value that fails
+# its test (kuzzle_events.E003) and the application refuses to start with it.
+TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "PIPE_WARN_TIME": ("a number of milliseconds", _number),
+    "PIPE_TIMEOUT": ("a number of milliseconds", _number),
+    "MAX_CONCURRENT_PIPES": ("an integer", _integer),
+    "PIPES_BUFFER_SIZE": ("an integer", _integer),
+    "DEBUG": ('a string of namespaces ("" = off)', _text),
+    "ERROR_STACK": ("True, False or None", lambda value: value is None or isinstance(value, bool)),
+    "MAX_REQUEST_SIZE": ("an integer number of bytes", _integer),
+    "NODE": ("a string", _text),
+    "APP_NAME": ("a string", _text),
+    "PLUGINS": ("a dict of dotted path -> config dict", _plugins),
+    "DISABLED_PLUGINS": ("a list of entry-point names", _names),
+    "PORT": ("an integer", _integer),
+    "TOKEN_TTL": ('milliseconds, or a duration such as "1h"', _duration),
+    "TOKEN_MAX_TTL": ('milliseconds, a duration such as "1h", or -1', _duration),
+    "LOGIN_ATTEMPTS": ("an integer", _integer),
+    "LOGIN_WINDOW": ("a number of seconds", _number),
+    "SECURITY_CACHE_TTL": ("a number of seconds", _number),
+    "RESTRICTED_PROFILES": ("a list of profile ids", _names),
+}
+
+
+def unknown_settings(values: Mapping[str, Any]) -> dict[str, str | None]:
+    """Each key of ``values`` that is not a setting -> the closest setting name (None if none is close)."""
+    return {
+        key: next(iter(difflib.get_close_matches(str(key).upper(), DEFAULTS, n=1)), None)
+        for key in values
+        if key not in DEFAULTS
+    }
+
+
+def wrong_types(values: Mapping[str, Any]) -> dict[str, str]:
+    """Each setting of ``values`` whose value has the wrong type -> what it should be."""
+    wrong = {}
+    for key, value in values.items():
+        expected, accepts = TYPES.get(key, ("", _anything))
+        if not accepts(value):
+            wrong[key] = expected
+    return wrong
+
+
 class Config(dict):  # type: ignore[type-arg]
     """The settings in force: attribute or key access (``app.config.PIPE_WARN_TIME``)."""
 
@@ -70,10 +144,14 @@ def load(overrides: Mapping[str, Any] | None = None) -> Config:
     except ImportError:  # pragma: no cover - Django is a dependency; the engine works without it
         pass
     values.update(overrides or {})
-    unknown = set(values) - set(DEFAULTS)
-    if unknown:
+    problems = [
+        f"{key!r} is not a setting" + (f" (did you mean {close!r}?)" if close else "")
+        for key, close in unknown_settings(values).items()
+    ]
+    problems += [f"{key} must be {expected}, not {values[key]!r}" for key, expected in wrong_types(values).items()]
+    if problems:
         from kuzzle_events.errors import PluginImplementationError
 
-        raise PluginImplementationError(f"Unknown KUZZLE_EVENTS setting(s): {', '.join(sorted(unknown))}")
+        raise PluginImplementationError(f"Invalid KUZZLE_EVENTS: {'; '.join(problems)}")
     values["ERROR_STACK"] = bool(values["ERROR_STACK"])
     return Config(values)

@@ -7,9 +7,11 @@ Names in angle brackets (``<controller>:before<Action>``) are patterns, one even
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
-__all__ = ["DocumentedEvent", "EVENTS", "action_events", "Kind"]
+from kuzzle_events import errors
+
+__all__ = ["DocumentedEvent", "EVENTS", "HOOK_ONLY", "action_events", "check_listener", "Kind"]
 
 Kind = Literal["pipe", "hook", "pipe+hook"]
 
@@ -131,3 +133,39 @@ def action_events(controller: str, action: str) -> list[str]:
     """The three events of an action: ``server:now`` -> ``server:beforeNow``, ``afterNow``, ``errorNow``."""
     upper = action[:1].upper() + action[1:]
     return [f"{controller}:before{upper}", f"{controller}:after{upper}", f"{controller}:error{upper}"]
+
+
+# Kuzzle fires these for hooks only ("Pipes cannot listen to that event, only hooks can"): nothing
+# waits for them, so a pipe there could change nothing.
+HOOK_ONLY: frozenset[str] = frozenset(event.name for event in EVENTS if event.kind == "hook")
+
+
+def check_listener(kind: str, event: Any, handler: Any = None, *, decorator: str = "") -> None:
+    """Refuse, when a listener is registered, what could never work (``plugin.assert.invalid_<kind>``).
+
+    - an event that is not a name: ``@app.pipe.register`` written without parentheses passes the
+      function itself as the event, and the function would be lost;
+    - a pipe on a hook-only event (:data:`HOOK_ONLY`).
+
+    ``decorator`` names the API in messages (``app.pipe.register`` unless told, ``pipe`` for plugins).
+    """
+    registry = decorator or f"app.{kind}.register"
+    if callable(event):
+        function = getattr(event, "__qualname__", repr(event))
+        raise errors.PluginImplementationError(
+            f'@{registry} was given the function {function} as its event: write @{registry}("<event>") '
+            f"(the event name in parentheses) above {function}.",
+            f"plugin.assert.invalid_{kind}",
+        )
+    if not isinstance(event, str) or not event:
+        raise errors.PluginImplementationError(
+            f"{registry}: the event must be a non-empty string, not {event!r}.", f"plugin.assert.invalid_{kind}"
+        )
+    if kind == "pipe" and event in HOOK_ONLY:
+        function = getattr(handler, "__qualname__", None)
+        culprit = f" ({function})" if function else ""
+        raise errors.PluginImplementationError(
+            f'"{event}" is a hook-only event: pipes cannot listen to it, only hooks can. Register the '
+            f"function{culprit} with app.hook.register (or @hook in a plugin) instead.",
+            "plugin.assert.invalid_pipe",
+        )

@@ -292,9 +292,15 @@ class ControllerRegistry:
                 type(controller).__name__,
                 "app.controller.use() takes an instance of kuzzle_events.Controller",
             )
-        return self.register(
-            controller.controller_name(), controller.definition(), owner=owner, route_prefix=route_prefix
-        )
+        definition = controller.definition()
+        if not definition["actions"]:
+            raise errors.get(
+                "plugin.assert.invalid_controller_definition",
+                controller.controller_name(),
+                f"{type(controller).__qualname__} has no @action method: mark its actions with "
+                "@action (from kuzzle_events import action)",
+            )
+        return self.register(controller.controller_name(), definition, owner=owner, route_prefix=route_prefix)
 
     def find(self, controller: Any, action: Any) -> ActionDef | None:
         """The action, or None when there is none (without building the error :meth:`get` raises)."""

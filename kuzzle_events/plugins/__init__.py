@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, ClassVar, TypeVar
 
+from kuzzle_events.core.catalog import check_listener
 from kuzzle_events.core.controllers import Controller
 
 __all__ = ["Plugin", "pipe", "hook", "PLUGIN_NAME"]
@@ -36,6 +37,10 @@ class _ListenerMark:
 
 
 def _mark(kind: str, event: str, priority: int) -> Callable[[F], F]:
+    # Refused here, at import, rather than when the plugin loads: `@pipe` without parentheses
+    # would otherwise replace the method by this decorator.
+    check_listener(kind, event, decorator=kind)
+
     def decorate(fn: F) -> F:
         marks = list(getattr(fn, "__kuzzle_listeners__", ()))
         marks.append(_ListenerMark(kind, event, priority))

@@ -4,11 +4,16 @@ Plugins are collected before start and initialised when the application starts, 
 ``kuzzle:state:start``: manifest checks, ``init(config, context)``, then their controllers (as
 ``<plugin-name>/<controller>``, routes under ``/_plugin/<plugin-name>``), pipes and hooks.
 Any problem stops the start with a ``PluginImplementationError`` naming the plugin.
+
+What can be known without running ``init`` (the plugin imports, its manifest, its name, and what
+it declares on the class or in ``__init__``) is checked by :meth:`PluginManager.validate`, which
+``manage.py check`` reports (``kuzzle_events.E001``) without starting anything.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import logging
 from dataclasses import dataclass, field
@@ -19,6 +24,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
 from kuzzle_events import errors
+from kuzzle_events.core.catalog import check_listener
 from kuzzle_events.core.controllers import Controller
 from kuzzle_events.plugins import PLUGIN_NAME, Plugin
 from kuzzle_events.core.request import KuzzleRequest
@@ -26,7 +32,7 @@ from kuzzle_events.core.request import KuzzleRequest
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
 
-__all__ = ["PluginManager", "PluginContext", "LoadedPlugin", "ENTRY_POINT_GROUP"]
+__all__ = ["PluginManager", "PluginContext", "LoadedPlugin", "Declared", "ENTRY_POINT_GROUP"]
 
 ENTRY_POINT_GROUP = "kuzzle_events.plugins"
 
@@ -88,6 +94,14 @@ class LoadedPlugin:
         }
 
 
+@dataclass
+class Declared:
+    """What a plugin brings, resolved and checked but not registered."""
+
+    controllers: dict[str, dict[str, Any]]  # "<plugin-name>/<controller>" -> definition
+    listeners: list[tuple[str, str, int, Callable[..., Any]]]  # (kind, event, priority, function)
+
+
 class PluginManager:
     """``app.plugin``: ``use(plugin, config=...)`` before start; ``loaded`` after."""
 
@@ -95,6 +109,9 @@ class PluginManager:
         self._app = app
         self._pending: list[tuple[Plugin, dict[str, Any], str]] = []
         self.loaded: dict[str, LoadedPlugin] = {}
+        # Plugins of the settings that could not be imported or built: reported by validate(),
+        # raised by initialise(), so that a bad entry neither breaks django.setup() nor is ignored.
+        self.failures: list[errors.KuzzleError] = []
 
     def use(self, plugin: Plugin, *, config: dict[str, Any] | None = None, source: str = "app.plugin.use") -> None:
         """Add a plugin instance, initialised when the application starts."""
@@ -103,38 +120,80 @@ class PluginManager:
 
     def use_settings(self, entries: dict[str, dict[str, Any]], disabled: list[str] | None = None) -> None:
         """``KUZZLE_EVENTS["PLUGINS"]`` (dotted path -> config) and the ``kuzzle_events.plugins``
-        entry points (installed packages), except names listed in ``disabled``."""
+        entry points (installed packages), except names listed in ``disabled``.
+
+        A plugin that cannot be imported or built is recorded in :attr:`failures`, not raised.
+        """
         disabled_names = set(disabled or ())
         for path, config in entries.items():
-            target = _import(path)
-            self.use(_instantiate(target, path), config=dict(config or {}), source=f"settings: {path}")
+            self._collect(functools.partial(_import, path), path, dict(config or {}), f"settings: {path}")
         for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
             if entry.name in disabled_names or any(p.endswith(entry.value) for p in entries):
                 continue
-            try:
-                target = entry.load()
-            except Exception as error:
-                raise errors.get("plugin.assert.cannot_load", entry.value, error) from error
             config = dict(entries.get(entry.name, {}) or {})
-            self.use(_instantiate(target, entry.value), config=config, source=f"entry point: {entry.name}")
+            self._collect(entry.load, entry.value, config, f"entry point: {entry.name}")
+
+    def _collect(self, load: Callable[[], Any], where: str, config: dict[str, Any], source: str) -> None:
+        try:
+            target = load()
+        except errors.KuzzleError as error:
+            self.failures.append(error)
+            return
+        except Exception as error:
+            self.failures.append(errors.get("plugin.assert.cannot_load", where, error))
+            return
+        try:
+            plugin = _instantiate(target, where)
+        except errors.KuzzleError as error:
+            self.failures.append(error)
+            return
+        self.use(plugin, config=config, source=source)
+
+    def validate(self) -> list[errors.KuzzleError]:
+        """What would stop the start, found without running any plugin's ``init``.
+
+        The recorded :attr:`failures`, then for each pending plugin: its manifest (name, kebab
+        case, supported versions), a duplicate name, a missing ``init``, and what it declares
+        before ``init`` (``@pipe``/``@hook`` methods; controllers, routes, pipes and hooks set in
+        ``__init__``). Nothing is registered and no plugin code but its constructor has run.
+        """
+        found = list(self.failures)
+        names = set(self.loaded)
+        for plugin, _config, _source in self._pending:
+            try:
+                name = _check_plugin(plugin, names)
+                names.add(name)
+                _declared(plugin, name)
+            except errors.KuzzleError as error:
+                found.append(error)
+        return found
+
+    def declared(self) -> dict[str, Declared]:
+        """Pending plugins (by name) and what they declare before ``init``; the ones
+        :meth:`validate` reports are left out."""
+        found: dict[str, Declared] = {}
+        for plugin, _config, _source in self._pending:
+            try:
+                name = _check_plugin(plugin, set(self.loaded) | set(found))
+                found[name] = _declared(plugin, name)
+            except errors.KuzzleError:
+                continue
+        return found
 
     async def initialise(self) -> None:
         """Validate, ``init`` and wire every pending plugin (called by ``app.start``)."""
+        if self.failures:
+            raise self.failures[0]
         pending, self._pending = self._pending, []
         for plugin, config, source in pending:
             await self._load(plugin, config, source)
 
     async def _load(self, plugin: Plugin, config: dict[str, Any], source: str) -> None:
+        name = _check_plugin(plugin, set(self.loaded))
         manifest = dict(getattr(plugin, "manifest", None) or {})
-        name = _check_manifest(plugin, manifest)
-        if name in self.loaded:
-            raise errors.get("plugin.assert.name_already_exists", name)
-        init = getattr(plugin, "init", None)
-        if not callable(init):
-            raise errors.get("plugin.assert.init_not_found", name)
         warn_time = config.pop("PIPE_WARN_TIME", None)
         try:
-            result = init(copy.deepcopy(config), PluginContext(self._app, name))
+            result = plugin.init(copy.deepcopy(config), PluginContext(self._app, name))
             if inspect.isawaitable(result):
                 await result
         except errors.KuzzleError:
@@ -149,20 +208,13 @@ class PluginManager:
 
     def _wire(self, plugin: Plugin, loaded: LoadedPlugin, warn_time: float | None) -> None:
         app, name = self._app, loaded.name
-        prefix = f"/_plugin/{name}"
-        for controller_name, definition in _controller_definitions(plugin, name).items():
-            full = f"{name}/{controller_name}"
-            app.controller.register(full, definition, owner=name, route_prefix=prefix, builtin=True)
+        declared = _declared(plugin, name)
+        for full, definition in declared.controllers.items():
+            app.controller.register(full, definition, owner=name, route_prefix=f"/_plugin/{name}", builtin=True)
             loaded.controllers.append(full)
             for act in app.controller.controllers[full].actions.values():
                 loaded.routes.extend(f"{r.verb.upper()} {r.path}" for r in act.routes)
-        for kind, table in (("pipe", getattr(plugin, "pipes", {}) or {}), ("hook", getattr(plugin, "hooks", {}) or {})):
-            for event, handlers in table.items():
-                for handler in handlers if isinstance(handlers, list) else [handlers]:
-                    fn = _resolve(plugin, handler, name, f"{kind} on {event}")
-                    app._add_listener(kind, event, fn, 0, name, warn_time)
-                    (loaded.pipes if kind == "pipe" else loaded.hooks).append(event)
-        for kind, event, priority, fn in plugin.marked_listeners() if isinstance(plugin, Plugin) else ():
+        for kind, event, priority, fn in declared.listeners:
             app._add_listener(kind, event, fn, priority, name, warn_time)
             (loaded.pipes if kind == "pipe" else loaded.hooks).append(event)
 
@@ -186,6 +238,33 @@ def _instantiate(target: Any, where: str) -> Plugin:
         except Exception as error:
             raise errors.get("plugin.assert.cannot_load", where, error) from error
     return target
+
+
+def _check_plugin(plugin: Any, taken: set[str]) -> str:
+    """The plugin's name, once its manifest, its name's uniqueness and its ``init`` are right."""
+    name = _check_manifest(plugin, dict(getattr(plugin, "manifest", None) or {}))
+    if name in taken:
+        raise errors.get("plugin.assert.name_already_exists", name)
+    if not callable(getattr(plugin, "init", None)):
+        raise errors.get("plugin.assert.init_not_found", name)
+    return name
+
+
+def _declared(plugin: Any, name: str) -> Declared:
+    """The plugin's controllers and listeners as it declares them now, resolved and checked."""
+    controllers = {f"{name}/{c}": d for c, d in _controller_definitions(plugin, name).items()}
+    listeners: list[tuple[str, str, int, Callable[..., Any]]] = []
+    for kind, table in (("pipe", getattr(plugin, "pipes", {}) or {}), ("hook", getattr(plugin, "hooks", {}) or {})):
+        for event, handlers in table.items():
+            for handler in handlers if isinstance(handlers, list) else [handlers]:
+                listeners.append((kind, event, 0, _resolve(plugin, handler, name, f"{kind} on {event}")))
+    listeners.extend(plugin.marked_listeners() if isinstance(plugin, Plugin) else ())
+    for kind, event, _priority, fn in listeners:
+        try:
+            check_listener(kind, event, fn)
+        except errors.KuzzleError as error:
+            raise errors.PluginImplementationError(f'Plugin "{name}": {error.message}', error.id) from None
+    return Declared(controllers, listeners)
 
 
 def _check_manifest(plugin: Any, manifest: dict[str, Any]) -> str:
@@ -236,6 +315,12 @@ def _controller_definitions(plugin: Any, name: str) -> dict[str, dict[str, Any]]
     for controller_name, spec in declared.items():
         if isinstance(spec, Controller):
             definitions[controller_name] = spec.definition()
+            if not definitions[controller_name]["actions"]:
+                raise errors.PluginImplementationError(
+                    f'Plugin "{name}": controller "{controller_name}" ({type(spec).__qualname__}) '
+                    "has no @action method.",
+                    "plugin.assert.invalid_controller_definition",
+                )
             continue
         if not isinstance(spec, dict):
             raise errors.get("plugin.controller.invalid_description", f"[{name}]", type(spec).__name__)

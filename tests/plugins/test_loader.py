@@ -8,8 +8,6 @@ from typing import Any
 import httpx
 import pytest
 from channels.testing import WebsocketCommunicator
-from django.core.management import call_command
-from django.core.management.base import SystemCheckError
 
 from kuzzle_events import Application, Controller, KuzzleRequest, action
 from kuzzle_events.asgi import KuzzleASGI
@@ -246,19 +244,72 @@ def test_global_app_loads_the_installed_plugin() -> None:
     assert any(p[2] == "entry point: greeter" for p in app.plugin._pending) or "greeter" in app.plugin.loaded
 
 
-def test_manage_py_check_reports_a_bad_plugin(settings) -> None:
-    settings.KUZZLE_EVENTS = {"PLUGINS": {"tests.plugins.test_loader.VersionMismatch": {}}}
-    with pytest.raises(SystemCheckError) as caught:
-        call_command("check")
-    assert "kuzzle_events.E001" in str(caught.value) and "too-new" in str(caught.value)
-
-
-class VersionMismatch(Plugin):
-    manifest = {"name": "too-new", "kuzzle_events": ">=99"}
-
-
 def test_use_after_start_is_refused(kapp: Application) -> None:
     kapp.start_sync()
     with pytest.raises(KuzzleError) as caught:
         kapp.plugin.use(DictPlugin())
     assert caught.value.id == "plugin.runtime.already_started"
+
+
+async def test_a_plugin_that_cannot_load_is_recorded_then_stops_the_start(make_app) -> None:
+    app = make_app()
+    entries: dict[str, Any] = {"tests.plugins.nowhere.Plugin": {}, "tests.plugins.test_loader.DictPlugin": {}}
+    app.plugin.use_settings(entries, ["greeter"])
+    [failure] = app.plugin.failures
+    assert failure.id == "plugin.assert.cannot_load" and "tests.plugins.nowhere.Plugin" in failure.message
+    assert [source for _, _, source in app.plugin._pending] == ["settings: tests.plugins.test_loader.DictPlugin"]
+    with pytest.raises(KuzzleError) as caught:
+        await app.start()
+    assert caught.value is failure and app.state == "stopped"
+
+
+async def test_a_pipe_on_a_hook_only_event_declared_in_init_stops_the_start(kapp: Application) -> None:
+    class OnConnect(Plugin):
+        manifest = {"name": "on-connect", "kuzzle_events": ">=0.1"}
+
+        def init(self, config: dict[str, Any], context: Any) -> None:
+            self.pipes = {"connection:new": "greet"}
+
+        async def greet(self, connection: Any) -> Any:
+            return connection
+
+    kapp.plugin.use(OnConnect())
+    with pytest.raises(KuzzleError) as caught:
+        await kapp.start()
+    assert caught.value.id == "plugin.assert.invalid_pipe"
+    assert 'Plugin "on-connect"' in caught.value.message and "hook-only" in caught.value.message
+    assert not kapp.events.has_listeners("connection:new")
+
+
+async def test_a_plugin_controller_without_actions_stops_the_start(kapp: Application) -> None:
+    class Empty(Controller):
+        pass
+
+    class Hollow(Plugin):
+        manifest = {"name": "hollow", "kuzzle_events": ">=0.1"}
+
+        def init(self, config: dict[str, Any], context: Any) -> None:
+            self.controllers = [Empty()]
+
+    kapp.plugin.use(Hollow())
+    with pytest.raises(KuzzleError) as caught:
+        await kapp.start()
+    assert caught.value.id == "plugin.assert.invalid_controller_definition"
+    assert 'Plugin "hollow"' in caught.value.message and "Empty" in caught.value.message
+
+
+def test_validate_runs_no_plugin_code_but_constructors(kapp: Application) -> None:
+    calls: list[str] = []
+
+    class Watched(Plugin):
+        manifest = {"name": "watched", "kuzzle_events": ">=0.1"}
+
+        def init(self, config: dict[str, Any], context: Any) -> None:
+            calls.append("init")
+
+    kapp.plugin.use(Watched())
+    kapp.plugin.use(bad({"name": "watched", "kuzzle_events": ">=0.1"}))
+    kapp.plugin.use(bad({"name": "no-init", "kuzzle_events": ">=0.1"}, init=None))
+    found = [error.id for error in kapp.plugin.validate()]
+    assert found == ["plugin.assert.name_already_exists", "plugin.assert.init_not_found"]
+    assert calls == [] and kapp.plugin.loaded == {} and len(kapp.plugin._pending) == 3
