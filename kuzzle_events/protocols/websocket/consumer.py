@@ -8,12 +8,10 @@ connection run concurrently and each is answered as soon as it is done. ``{"p":1
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import functools
 import json
 import time
-import types
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Coroutine, Generator
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Coroutine
 
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.consumer import get_handler_name
@@ -25,6 +23,7 @@ from kuzzle_events.core import jsontext
 from kuzzle_events.core.tracing import Debugger
 from kuzzle_events.core.request import Connection, KuzzleRequest
 from kuzzle_events.core.response import KuzzleResponse
+from kuzzle_events.protocols.websocket.scheduler import Scheduler
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
@@ -43,11 +42,10 @@ _PARSING_EVENTS = ("protocol:websocket:beforeParsingPayload", "protocol:websocke
 class KuzzleConsumer(AsyncWebsocketConsumer):
     """Channels consumer translating WebSocket frames to requests and envelopes back.
 
-    It runs its own loop instead of Channels' one, which starts a task for every message it reads.
-    A reader task reads the client's messages and runs each request there and then; a request that
-    has to wait keeps that task to the end, and a new reader takes over the connection. So each
-    request runs in one task from its first step to its last, and one that never waits costs no
-    task. When a channel layer is configured, its messages are read by a task of their own and
+    It runs its own loop instead of Channels' one, which starts a task for every message it reads:
+    the connection's :class:`~kuzzle_events.protocols.websocket.scheduler.Scheduler` runs each
+    request in the task that read it, and gives a task of its own only to a request that waits.
+    When a channel layer is configured, its messages are read by a task of their own and
     dispatched to the handler methods their types name, as Channels does.
     """
 
@@ -73,83 +71,27 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         """Serve one connection (ASGI): until it is closed, a handler stops the consumer, or one fails."""
         self.scope = scope
         self.base_send = send
-        self._receive = receive
-        self.in_flight: set[asyncio.Task[None]] = set()
-        loop = asyncio.get_running_loop()
-        self._ended: asyncio.Future[None] = loop.create_future()
-        layer_reader: list[asyncio.Task[None]] = []  # only with a channel layer
+        self.scheduler = Scheduler(receive, self._client_message, stop=StopConsumer)
+        self._run = self.scheduler.run
+        layer_reader: list[Coroutine[Any, Any, None]] = []  # only with a channel layer
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         if self.channel_layer is not None:
             self.channel_name = await self.channel_layer.new_channel()
             self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
-            layer_reader.append(self._watch(loop.create_task(self._read_channel_layer())))
-        self._reader = self._watch(loop.create_task(self._read_client()))
-        try:
-            await self._ended
-        finally:
-            tasks = [*layer_reader, self._reader, *self.in_flight]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            layer_reader.append(self._read_channel_layer())
+        await self.scheduler.serve(*layer_reader)
 
-    def _watch(self, task: asyncio.Task[None]) -> asyncio.Task[None]:
-        """``task`` (a reader), whose end is seen by :meth:`_task_done`."""
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        """End the connection when a reader raised: cleanly on StopConsumer, else with the error."""
-        # As an exception in a handler ends a stock consumer (and is reported by the server).
-        if task.cancelled():
-            return
-        error = task.exception()
-        if self._ended.done():
-            return
-        if isinstance(error, StopConsumer):
-            self._ended.set_result(None)
-        elif error is not None:
-            self._ended.set_exception(error)
-
-    async def _read_client(self) -> None:
-        """Read and dispatch the client's messages, until they end or another reader takes over."""
-        me = asyncio.current_task()
-        receive = self._receive
-        while self._reader is me:
-            message = await receive()
-            if message["type"] == "websocket.receive":
-                await self.receive(text_data=message.get("text"), bytes_data=message.get("bytes"))
-            else:
-                await self.dispatch(message)
+    def _client_message(self, message: Message) -> Awaitable[None]:
+        """What handles one of the client's messages (a plain function: no coroutine of its own)."""
+        if message["type"] == "websocket.receive":
+            return self.receive(text_data=message.get("text"), bytes_data=message.get("bytes"))
+        return self.dispatch(message)
 
     async def _read_channel_layer(self) -> None:
         """Dispatch the channel layer's messages (``group_send``...) to the handlers they name."""
         receive = self.channel_receive
         while True:
             await self.dispatch(await receive())
-
-    def _run(self, request: Coroutine[Any, Any, None]) -> Awaitable[None] | None:
-        """Run a request: here to its end if it never waits (None is returned); else what is
-        returned, awaited, goes on with it (its task from first step to last) and a new reader
-        takes over the connection."""
-        # Its own context, as its own task would have: what it sets stays with it.
-        context = contextvars.copy_context()
-        try:
-            waiting = context.run(request.send, None)
-        except StopIteration:
-            return None
-        return self._finish(request, context, waiting)
-
-    async def _finish(self, request: Coroutine[Any, Any, None], context: contextvars.Context, waiting: Any) -> None:
-        task = asyncio.current_task()
-        if task is not self._reader:  # called from elsewhere than the reader: just wait for it
-            await _resume(request, context, waiting)
-            return
-        self.in_flight.add(task)
-        self._reader = self._watch(asyncio.get_running_loop().create_task(self._read_client()))
-        try:
-            await _resume(request, context, waiting)
-        finally:
-            self.in_flight.discard(task)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # The stock dispatch hops to a thread on every message to close stale database
@@ -274,9 +216,7 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
 
     def _token_expired(self) -> None:
         self._token_expiry = self._watched_jwt = None
-        task = asyncio.get_running_loop().create_task(self._send_text(TOKEN_EXPIRED))
-        self.in_flight.add(task)
-        task.add_done_callback(self.in_flight.discard)
+        self.scheduler.spawn(self._send_text(TOKEN_EXPIRED))
 
     async def _send_error(self, error: errors.KuzzleError, request_id: str | None) -> None:
         request = KuzzleRequest({"requestId": request_id}, connection=self.connection)
@@ -302,22 +242,3 @@ def _decode(text: str) -> dict[str, Any]:
         raise errors.get("network.websocket.unexpected_error", "a request must be a JSON object")
     return data
 
-
-@types.coroutine
-def _resume(coro: Coroutine[Any, Any, Any], context: contextvars.Context, waiting: Any) -> Generator[Any, Any, Any]:
-    """Await the rest of ``coro``, stopped on ``waiting`` (what its last step yielded), each step in
-    ``context``: the task awaiting this drives ``coro`` as if it had run it from its start."""
-    while True:
-        try:
-            sent = yield waiting
-        except GeneratorExit:
-            coro.close()
-            raise
-        except BaseException as error:  # thrown in by the task (cancellation...): pass it on
-            step, value = coro.throw, error
-        else:
-            step, value = coro.send, sent
-        try:
-            waiting = context.run(step, value)
-        except StopIteration as done:
-            return done.value
