@@ -14,6 +14,7 @@ from rest_framework.exceptions import AuthenticationFailed
 
 from kuzzle_events.errors import KuzzleError
 from kuzzle_events.protocols.http.parsing import bearer_token
+from kuzzle_events.protocols.session import resolve_app
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
@@ -38,9 +39,7 @@ class KuzzleTokenAuthentication(BaseAuthentication):
         jwt = bearer_token({"authorization": request.META.get("HTTP_AUTHORIZATION", "")})
         if not jwt:
             return None
-        app = self.kuzzle_app
-        if app is None:
-            from kuzzle_events import app
+        app = resolve_app(self.kuzzle_app)
         try:
             token, django_user = app.security.verify_sync(jwt)
         except KuzzleError as error:

@@ -6,22 +6,20 @@
 
 Without ``--host`` the request runs in this process: the application starts and the request goes
 through the funnel with its whole event life cycle. With ``--host`` it goes to a running server,
-over HTTP (``POST /_query``) or WebSocket. Either way the command only builds a request and prints
-an envelope; events, rights and controllers are the funnel's business.
+over HTTP (``POST /_query``) or WebSocket (:mod:`kuzzle_events.protocols.cli`). Either way the
+command only builds a request and prints an envelope; events, rights and controllers are the
+funnel's business.
 """
 
 from __future__ import annotations
 
 import json
-import time
-import urllib.error
-import urllib.request
-import uuid
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-TIMEOUT = 10.0  # seconds, for connecting to a server and for its answer
+from kuzzle_events.protocols.cli import TransportError, run_in_process, send_over_http, send_over_websocket
+
 _ENVELOPE_KEYS = frozenset({"status", "error", "result"})
 
 
@@ -57,12 +55,16 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         request = build_request(options)
         host = options["host"]
-        if host is None:
-            answer = run_in_process(request)
-        elif options["protocol"] == "websocket":
-            answer = send_over_websocket(request, host, options["port"])
-        else:
-            answer = send_over_http(request, host, options["port"])
+        try:
+            if host is None:
+                answer = run_in_process(request)
+            elif options["protocol"] == "websocket":
+                answer = send_over_websocket(request, host, options["port"])
+            else:
+                answer = send_over_http(request, host, options["port"])
+        except TransportError as failure:
+            reason = f": {describe_error(failure.error)}" if failure.error is not None else ""
+            raise CommandError(f"{failure}{reason}") from None
 
         if not is_envelope(answer):
             # A raw response (the handler chose its own body): printed as the server sent it.
@@ -115,85 +117,6 @@ def parse_value(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return text
-
-
-# Transports: each returns an envelope (dict), or a raw body -------------------------------------
-
-
-def run_in_process(request: dict[str, Any]) -> dict[str, Any]:
-    """Start the application and execute ``request`` through the funnel, events included."""
-    from kuzzle_events import app
-    from kuzzle_events.errors import KuzzleError
-    from kuzzle_events.core.request import Connection, KuzzleRequest
-
-    try:
-        app.start_sync()
-    except KuzzleError as error:
-        raise CommandError(f"The application could not start: {describe_error(error.to_dict())}") from None
-    # The funnel, not app.sdk: it answers with the envelope of a failure too, as servers do.
-    kuzzle_request = KuzzleRequest(request, connection=Connection(protocol="internal"))
-    # Whoever runs manage.py owns the server: rights apply only to the user of a --jwt.
-    kuzzle_request.context.check_rights = False
-    response = app.run_sync(app.funnel.execute, kuzzle_request)
-    # Hooks started by the request run to their end before the process exits.
-    app.run_sync(app.events.drain_hooks)
-    return response.to_dict()
-
-
-def send_over_http(request: dict[str, Any], host: str, port: int) -> Any:
-    """``POST http://host:port/_query`` with the whole request as its JSON body."""
-    url = f"http://{host}:{port}/_query"
-    outgoing = urllib.request.Request(
-        url,
-        data=json.dumps(request).encode(),
-        headers={"Content-Type": "application/json", "Accept": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(outgoing, timeout=TIMEOUT) as answer:
-            status, content_type, body = answer.status, answer.headers.get_content_type(), answer.read()
-    except urllib.error.HTTPError as error:
-        with error:
-            status, content_type, body = error.code, error.headers.get_content_type(), error.read()
-    except TimeoutError:
-        raise CommandError(f"No answer from {url} within {TIMEOUT:g} s.") from None
-    except OSError as error:
-        raise CommandError(f"Cannot reach {url}: {getattr(error, 'reason', None) or error}") from None
-    if content_type == "application/json":
-        try:
-            return json.loads(body)
-        except ValueError as error:
-            raise CommandError(f"{url} answered {status} with invalid JSON: {error}") from None
-    text = body.decode("utf-8", "replace")
-    if status >= 400:
-        raise CommandError(f"{url} answered {status}: {text[:500]}", returncode=1)
-    return text
-
-
-def send_over_websocket(request: dict[str, Any], host: str, port: int) -> dict[str, Any]:
-    """Send ``request`` over ``ws://host:port/`` and wait for the envelope of its ``requestId``."""
-    from websockets.exceptions import WebSocketException
-    from websockets.sync.client import connect
-
-    uri = f"ws://{host}:{port}/"
-    request_id = str(uuid.uuid4())
-    deadline = time.monotonic() + TIMEOUT
-    try:
-        with connect(uri, open_timeout=TIMEOUT, close_timeout=1) as websocket:
-            websocket.send(json.dumps({**request, "requestId": request_id}))
-            while True:
-                message = websocket.recv(timeout=max(deadline - time.monotonic(), 0))
-                try:
-                    data = json.loads(message)
-                except ValueError:
-                    continue
-                # Notifications and answers to other requests may come first.
-                if isinstance(data, dict) and request_id in (data.get("room"), data.get("requestId")):
-                    return data
-    except TimeoutError:
-        raise CommandError(f"No answer from {uri} within {TIMEOUT:g} s.") from None
-    except (OSError, WebSocketException) as error:
-        raise CommandError(f"Cannot reach {uri}: {error}") from None
 
 
 # Output ---------------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """The lean ASGI entry point: the Kuzzle API over HTTP without Django's per-request machinery.
 
 ``KuzzleASGI(django_asgi_app)`` answers Kuzzle's routes itself (through the shared
-:func:`kuzzle_events.http.exchange.handle`) and passes every other path (admin, static files, the
-project's own views) to Django. It also handles lifespan events: the application starts at
+:func:`kuzzle_events.protocols.http.exchange.handle`) and passes every other path (admin, static
+files, the project's own views) to Django. It also handles lifespan events: the application starts at
 ``lifespan.startup`` (or at the first request under servers that send none) and fires
 ``kuzzle:shutdown`` at ``lifespan.shutdown``.
 """
@@ -12,9 +12,9 @@ from __future__ import annotations
 import gc
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from kuzzle_events import errors
-from kuzzle_events.protocols.http.exchange import HttpAnswer, answer_error, handle, is_kuzzle_path
+from kuzzle_events.protocols.http.exchange import HttpAnswer, answer_too_large, handle, is_kuzzle_path
 from kuzzle_events.protocols.http.parsing import HttpInput
+from kuzzle_events.protocols.session import resolve_app, scope_headers
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
@@ -50,9 +50,7 @@ class KuzzleASGI:
     @property
     def app(self) -> Application:
         if self._app is None:
-            from kuzzle_events import app
-
-            self._app = app
+            self._app = resolve_app(None)
         return self._app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -69,11 +67,7 @@ class KuzzleASGI:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         app = self.app
-        headers: dict[str, str] = {}
-        for key, value in scope["headers"]:
-            name = key.decode("latin-1").lower()
-            text = value.decode("latin-1")
-            headers[name] = f"{headers[name]}, {text}" if name in headers else text
+        headers = scope_headers(scope["headers"])
         client = scope.get("client")
         http = HttpInput(
             method=scope["method"],
@@ -85,7 +79,7 @@ class KuzzleASGI:
         limit = app.config.MAX_REQUEST_SIZE
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            await _send(send, answer_error(app, http, errors.get("network.http.request_too_large")))
+            await _send(send, answer_too_large(app, http))
             return
         chunks: list[bytes] = []
         size = 0
@@ -97,7 +91,7 @@ class KuzzleASGI:
             size += len(chunk)
             if size > limit:
                 # Stop reading: the rest of the body is not buffered.
-                await _send(send, answer_error(app, http, errors.get("network.http.request_too_large")))
+                await _send(send, answer_too_large(app, http))
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):

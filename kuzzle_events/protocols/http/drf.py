@@ -15,11 +15,11 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from kuzzle_events import errors
 from kuzzle_events.authentication import KuzzleAuthenticationFailed, KuzzleTokenAuthentication
-from kuzzle_events.protocols.http.exchange import HttpAnswer, answer_error, handle
-from kuzzle_events.protocols.http.parsing import HttpInput
 from kuzzle_events.core.request import User
+from kuzzle_events.protocols.http.exchange import HttpAnswer, answer_too_large, handle
+from kuzzle_events.protocols.http.parsing import HttpInput
+from kuzzle_events.protocols.session import resolve_app
 from kuzzle_events.security.tokens import AuthToken
 
 if TYPE_CHECKING:
@@ -64,11 +64,7 @@ class KuzzleAPIView(APIView):
     permission_classes: list[Any] = []
 
     def get_app(self) -> Application:
-        if self.kuzzle_app is None:
-            from kuzzle_events import app
-
-            return app
-        return self.kuzzle_app
+        return resolve_app(self.kuzzle_app)
 
     def perform_content_negotiation(self, request: Request, force: bool = False) -> tuple[BaseRenderer, str]:
         """The first renderer, whatever the request accepts (what DRF falls back to when forced).
@@ -85,7 +81,7 @@ class KuzzleAPIView(APIView):
         try:
             http.body = request._request.body
         except RequestDataTooBig:
-            return _django_response(answer_error(app, http, errors.get("network.http.request_too_large")))
+            return _django_response(answer_too_large(app, http))
         if isinstance(request.auth, AuthToken):
             user, token = request.auth.user, request.auth
         else:

@@ -6,12 +6,12 @@ special routes, CORS, body rules and serialisation exist once.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kuzzle_events import errors
-from kuzzle_events.core.tracing import Debugger
 from kuzzle_events.core.request import KuzzleRequest
 from kuzzle_events.core.response import KuzzleResponse, dumps
 from kuzzle_events.protocols.http.parsing import (
@@ -22,13 +22,14 @@ from kuzzle_events.protocols.http.parsing import (
     parse_body,
     parse_volatile,
 )
+from kuzzle_events.protocols.session import Session, debugger
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
     from kuzzle_events.core.request import User
     from kuzzle_events.security.tokens import AuthToken
 
-__all__ = ["HttpAnswer", "handle", "is_kuzzle_path", "answer_error"]
+__all__ = ["HttpAnswer", "handle", "is_kuzzle_path", "answer_error", "answer_too_large"]
 
 CORS_METHODS = "GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS"
 CORS_HEADERS = "Content-Type,Access-Control-Allow-Headers,Authorization,X-Requested-With,Content-Length,Content-Encoding,X-Kuzzle-Volatile"
@@ -81,12 +82,18 @@ def _serialize(response: KuzzleResponse, http: HttpInput, pretty: bool) -> HttpA
     return HttpAnswer(response.status, headers, body)
 
 
-def answer_error(app: Application, http: HttpInput, error: errors.KuzzleError) -> HttpAnswer:
+def answer_error(
+    app: Application, http: HttpInput, error: errors.KuzzleError, session: Session | None = None
+) -> HttpAnswer:
     """An error envelope for a request that never reached the funnel (bad body, unknown URL...)."""
-    request = KuzzleRequest({"requestId": http.headers.get("x-kuzzle-request-id")}, connection=connection_of(http))
-    request.set_error(error)
-    response = KuzzleResponse(request, node=app.config.NODE, stack=app.config.ERROR_STACK)
-    return _serialize(response, http, pretty=False)
+    if session is None:
+        session = Session(app, connection_of(http))
+    return _serialize(session.refused(error, http.headers.get("x-kuzzle-request-id")), http, pretty=False)
+
+
+def answer_too_large(app: Application, http: HttpInput) -> HttpAnswer:
+    """The 413 of a body over ``MAX_REQUEST_SIZE`` (declared, streamed or read)."""
+    return answer_error(app, http, errors.get("network.http.request_too_large"))
 
 
 def _plain(status: int, http: HttpInput, payload: Any) -> HttpAnswer:
@@ -102,9 +109,7 @@ async def handle(
     ``user`` and ``token``: the caller as the adapter authenticated them (DRF). A token stands only
     for the request that carries it (a ``/_query`` body may name another).
     """
-    debug: Debugger | None = getattr(app, "_http_debug", None)
-    if debug is None:
-        debug = app._http_debug = Debugger("kuzzle:http", app.config.DEBUG)  # type: ignore[attr-defined]
+    debug = debugger(app, "http")
     if debug.enabled:
         debug("%s %s", http.method, http.path)
     method = http.method.upper()
@@ -121,17 +126,16 @@ async def handle(
     if app.state != "running":
         await app.start()
 
-    limit = app.config.MAX_REQUEST_SIZE
-    if len(http.body) > limit:
-        return answer_error(app, http, errors.get("network.http.request_too_large"))
+    if len(http.body) > app.config.MAX_REQUEST_SIZE:
+        return answer_too_large(app, http)
 
-    connection = connection_of(http)
+    session = Session(app, connection_of(http))
     try:
         if path == "/_query" and method == "POST":
             data = parse_body(http.headers, http.body)
             if not isinstance(data, dict):
                 raise errors.get("api.assert.invalid_type", "body", "object")
-            request = KuzzleRequest(data, connection=connection)
+            request = KuzzleRequest(data, connection=session.connection)
             # The token and volatile data may come as headers, as on any other route.
             request.input.jwt = request.input.jwt or bearer_token(http.headers)
             if request.input.volatile is None:
@@ -141,26 +145,12 @@ async def handle(
             if not isinstance(found, tuple):
                 raise errors.get("network.http.url_not_found", f"{method} {http.path}")
             route, params = found
-            events = app.events
-            raw_body: Any = http.body
-            if events.has_listeners("protocol:http:beforeParsingPayload"):
-                raw_body = (
-                    await events.trigger(
-                        "protocol:http:beforeParsingPayload", {"connection": connection, "payload": http.body}
-                    )
-                )["payload"]
-            body = parse_body(http.headers, raw_body)
-            if events.has_listeners("protocol:http:afterParsingPayload"):
-                body = (
-                    await events.trigger(
-                        "protocol:http:afterParsingPayload", {"connection": connection, "payload": body}
-                    )
-                )["payload"]
+            body = await session.parse(http.body, functools.partial(parse_body, http.headers))
             request = new_request(
-                http, connection, controller=route.controller, action=route.action, params=params, body=body
+                http, session.connection, controller=route.controller, action=route.action, params=params, body=body
             )
     except errors.KuzzleError as error:
-        return answer_error(app, http, error)
+        return answer_error(app, http, error, session)
     if token is not None and token.jwt == request.input.jwt:
         request.context.token = token
         request.context.user = token.user or user or request.context.user

@@ -7,24 +7,19 @@ connection run concurrently and each is answered as soon as it is done. ``{"p":1
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 import functools
-import json
-import time
-import types
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Coroutine, Generator
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Coroutine
 
-from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
+from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 
 from kuzzle_events import errors
 from kuzzle_events.core import jsontext
-from kuzzle_events.core.tracing import Debugger
 from kuzzle_events.core.request import Connection, KuzzleRequest
-from kuzzle_events.core.response import KuzzleResponse
+from kuzzle_events.protocols.session import Session, resolve_app, scope_headers
+from kuzzle_events.protocols.websocket.scheduler import Scheduler
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
@@ -33,22 +28,20 @@ __all__ = ["KuzzleConsumer"]
 
 PING = '{"p":1}'
 PONG = '{"p":2}'
-# Kuzzle's server notification, sent when the token of a connection's requests expires.
-TOKEN_EXPIRED = json.dumps({"message": "Authentication Token Expired", "status": 200, "type": "TokenExpired"})
 
 Message = dict[str, Any]
-_PARSING_EVENTS = ("protocol:websocket:beforeParsingPayload", "protocol:websocket:afterParsingPayload")
 
 
 class KuzzleConsumer(AsyncWebsocketConsumer):
     """Channels consumer translating WebSocket frames to requests and envelopes back.
 
-    It runs its own loop instead of Channels' one, which starts a task for every message it reads.
-    A reader task reads the client's messages and runs each request there and then; a request that
-    has to wait keeps that task to the end, and a new reader takes over the connection. So each
-    request runs in one task from its first step to its last, and one that never waits costs no
-    task. When a channel layer is configured, its messages are read by a task of their own and
-    dispatched to the handler methods their types name, as Channels does.
+    It runs its own loop instead of Channels' one, which starts a task for every message it reads:
+    the connection's :class:`~kuzzle_events.protocols.websocket.scheduler.Scheduler` runs each
+    request in the task that read it, and gives a task of its own only to a request that waits.
+    When a channel layer is configured, its messages are read by a task of their own and
+    dispatched to the handler methods their types name, as Channels does. Connection events,
+    parsing pipes, early errors and token expiry are the connection's
+    :class:`~kuzzle_events.protocols.session.Session`.
     """
 
     kuzzle_app: Application | None = None
@@ -58,13 +51,12 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         super().__init__(*args, **kwargs)
         if kuzzle_app is not None:
             self.kuzzle_app = kuzzle_app
+        self.session: Session | None = None
 
     @property
     def app(self) -> Application:
         if self.kuzzle_app is None:
-            from kuzzle_events import app
-
-            self.kuzzle_app = app  # once per connection, not per message
+            self.kuzzle_app = resolve_app(None)  # once per connection, not per message
         return self.kuzzle_app
 
     async def __call__(
@@ -73,83 +65,27 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         """Serve one connection (ASGI): until it is closed, a handler stops the consumer, or one fails."""
         self.scope = scope
         self.base_send = send
-        self._receive = receive
-        self.in_flight: set[asyncio.Task[None]] = set()
-        loop = asyncio.get_running_loop()
-        self._ended: asyncio.Future[None] = loop.create_future()
-        layer_reader: list[asyncio.Task[None]] = []  # only with a channel layer
+        self.scheduler = Scheduler(receive, self._client_message, stop=StopConsumer)
+        self._run = self.scheduler.run
+        layer_reader: list[Coroutine[Any, Any, None]] = []  # only with a channel layer
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
         if self.channel_layer is not None:
             self.channel_name = await self.channel_layer.new_channel()
             self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
-            layer_reader.append(self._watch(loop.create_task(self._read_channel_layer())))
-        self._reader = self._watch(loop.create_task(self._read_client()))
-        try:
-            await self._ended
-        finally:
-            tasks = [*layer_reader, self._reader, *self.in_flight]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            layer_reader.append(self._read_channel_layer())
+        await self.scheduler.serve(*layer_reader)
 
-    def _watch(self, task: asyncio.Task[None]) -> asyncio.Task[None]:
-        """``task`` (a reader), whose end is seen by :meth:`_task_done`."""
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        """End the connection when a reader raised: cleanly on StopConsumer, else with the error."""
-        # As an exception in a handler ends a stock consumer (and is reported by the server).
-        if task.cancelled():
-            return
-        error = task.exception()
-        if self._ended.done():
-            return
-        if isinstance(error, StopConsumer):
-            self._ended.set_result(None)
-        elif error is not None:
-            self._ended.set_exception(error)
-
-    async def _read_client(self) -> None:
-        """Read and dispatch the client's messages, until they end or another reader takes over."""
-        me = asyncio.current_task()
-        receive = self._receive
-        while self._reader is me:
-            message = await receive()
-            if message["type"] == "websocket.receive":
-                await self.receive(text_data=message.get("text"), bytes_data=message.get("bytes"))
-            else:
-                await self.dispatch(message)
+    def _client_message(self, message: Message) -> Awaitable[None]:
+        """What handles one of the client's messages (a plain function: no coroutine of its own)."""
+        if message["type"] == "websocket.receive":
+            return self.receive(text_data=message.get("text"), bytes_data=message.get("bytes"))
+        return self.dispatch(message)
 
     async def _read_channel_layer(self) -> None:
         """Dispatch the channel layer's messages (``group_send``...) to the handlers they name."""
         receive = self.channel_receive
         while True:
             await self.dispatch(await receive())
-
-    def _run(self, request: Coroutine[Any, Any, None]) -> Awaitable[None] | None:
-        """Run a request: here to its end if it never waits (None is returned); else what is
-        returned, awaited, goes on with it (its task from first step to last) and a new reader
-        takes over the connection."""
-        # Its own context, as its own task would have: what it sets stays with it.
-        context = contextvars.copy_context()
-        try:
-            waiting = context.run(request.send, None)
-        except StopIteration:
-            return None
-        return self._finish(request, context, waiting)
-
-    async def _finish(self, request: Coroutine[Any, Any, None], context: contextvars.Context, waiting: Any) -> None:
-        task = asyncio.current_task()
-        if task is not self._reader:  # called from elsewhere than the reader: just wait for it
-            await _resume(request, context, waiting)
-            return
-        self.in_flight.add(task)
-        self._reader = self._watch(asyncio.get_running_loop().create_task(self._read_client()))
-        try:
-            await _resume(request, context, waiting)
-        finally:
-            self.in_flight.discard(task)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # The stock dispatch hops to a thread on every message to close stale database
@@ -174,115 +110,51 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         app = self.app
         if app.state != "running":
             await app.start()
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in self.scope.get("headers", [])}
         client = self.scope.get("client")
         self.connection = Connection(
             protocol="websocket",
             ips=[client[0]] if client else [],
-            misc={"headers": headers, "path": self.scope.get("path", "/")},
+            misc={"headers": scope_headers(self.scope.get("headers", [])), "path": self.scope.get("path", "/")},
         )
-        self._debug = Debugger("kuzzle:websocket", app.config.DEBUG)
-        self._parsing = (-1, False)  # (event generation, whether parsing events have listeners)
-        self._events = app.events
+        self.session = Session(app, self.connection, send=self._send_text, spawn=self.scheduler.spawn)
         self._funnel = app.funnel
         # Like Kuzzle's server (the `ws` package's default), accept the first subprotocol asked for:
         # the SDK with a global WebSocket (browsers, Node.js >= 22) calls `new WebSocket(url, null)`,
         # which asks for "null", and such clients fail a handshake that does not answer with it.
         subprotocols = self.scope.get("subprotocols") or []
         await self.accept(subprotocol=subprotocols[0] if subprotocols else None)
-        app.realtime.attach(self.connection.id, self._send_text)
-        await self._connection_event("connection:new")
+        await self.session.open()
 
     async def disconnect(self, code: int) -> None:
-        expiry = getattr(self, "_token_expiry", None)
-        if expiry is not None:
-            expiry.cancel()
-        if hasattr(self, "connection"):
-            # Subscriptions die with their connection.
-            await self.app.realtime.detach(self.connection.id)
-            await self._connection_event("connection:remove")
-
-    async def _connection_event(self, event: str) -> None:
-        events = self.app.events
-        if events.has_listeners(event):
-            c = self.connection
-            try:
-                await events.trigger(
-                    event, {"id": c.id, "protocol": c.protocol, "ips": c.ips, "headers": c.misc["headers"]}
-                )
-            except errors.KuzzleError as error:
-                self.app.log.warning("%s failed: %s", event, error)
+        if self.session is not None:
+            await self.session.close()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         text = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
         if text == PING:
             await self._send_text(PONG)
             return
-        if self._debug.enabled:
-            self._debug("frame from %s: %s", self.connection.id, text[:200])
-        parsing = self._parsing
-        if parsing[0] != self._events.generation:
-            parsing = self._parsing = (self._events.generation, self._events.any_listeners(_PARSING_EVENTS))
+        session = self.session
+        assert session is not None  # frames come only once connected
+        if session.debug.enabled:
+            session.debug("frame from %s: %s", session.connection.id, text[:200])
         try:
-            data = await self._parse(text) if parsing[1] else _decode(text)
+            data = await session.parse(text, _decode) if session.parsing_pipes() else _decode(text)
         except errors.KuzzleError as error:
-            await self._send_error(error, None)
+            await self._send_text(session.refused(error).to_json(room=True))
             return
         if data == {"p": 1}:
             await self._send_text(PONG)
             return
-        request = KuzzleRequest(data, connection=self.connection)
-        waiting = self._run(self._execute(request))
+        waiting = self._run(self._execute(KuzzleRequest(data, connection=session.connection)))
         if waiting is not None:
             await waiting
 
-    async def _parse(self, text: str) -> dict[str, Any]:
-        events = self.app.events
-        if events.has_listeners(_PARSING_EVENTS[0]):
-            text = (await events.trigger(_PARSING_EVENTS[0], {"connection": self.connection, "payload": text}))[
-                "payload"
-            ]
-        data = _decode(text)
-        if events.has_listeners(_PARSING_EVENTS[1]):
-            data = (await events.trigger(_PARSING_EVENTS[1], {"connection": self.connection, "payload": data}))[
-                "payload"
-            ]
-        return data
-
     async def _execute(self, request: KuzzleRequest) -> None:
         response = await self._funnel.execute(request)
-        if request.context.token is not None:
-            self._watch_token(request)
+        if request.context.token is not None:  # (no call per message for requests without one)
+            self.session.watch_token(request)  # type: ignore[union-attr]
         await self._send_text(response.to_json(room=True))
-
-    def _watch_token(self, request: KuzzleRequest) -> None:
-        """Tell the client when the token its requests use expires, as Kuzzle does."""
-        token = request.context.token
-        expiry: asyncio.TimerHandle | None = getattr(self, "_token_expiry", None)
-        if request.input.controller == "auth" and request.input.action == "logout" and request.error is None:
-            if expiry is not None:
-                expiry.cancel()
-            self._token_expiry = self._watched_jwt = None
-            return
-        if token.expires_at == -1 or token.jwt == getattr(self, "_watched_jwt", None):
-            return
-        if expiry is not None:
-            expiry.cancel()
-        self._watched_jwt = token.jwt
-        delay = max(token.expires_at / 1000 - time.time(), 0)
-        self._token_expiry = asyncio.get_running_loop().call_later(delay, self._token_expired)
-
-    def _token_expired(self) -> None:
-        self._token_expiry = self._watched_jwt = None
-        task = asyncio.get_running_loop().create_task(self._send_text(TOKEN_EXPIRED))
-        self.in_flight.add(task)
-        task.add_done_callback(self.in_flight.discard)
-
-    async def _send_error(self, error: errors.KuzzleError, request_id: str | None) -> None:
-        request = KuzzleRequest({"requestId": request_id}, connection=self.connection)
-        request.set_error(error)
-        config = self.app.config
-        await self._send_text(KuzzleResponse(request, node=config.NODE, stack=config.ERROR_STACK).to_json(room=True))
 
     async def _send_text(self, text: str) -> None:
         try:
@@ -301,23 +173,3 @@ def _decode(text: str) -> dict[str, Any]:
     if type(data) is not dict:
         raise errors.get("network.websocket.unexpected_error", "a request must be a JSON object")
     return data
-
-
-@types.coroutine
-def _resume(coro: Coroutine[Any, Any, Any], context: contextvars.Context, waiting: Any) -> Generator[Any, Any, Any]:
-    """Await the rest of ``coro``, stopped on ``waiting`` (what its last step yielded), each step in
-    ``context``: the task awaiting this drives ``coro`` as if it had run it from its start."""
-    while True:
-        try:
-            sent = yield waiting
-        except GeneratorExit:
-            coro.close()
-            raise
-        except BaseException as error:  # thrown in by the task (cancellation...): pass it on
-            step, value = coro.throw, error
-        else:
-            step, value = coro.send, sent
-        try:
-            waiting = context.run(step, value)
-        except StopIteration as done:
-            return done.value

@@ -1,0 +1,192 @@
+"""What every protocol does around a client's requests, written once.
+
+A :class:`Session` is one client connection as the API sees it: a WebSocket for as long as it is
+open, an HTTP request for its own duration. Adapters turn bytes into payloads and envelopes into
+bytes; the session does what protocols share:
+
+- ``connection:new`` / ``connection:remove``, with the connection's id, protocol, ips and headers;
+- the ``protocol:<protocol>:beforeParsingPayload`` / ``afterParsingPayload`` pipes around the
+  decoding of a payload;
+- the envelope of a request refused before the funnel (bad JSON, too large, not an object...);
+- for a connection that stays open (``send``): realtime notifications, and Kuzzle's
+  ``TokenExpired`` notice when the token its requests use expires.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import time
+from typing import TYPE_CHECKING, Any, Callable, Coroutine, Iterable
+
+import kuzzle_events
+from kuzzle_events.core.request import Connection, KuzzleRequest
+from kuzzle_events.core.response import KuzzleResponse
+from kuzzle_events.core.tracing import Debugger
+from kuzzle_events.errors import KuzzleError
+
+if TYPE_CHECKING:
+    from kuzzle_events.application import Application
+
+__all__ = ["Session", "TOKEN_EXPIRED", "debugger", "resolve_app", "scope_headers"]
+
+# Kuzzle's server notification, sent when the token of a connection's requests expires.
+TOKEN_EXPIRED = json.dumps({"message": "Authentication Token Expired", "status": 200, "type": "TokenExpired"})
+
+Send = Callable[[str], Coroutine[Any, Any, None]]
+Spawn = Callable[[Coroutine[Any, Any, None]], object]
+
+
+def resolve_app(app: Application | None) -> Application:
+    """``app``, or ``kuzzle_events.app`` (built on first use) for an adapter given none."""
+    return kuzzle_events.app if app is None else app
+
+
+def scope_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
+    """An ASGI scope's headers: names lower-cased, a repeated header's values joined with ``", "``."""
+    headers: dict[str, str] = {}
+    for key, value in raw:
+        name = key.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        headers[name] = f"{headers[name]}, {text}" if name in headers else text
+    return headers
+
+
+def debugger(app: Application, protocol: str) -> Debugger:
+    """The ``kuzzle:<protocol>`` debug messages (``KUZZLE_DEBUG``): one per protocol and setting."""
+    return _debugger(protocol, app.config["DEBUG"])
+
+
+@functools.cache
+def _debugger(protocol: str, spec: str) -> Debugger:
+    return Debugger(f"kuzzle:{protocol}", spec)
+
+
+@functools.cache
+def _parsing_events(protocol: str) -> tuple[str, str]:
+    return f"protocol:{protocol}:beforeParsingPayload", f"protocol:{protocol}:afterParsingPayload"
+
+
+class Session:
+    """One client connection: its events, the parsing of its payloads, its early errors, its token.
+
+    ``send`` and ``spawn`` (which runs a coroutine as a task of the connection, cancelled with it)
+    are how a connection that stays open is told things; without them (HTTP), nothing is pushed to
+    the client.
+    """
+
+    __slots__ = (
+        "app",
+        "connection",
+        "debug",
+        "_events",
+        "_parsing",
+        "_parsing_plan",
+        "_send",
+        "_spawn",
+        "_expiry",
+        "_watched_jwt",
+    )
+
+    def __init__(
+        self, app: Application, connection: Connection, *, send: Send | None = None, spawn: Spawn | None = None
+    ) -> None:
+        self.app = app
+        self.connection = connection
+        self.debug = debugger(app, connection.protocol)
+        self._events = app.events
+        self._parsing = _parsing_events(connection.protocol)
+        self._parsing_plan = (-1, False)  # (event generation, whether parsing pipes listen)
+        if (send is None) != (spawn is None):
+            raise TypeError("a Session is given both send and spawn, or neither")
+        self._send = send
+        self._spawn = spawn
+        self._expiry: asyncio.TimerHandle | None = None
+        self._watched_jwt: str | None = None
+
+    # Connection events ---------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """The client is connected: notifications can reach it, and ``connection:new`` fires."""
+        if self._send is not None:
+            self.app.realtime.attach(self.connection.id, self._send)
+        await self._connection_event("connection:new")
+
+    async def close(self) -> None:
+        """The client is gone: its token is no longer watched, its subscriptions die with it, and
+        ``connection:remove`` fires."""
+        self._stop_watching()
+        if self._send is not None:
+            await self.app.realtime.detach(self.connection.id)
+        await self._connection_event("connection:remove")
+
+    async def _connection_event(self, event: str) -> None:
+        events = self._events
+        if events.has_listeners(event):
+            c = self.connection
+            try:
+                await events.trigger(
+                    event, {"id": c.id, "protocol": c.protocol, "ips": c.ips, "headers": c.misc["headers"]}
+                )
+            except KuzzleError as error:
+                self.app.log.warning("%s failed: %s", event, error)
+
+    # Payloads and early errors -----------------------------------------------------------------------
+
+    def parsing_pipes(self) -> bool:
+        """Whether the protocol's parsing pipes have listeners (asked again only once listeners
+        change): without them, an adapter decodes a payload itself, with no coroutine in between."""
+        plan = self._parsing_plan
+        generation = self._events.generation
+        if plan[0] != generation:
+            plan = self._parsing_plan = (generation, self._events.any_listeners(self._parsing))
+        return plan[1]
+
+    async def parse(self, payload: Any, decode: Callable[[Any], Any]) -> Any:
+        """``decode(payload)`` between the protocol's ``before`` and ``afterParsingPayload`` pipes;
+        a refused payload raises its :class:`KuzzleError`."""
+        events = self._events
+        before, after = self._parsing
+        if events.has_listeners(before):
+            payload = (await events.trigger(before, {"connection": self.connection, "payload": payload}))["payload"]
+        data = decode(payload)
+        if events.has_listeners(after):
+            data = (await events.trigger(after, {"connection": self.connection, "payload": data}))["payload"]
+        return data
+
+    def refused(self, error: BaseException, request_id: str | None = None) -> KuzzleResponse:
+        """The envelope of a request refused before the funnel: bad payload, too large, no route..."""
+        request = KuzzleRequest({"requestId": request_id}, connection=self.connection)
+        # The one place where an adapter's failure becomes a Kuzzle error.
+        request.set_error(error)
+        config = self.app.config
+        return KuzzleResponse(request, node=config.NODE, stack=config.ERROR_STACK)
+
+    # Token expiry ----------------------------------------------------------------------------------
+
+    def watch_token(self, request: KuzzleRequest) -> None:
+        """After an answered request: tell the client when the token its requests use expires, as
+        Kuzzle does (a successful ``auth:logout`` stops that)."""
+        token = request.context.token
+        if token is None or self._spawn is None:
+            return
+        if request.input.controller == "auth" and request.input.action == "logout" and request.error is None:
+            self._stop_watching()
+            return
+        if token.expires_at == -1 or token.jwt == self._watched_jwt:
+            return
+        self._stop_watching()
+        self._watched_jwt = token.jwt
+        delay = max(token.expires_at / 1000 - time.time(), 0)
+        self._expiry = asyncio.get_running_loop().call_later(delay, self._token_expired)
+
+    def _stop_watching(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+        self._expiry = self._watched_jwt = None
+
+    def _token_expired(self) -> None:
+        self._expiry = self._watched_jwt = None
+        if self._send is not None and self._spawn is not None:  # always, once watching
+            self._spawn(self._send(TOKEN_EXPIRED))

@@ -1,0 +1,134 @@
+"""How the requests of one connection run: in the task that reads the connection, until one waits.
+
+A reader task reads the connection's messages and handles each there and then. A request that has
+to wait keeps that task to its end, and a new reader takes over the connection: each request runs
+in one task from its first step to its last, and one that never waits costs no task. When the
+connection ends, every task still running for it (waiting requests, other loops, notices) is
+cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import types
+from typing import Any, Awaitable, Callable, Coroutine, Generator
+
+__all__ = ["Scheduler"]
+
+Message = dict[str, Any]
+
+
+class Scheduler:
+    """The tasks of one connection: its readers, its waiting requests, its notices.
+
+    ``receive`` reads the connection's next message; ``handle(message)`` returns what handles it,
+    awaited by the reader. A task that raises ``stop`` ends the connection cleanly; any other
+    exception ends it with that exception.
+    """
+
+    def __init__(
+        self,
+        receive: Callable[[], Awaitable[Message]],
+        handle: Callable[[Message], Awaitable[None]],
+        *,
+        stop: type[BaseException],
+    ) -> None:
+        self._receive = receive
+        self._handle = handle
+        self._stop = stop
+        self.in_flight: set[asyncio.Task[None]] = set()
+        self._reader: asyncio.Task[None] | None = None
+        self._ended: asyncio.Future[None] | None = None
+
+    async def serve(self, *loops: Coroutine[Any, Any, None]) -> None:
+        """Read the connection, with ``loops`` running beside the reader, until a task ends it."""
+        loop = asyncio.get_running_loop()
+        self._ended = loop.create_future()
+        others = [self._watch(loop.create_task(other)) for other in loops]
+        self._reader = self._watch(loop.create_task(self._read()))
+        try:
+            await self._ended
+        finally:
+            tasks = [*others, self._reader, *self.in_flight]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run ``coroutine`` as a task of the connection: cancelled if still running at its end."""
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self.in_flight.add(task)
+        task.add_done_callback(self.in_flight.discard)
+        return task
+
+    def run(self, request: Coroutine[Any, Any, None]) -> Awaitable[None] | None:
+        """Run a request: here to its end if it never waits (None is returned); else what is
+        returned, awaited, goes on with it (its task from first step to last) and a new reader
+        takes over the connection."""
+        # Its own context, as its own task would have: what it sets stays with it.
+        context = contextvars.copy_context()
+        try:
+            waiting = context.run(request.send, None)
+        except StopIteration:
+            return None
+        return self._finish(request, context, waiting)
+
+    async def _finish(self, request: Coroutine[Any, Any, None], context: contextvars.Context, waiting: Any) -> None:
+        task = asyncio.current_task()
+        if task is None or task is not self._reader:  # run from elsewhere than the reader: just wait for it
+            await _resume(request, context, waiting)
+            return
+        self.in_flight.add(task)
+        self._reader = self._watch(asyncio.get_running_loop().create_task(self._read()))
+        try:
+            await _resume(request, context, waiting)
+        finally:
+            self.in_flight.discard(task)
+
+    async def _read(self) -> None:
+        """Read and handle the connection's messages, until they end or another reader takes over."""
+        me = asyncio.current_task()
+        receive, handle = self._receive, self._handle
+        while self._reader is me:
+            await handle(await receive())
+
+    def _watch(self, task: asyncio.Task[None]) -> asyncio.Task[None]:
+        """``task`` (a reader or a loop), whose end is seen by :meth:`_task_done`."""
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        """End the connection when a reader raised: cleanly on ``stop``, else with the error."""
+        # As an exception in a handler ends a stock Channels consumer (and is reported by the server).
+        if task.cancelled():
+            return
+        error = task.exception()
+        ended = self._ended
+        if ended is None or ended.done():
+            return
+        if isinstance(error, self._stop):
+            ended.set_result(None)
+        elif error is not None:
+            ended.set_exception(error)
+
+
+@types.coroutine
+def _resume(coro: Coroutine[Any, Any, Any], context: contextvars.Context, waiting: Any) -> Generator[Any, Any, Any]:
+    """Await the rest of ``coro``, stopped on ``waiting`` (what its last step yielded), each step in
+    ``context``: the task awaiting this drives ``coro`` as if it had run it from its start."""
+    step: Callable[[Any], Any]
+    while True:
+        try:
+            sent = yield waiting
+        except GeneratorExit:
+            coro.close()
+            raise
+        except BaseException as error:  # thrown in by the task (cancellation...): pass it on
+            step, value = coro.throw, error
+        else:
+            step, value = coro.send, sent
+        try:
+            waiting = context.run(step, value)
+        except StopIteration as done:
+            return done.value
