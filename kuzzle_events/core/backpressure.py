@@ -21,7 +21,7 @@ class PipeSlots:
 
     Taking a slot is ``slots.free -= 1`` when ``slots.free > 0``, else ``await slots.wait()``;
     giving it back is ``slots.hand_over()`` when ``slots.waiting``, else ``slots.free += 1``. The
-    pipe loop writes both out (a method call would cost a run more than the tests).
+    pipe loop writes both out: two method calls would cost a run more than the tests they stand for.
     """
 
     __slots__ = ("free", "limit", "buffer_size", "waiting")

@@ -1,13 +1,13 @@
 """The event engine: pipes and hooks registered by name, and what runs when an event fires.
 
 Registration does the work: listeners are kept sorted (:mod:`~kuzzle_events.core.listeners`),
-wildcard variants are merged into one :class:`Chain` per concrete event name and cached, so
-triggering an event is a dict lookup, and an event nobody listens to returns at once. A chain holds
-the calls its runs await, chosen when it is resolved: its pipes as they are, or each one timed
-(:func:`~kuzzle_events.core.loops.timed`) for the runs sampled for figures, for every run when a
-timeout is set, and for an event whose chain once ran slow. Around the one pipe loop, a run takes a
-slot (:mod:`~kuzzle_events.core.backpressure`), times the chain as a whole, turns a failure into
-a Kuzzle error (:mod:`~kuzzle_events.core.failures`), then starts the hooks. No Django import.
+wildcard variants are merged into one :class:`~kuzzle_events.core.loops.Chain` per concrete event
+name and cached, so triggering an event is a dict lookup and a call, and an event nobody listens to
+returns at once. Resolving a chain chooses what its runs do: the function that runs it (the pipe
+loop, hooks only, or nothing), the pipes' calls as they are and timed one by one (the runs sampled
+for figures, every run when a timeout is set or once the chain ran slow), the back-pressure slots
+(:mod:`~kuzzle_events.core.backpressure`) and the failure mapping
+(:mod:`~kuzzle_events.core.failures`). No Django import.
 """
 
 from __future__ import annotations
@@ -162,10 +162,7 @@ class EventEngine:
 
     def listeners(self, event: str) -> Chain:
         """The pipes and hooks that run for ``event``, in execution order."""
-        entry = self._cache.get(event)
-        if entry is None:
-            entry = self._resolve(event)
-        return entry
+        return self._cache.get(event) or self._resolve(event)
 
     def has_listeners(self, event: str) -> bool:
         """Whether anything (pipe or hook) runs for ``event``."""

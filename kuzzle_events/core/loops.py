@@ -87,15 +87,20 @@ class Chain:
         """Start the hooks with ``args``."""
         self.hook_tasks.fire(self.hooks, args, self.event)  # type: ignore[union-attr]
 
+    @property
+    def started(self) -> int:
+        """How many runs started."""
+        return self.cycles * self.period + self.period - 1 - self.left
+
     def new_runs(self) -> int:
         """How many runs started since the last call."""
-        started = self.cycles * self.period + self.period - 1 - self.left
+        started = self.started
         runs, self.counted = started - self.counted, started
         return runs
 
     def time_every_run(self) -> None:
         """From now on, time every run pipe by pipe."""
-        self.cycles = self.cycles * self.period + self.period - 1 - self.left  # the same runs started
+        self.cycles = self.started  # with a period of 1, the same count
         self.period, self.left = 1, 0
 
 
