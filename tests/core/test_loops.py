@@ -38,20 +38,14 @@ async def test_timed_without_recording() -> None:
     assert not pipe.stats.samples
 
 
-async def test_timed_cancels_an_awaited_pipe_after_the_timeout() -> None:
-    cancelled = asyncio.Event()
-
+async def test_timed_names_the_pipe_that_ran_past_the_timeout() -> None:
     async def stuck(payload):
-        try:
-            await asyncio.sleep(5)
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
+        await asyncio.sleep(5)
 
     pipe = listener(stuck)
     with pytest.raises(TimeoutError) as caught:
         await timed(pipe, lambda p, elapsed: None, 0.01)({})
-    assert caught.value.args == (pipe,) and cancelled.is_set()
+    assert caught.value.args == (pipe,)  # the cancellation itself: test_engine's timeout test
 
 
 async def test_a_function_run_on_the_loop_has_no_timeout() -> None:
