@@ -2,7 +2,8 @@
 
     python bench/engine.py
 
-Prints ns per operation (median of several rounds) and the ratio to the baseline:
+Prints ns per operation (median of several rounds) and the ratio to the baseline. The rounds of
+the engine and of its baseline alternate, so that other work on the machine weighs on both alike:
 - an event with no listener vs an awaited bare dict lookup and call;
 - a chain of 10 async pipes vs a hand-written ``for fn in fns: payload = await fn(payload)``;
 - 10 hooks fired vs creating the same 10 tasks by hand (with the strong reference any correct
@@ -34,9 +35,21 @@ async def time_loop(op: Callable[[], Awaitable[Any]], n: int = N) -> float:
     return (time.perf_counter_ns() - start) / n
 
 
-async def median(op: Callable[[], Awaitable[Any]], n: int = N) -> float:
-    await time_loop(op, n // 10)  # warm-up
-    return statistics.median([await time_loop(op, n) for _ in range(ROUNDS)])
+async def medians(
+    ours: Callable[[], Awaitable[float]], bare: Callable[[], Awaitable[float]], rounds: int = ROUNDS
+) -> tuple[float, float]:
+    """Median of ``rounds`` measurements of each, taken in turn (after one of each to warm up)."""
+    await ours()
+    await bare()
+    ours_rounds, bare_rounds = [], []
+    for _ in range(rounds):
+        ours_rounds.append(await ours())
+        bare_rounds.append(await bare())
+    return statistics.median(ours_rounds), statistics.median(bare_rounds)
+
+
+def looped(op: Callable[[], Awaitable[Any]], n: int = N) -> Callable[[], Awaitable[float]]:
+    return lambda: time_loop(op, n)
 
 
 async def no_listener() -> tuple[float, float]:
@@ -51,9 +64,10 @@ async def no_listener() -> tuple[float, float]:
                 value = await fn(value)
         return value
 
-    ours = await median(lambda: engine.trigger("server:beforeNow", payload))
-    bare = await median(lambda: bare_trigger("server:beforeNow", payload))
-    return ours, bare
+    return await medians(
+        looped(lambda: engine.trigger("server:beforeNow", payload)),
+        looped(lambda: bare_trigger("server:beforeNow", payload)),
+    )
 
 
 async def pipe_chain() -> tuple[float, float]:
@@ -72,9 +86,10 @@ async def pipe_chain() -> tuple[float, float]:
             value = await fn(value)
         return value
 
-    ours = await median(lambda: engine.trigger("server:afterNow", payload))
-    bare = await median(lambda: hand_loop(payload))
-    return ours, bare
+    return await medians(
+        looped(lambda: engine.trigger("server:afterNow", payload)),
+        looped(lambda: hand_loop(payload)),
+    )
 
 
 async def hooks() -> tuple[float, float]:
@@ -106,13 +121,11 @@ async def hooks() -> tuple[float, float]:
         await asyncio.sleep(0)
         return elapsed / HOOK_BATCH
 
-    async def measure(op: Callable[[], Awaitable[Any]]) -> float:
-        await batch(op)
-        return statistics.median([await batch(op) for _ in range(ROUNDS * 10)])
-
-    ours = await measure(lambda: engine.trigger("server:afterNow", payload))
-    bare = await measure(by_hand)
-    return ours, bare
+    return await medians(
+        lambda: batch(lambda: engine.trigger("server:afterNow", payload)),
+        lambda: batch(by_hand),
+        ROUNDS * 10,
+    )
 
 
 def report(label: str, ours: float, bare: float, target: float) -> bool:

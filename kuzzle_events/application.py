@@ -435,6 +435,6 @@ def _copy_outcome(outcome: concurrent.futures.Future[Any], task: asyncio.Task[An
 
 
 def _name_of(fn: Handler) -> str:
-    from kuzzle_events.core.engine import qualified_name
+    from kuzzle_events.core.listeners import qualified_name
 
     return qualified_name(fn)

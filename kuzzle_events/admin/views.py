@@ -22,7 +22,7 @@ from kuzzle_events.core.catalog import EVENTS
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
-    from kuzzle_events.core.loops import Listener
+    from kuzzle_events.core.listeners import Listener
 
 __all__ = ["KuzzleAdminView", "ControllersView", "EventsView", "PluginsView"]
 

@@ -1,112 +1,168 @@
-"""The call loops of pipe chains and hooks.
+"""The pipe loop and the hook launcher, and the calls composed around a pipe.
 
-Nothing here decides anything: listeners arrive sorted, wildcard variants already merged, and each
-one knows whether its function must be awaited. (The commonest loop, a chain of coroutine
-functions with one payload, is written out in ``EventEngine.trigger`` itself: a coroutine frame
-costs as much as a tenth of such a chain.) Policy (warnings, limits, errors, tracing) lives in
-:mod:`kuzzle_events.events`. No Django import, so the loop can be read and measured on its own.
+Nothing here decides anything. A :class:`Chain` is what the engine (:mod:`~kuzzle_events.core.engine`)
+resolved for one event name, with all that its runs need: the pipes' calls, the back-pressure
+slots, the failure and slow-chain functions, and ``run``, the function that runs it.
+:func:`run_chain` is the one pipe loop: each call awaited in turn, each given the previous one's
+result. What a call does besides calling its pipe (being timed, being cancelled after a timeout,
+receiving more arguments, ignoring the payload) is a wrapper around it, made here and chosen by the
+engine when it resolves the chain. :meth:`HookTasks.fire` is the one hook launcher. No Django import.
 """
 
 from __future__ import annotations
 
 import asyncio
-import math
+import dataclasses
+from collections.abc import Callable, Coroutine
 from time import perf_counter
-from typing import Any, Callable
+from typing import Any
 
-from kuzzle_events.core.stats import HandlerStats
+from kuzzle_events.core.backpressure import UNLIMITED, PipeSlots
+from kuzzle_events.core.listeners import Call, Listener
 
 __all__ = [
-    "Listener",
+    "NOTHING",
+    "Chain",
+    "HookTasks",
     "PipeReturnedNone",
-    "run_pipes",
-    "run_pipes_with_args",
-    "run_pipes_timed",
-    "run_pipes_no_payload",
-    "fire_hooks",
+    "ignoring_payload",
+    "run_chain",
+    "run_hooks",
+    "run_nothing",
+    "timed",
+    "with_arguments",
 ]
 
-
-class Listener:
-    """One pipe or hook: its function and what was decided about it at registration."""
-
-    __slots__ = ("id", "event", "fn", "is_async", "priority", "seq", "owner", "warn", "name", "stats")
-
-    def __init__(
-        self,
-        id: str,
-        event: str,
-        fn: Callable[..., Any],
-        is_async: bool,
-        priority: int,
-        seq: int,
-        owner: str,
-        warn: float,
-        name: str,
-    ) -> None:
-        self.id = id
-        self.event = event  # the name it was registered on, wildcard included
-        self.fn = fn
-        self.is_async = is_async
-        self.priority = priority
-        self.seq = seq
-        self.owner = owner
-        self.warn = warn if warn > 0 else math.inf  # seconds; inf = never warn
-        self.name = name
-        self.stats = HandlerStats()
-
-    @property
-    def sort_key(self) -> tuple[int, int]:
-        return (-self.priority, self.seq)
-
-    def __repr__(self) -> str:
-        return f"<Listener {self.name} on {self.event!r} ({self.owner}, priority {self.priority})>"
+NOTHING: Any = object()  # the payload of an event that carries none (``kuzzle:state:*``)
+Failure = Callable[[str, tuple[Listener, ...], tuple[Call, ...], Exception], BaseException]
+SlowReport = Callable[[Listener, float], None]
+Runner = Callable[["Chain", Any, tuple[Any, ...]], Coroutine[Any, Any, Any]]
+HookRecord = tuple[Listener, str, float]  # the hook, the event fired, when (perf_counter; < 0: not a hook run)
 
 
 class PipeReturnedNone(Exception):
-    """A pipe returned None instead of its payload (``culprit``: its Listener, or its function)."""
+    """A pipe returned None instead of its payload (``culprit``: the call that did)."""
 
     def __init__(self, culprit: Any) -> None:
         super().__init__(culprit)
         self.culprit = culprit
 
 
-SlowReport = Callable[[Listener, float], None]
+@dataclasses.dataclass(slots=True, eq=False, repr=False)
+class Chain:
+    """What runs for one concrete event name, and all that its runs need, resolved once.
+
+    ``run`` is the function that runs it (:func:`run_chain`, :func:`run_hooks` or
+    :func:`run_nothing`). ``calls`` are the pipes' own calls, ``timed_calls`` the same pipes timed
+    one by one, used by one run in ``period``: the others are timed as a whole (two clock reads)
+    against ``warn``, ``slow`` being called past it.
+    """
+
+    run: Runner
+    event: str = ""
+    pipes: tuple[Listener, ...] = ()
+    hooks: tuple[Listener, ...] = ()
+    _: dataclasses.KW_ONLY
+    calls: tuple[Call, ...] = ()
+    timed_calls: tuple[Call, ...] = ()
+    warn: float = 0.0
+    period: int = 1
+    slots: PipeSlots = UNLIMITED
+    fail: Failure | None = None
+    slow: Callable[[Chain, float], None] | None = None
+    hook_tasks: HookTasks | None = None
+    # A countdown picks the timed runs: it stays within small ints, which cost no allocation.
+    left: int = dataclasses.field(init=False)  # runs before the next timed one
+    cycles: int = dataclasses.field(init=False, default=0)  # timed runs so far
+    counted: int = dataclasses.field(init=False, default=0)  # runs added to the pipes' call counts
+    bare: Chain | None = dataclasses.field(init=False, default=None)  # for runs without payload
+
+    def __post_init__(self) -> None:
+        self.left = self.period - 1
+
+    def __repr__(self) -> str:
+        return f"<Chain {self.event!r}: {len(self.pipes)} pipes, {len(self.hooks)} hooks>"
+
+    def fire(self, args: tuple[Any, ...]) -> None:
+        """Start the hooks with ``args``."""
+        self.hook_tasks.fire(self.hooks, args, self.event)  # type: ignore[union-attr]
+
+    @property
+    def started(self) -> int:
+        """How many runs started."""
+        return self.cycles * self.period + self.period - 1 - self.left
+
+    def new_runs(self) -> int:
+        """How many runs started since the last call."""
+        started = self.started
+        runs, self.counted = started - self.counted, started
+        return runs
+
+    def time_every_run(self) -> None:
+        """From now on, time every run pipe by pipe."""
+        self.cycles = self.started  # with a period of 1, the same count
+        self.period, self.left = 1, 0
 
 
-async def run_pipes(chain: tuple[Listener, ...], payload: Any) -> Any:
-    """Thread ``payload`` through ``chain``: each pipe gets the previous one's result."""
-    for pipe in chain:
-        result = pipe.fn(payload)
-        if pipe.is_async:
-            result = await result
-        if result is None:
-            raise PipeReturnedNone(pipe)
-        payload = result
-    return payload
-
-
-async def run_pipes_with_args(chain: tuple[Listener, ...], payload: Any, rest: tuple[Any, ...]) -> Any:
-    """:func:`run_pipes` for events with several payload arguments; ``rest`` goes unchanged to each."""
-    for pipe in chain:
-        result = pipe.fn(payload, *rest)
-        if pipe.is_async:
-            result = await result
-        if result is None:
-            raise PipeReturnedNone(pipe)
-        payload = result
-    return payload
-
-
-async def run_pipes_timed(
-    chain: tuple[Listener, ...], payload: Any, rest: tuple[Any, ...], slow: SlowReport, timeout: float
-) -> Any:
-    """The careful loop: each pipe timed (``slow`` called past its ``warn``), and each awaited pipe
-    cancelled after ``timeout`` seconds when ``timeout`` is set (``TimeoutError(listener)``)."""
+async def run_chain(chain: Chain, payload: Any, rest: tuple[Any, ...]) -> Any:
+    """Thread ``payload`` through the chain's pipes (``rest`` after it for each), then start its
+    hooks with the result; return it. A failure raises what ``chain.fail`` returns for it."""
+    slots = chain.slots
+    if slots.free > 0:  # PipeSlots' protocol written out: this test is all a run pays
+        slots.free -= 1
+    else:
+        await slots.wait()
+    left = chain.left
+    if left:
+        chain.left = left - 1
+        calls = chain.calls
+    else:
+        chain.left = chain.period - 1
+        chain.cycles += 1
+        calls = chain.timed_calls
+    if rest:
+        calls = with_arguments(calls, rest)
     t0 = perf_counter()
-    for pipe in chain:
-        result = pipe.fn(payload, *rest)
-        if pipe.is_async:
+    try:
+        for call in calls:
+            payload = await call(payload)
+            if payload is None:
+                raise PipeReturnedNone(call)
+    except Exception as error:
+        failure = chain.fail(chain.event, chain.pipes, calls, error)  # type: ignore[misc]
+        raise failure from (None if failure is error else error)
+    finally:
+        if slots.waiting:
+            slots.hand_over()
+        else:
+            slots.free += 1
+    if (elapsed := perf_counter() - t0) > chain.warn and left:  # else each pipe was timed
+        chain.slow(chain, elapsed)  # type: ignore[misc]
+    if chain.hooks:
+        chain.fire((payload, *rest))
+    return payload
+
+
+async def run_hooks(chain: Chain, payload: Any, rest: tuple[Any, ...]) -> Any:
+    """The run of a chain without pipes: its hooks started, the payload returned."""
+    chain.fire((payload, *rest))
+    return payload
+
+
+async def run_nothing(chain: Chain, payload: Any, rest: tuple[Any, ...]) -> Any:
+    """The run of an event nobody listens to."""
+    return payload
+
+
+def timed(pipe: Listener, slow: SlowReport, timeout: float, record: bool = True) -> Call:
+    """``pipe`` timed: its duration recorded (``record``), ``slow`` called past its ``warn``; an
+    awaited pipe is cancelled after ``timeout`` seconds when set (``TimeoutError(pipe)``)."""
+    fn, is_async, warn, samples = pipe.fn, pipe.is_async, pipe.warn, pipe.stats.samples
+
+    async def call(*args: Any) -> Any:
+        t0 = perf_counter()
+        result = fn(*args)
+        if is_async:
             if timeout:
                 try:
                     result = await asyncio.wait_for(result, timeout)
@@ -114,47 +170,80 @@ async def run_pipes_timed(
                     raise TimeoutError(pipe) from None
             else:
                 result = await result
-        if result is None:
-            raise PipeReturnedNone(pipe)
-        payload = result
-        # One clock read per pipe: the end of one pipe is the start of the next.
-        t1 = perf_counter()
-        pipe.stats.samples.append(t1 - t0)
-        if t1 - t0 > pipe.warn:
-            slow(pipe, t1 - t0)
-        t0 = t1
-    return payload
+        elapsed = perf_counter() - t0
+        if record:
+            samples.append(elapsed)
+        if elapsed > warn:
+            slow(pipe, elapsed)
+        return result
+
+    return call
 
 
-async def run_pipes_no_payload(chain: tuple[Listener, ...], slow: SlowReport) -> None:
-    """Pipes of an event that carries no payload (``kuzzle:state:*``): called bare, results ignored."""
-    t0 = perf_counter()
-    for pipe in chain:
-        result = pipe.fn()
-        if pipe.is_async:
-            await result
-        t1 = perf_counter()
-        if t1 - t0 > pipe.warn:
-            slow(pipe, t1 - t0)
-        t0 = t1
+def with_arguments(calls: tuple[Call, ...], rest: tuple[Any, ...]) -> tuple[Call, ...]:
+    """``calls`` for one run of an event with several arguments: ``rest`` follows each payload."""
+    return tuple(_followed_by(call, rest) for call in calls)
 
 
-async def _call_sync(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-    return fn(*args)
+def _followed_by(call: Call, rest: tuple[Any, ...]) -> Call:
+    def bound(payload: Any) -> Coroutine[Any, Any, Any]:
+        return call(payload, *rest)
+
+    return bound
 
 
-def fire_hooks(
-    hooks: tuple[Listener, ...],
-    args: tuple[Any, ...],
-    event: str,
-    running: dict[asyncio.Task[Any], tuple[Listener, str, float]],
-    done: Callable[[asyncio.Task[Any]], None],
-) -> None:
-    """Start each hook as its own task; ``running`` keeps a strong reference until ``done`` runs."""
-    create_task = asyncio.get_running_loop().create_task
-    started = perf_counter()
-    for hook in hooks:
-        task = create_task(hook.fn(*args) if hook.is_async else _call_sync(hook.fn, args))
-        running[task] = (hook, event, started)
-        hook.stats.calls += 1
-        task.add_done_callback(done)
+def ignoring_payload(call: Call) -> Call:
+    """``call`` for an event without payload: called bare, its result ignored."""
+
+    async def bare(nothing: Any) -> Any:
+        await call()
+        return nothing
+
+    return bare
+
+
+class HookTasks(dict[asyncio.Task[Any], HookRecord]):
+    """The running hook tasks, each held (a strong reference) until it ends, by the hook it runs.
+
+    A hook's end adds its duration to its figures; a failure raises its error count and goes to
+    ``failed(hook, event, error)``, the errors of the tasks started by :meth:`track` as well.
+    """
+
+    def __init__(self, failed: Callable[[Listener, str, BaseException], None]) -> None:
+        super().__init__()
+        self._failed = failed
+
+    def fire(self, hooks: tuple[Listener, ...], args: tuple[Any, ...], event: str) -> None:
+        """Start each hook with ``args`` as its own task."""
+        create_task = asyncio.get_running_loop().create_task
+        done = self._done
+        started = perf_counter()
+        for hook in hooks:
+            task = create_task(hook.call(*args))
+            self[task] = (hook, event, started)
+            hook.stats.calls += 1
+            task.add_done_callback(done)
+
+    def track(self, work: Coroutine[Any, Any, Any], hook: Listener, event: str) -> None:
+        """Run ``work`` on behalf of ``hook`` (not a run of it) as a task held like the hooks'."""
+        task = asyncio.get_running_loop().create_task(work)
+        self[task] = (hook, event, -1.0)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        hook, event, started = self.pop(task)
+        if started >= 0:
+            hook.stats.samples.append(perf_counter() - started)
+        if task.cancelled():
+            return
+        error = task.exception()
+        if error is None:
+            return
+        if started >= 0:
+            hook.stats.errors += 1
+        self._failed(hook, event, error)
+
+    async def drain(self) -> None:
+        """Wait until every running hook (and the hooks they cause) has finished."""
+        while self:
+            await asyncio.gather(*list(self), return_exceptions=True)

@@ -11,7 +11,7 @@ from typing import Any
 
 __all__ = ["HandlerStats", "SAMPLE_EVERY"]
 
-SAMPLE_EVERY = 64  # a power of two: the test is a bit mask
+SAMPLE_EVERY = 64  # one chain run in SAMPLE_EVERY is timed pipe by pipe
 WINDOW = 1024
 
 

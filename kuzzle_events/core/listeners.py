@@ -1,0 +1,111 @@
+"""Listeners (pipes and hooks) and their order, decided once at registration.
+
+A listener records what dispatch must not ask again: its function as a coroutine function
+(``call``), its warning threshold and its figures. A :class:`ListenerTable` keeps the listeners of
+each registered name sorted by priority, then registration order. No Django import.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Callable, Coroutine, Iterable
+from typing import Any
+
+from kuzzle_events.core.stats import HandlerStats
+
+__all__ = ["Call", "Listener", "ListenerTable", "qualified_name"]
+
+Call = Callable[..., Coroutine[Any, Any, Any]]  # a pipe or hook as the loops call it
+
+
+class Listener:
+    """One pipe or hook: its function and what was decided about it at registration."""
+
+    __slots__ = ("id", "event", "fn", "is_async", "call", "priority", "seq", "owner", "warn", "name", "stats")
+
+    def __init__(
+        self,
+        id: str,
+        event: str,
+        fn: Callable[..., Any],
+        is_async: bool,
+        priority: int,
+        seq: int,
+        owner: str,
+        warn: float,
+        name: str,
+    ) -> None:
+        self.id = id
+        self.event = event  # the name it was registered on, wildcard included
+        self.fn = fn
+        self.is_async = is_async
+        # The loops only await: a function that runs on the loop is awaited through a coroutine.
+        self.call: Call = fn if is_async else _awaitable(fn)
+        self.priority = priority
+        self.seq = seq
+        self.owner = owner
+        self.warn = warn if warn > 0 else math.inf  # seconds; inf = never warn
+        self.name = name
+        self.stats = HandlerStats()
+
+    @property
+    def sort_key(self) -> tuple[int, int]:
+        return (-self.priority, self.seq)
+
+    def __repr__(self) -> str:
+        return f"<Listener {self.name} on {self.event!r} ({self.owner}, priority {self.priority})>"
+
+
+def _awaitable(fn: Callable[..., Any]) -> Call:
+    async def call(*args: Any) -> Any:
+        return fn(*args)
+
+    return call
+
+
+class ListenerTable:
+    """The listeners of one kind (pipes, or hooks) by the name they were registered on, in order."""
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, list[Listener]] = {}
+        self._by_id: dict[str, Listener] = {}
+
+    def add(self, listener: Listener) -> None:
+        """Insert ``listener`` at its place: higher priority first, then earlier registration."""
+        bisect.insort(self._by_name.setdefault(listener.event, []), listener, key=_sort_key)
+        self._by_id[listener.id] = listener
+
+    def pop(self, listener_id: str) -> Listener | None:
+        """Remove and return the listener with this id (None if there is none)."""
+        listener = self._by_id.pop(listener_id, None)
+        if listener is not None:
+            listeners = self._by_name[listener.event]
+            listeners.remove(listener)
+            if not listeners:
+                del self._by_name[listener.event]
+        return listener
+
+    def collect(self, names: Iterable[str]) -> tuple[Listener, ...]:
+        """The listeners of each of ``names`` in turn, each name's in their order."""
+        by_name = self._by_name
+        return tuple(listener for name in names for listener in by_name.get(name, ()))
+
+    def of(self, name: str) -> list[Listener]:
+        """The listeners registered on ``name`` itself (wildcards not expanded)."""
+        return list(self._by_name.get(name, ()))
+
+    def names(self) -> set[str]:
+        return set(self._by_name)
+
+
+def _sort_key(listener: Listener) -> tuple[int, int]:
+    return listener.sort_key
+
+
+def qualified_name(fn: Callable[..., Any]) -> str:
+    """``module.qualname`` of ``fn`` (through decorators that set ``__wrapped__``)."""
+    target = getattr(fn, "__wrapped__", fn)
+    module = getattr(target, "__module__", None) or ""
+    name = getattr(target, "__qualname__", None) or repr(target)
+    return f"{module}.{name}" if module else name
