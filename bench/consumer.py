@@ -25,7 +25,8 @@ import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
-from typing import Any, Awaitable, Callable  # noqa: E402
+from collections.abc import Awaitable, Callable  # noqa: E402
+from typing import Any  # noqa: E402
 
 from bench.common import bench_database  # noqa: E402
 

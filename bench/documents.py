@@ -34,8 +34,8 @@ async def run(pairs: int, rounds: int) -> None:
     from asgiref.sync import sync_to_async
 
     from kuzzle_events import Application, KuzzleRequest
-    from kuzzle_events.models import Collection, Document, Index
     from kuzzle_events.core.request import Connection
+    from kuzzle_events.models import Collection, Document, Index
 
     app = Application()
     await app.start()

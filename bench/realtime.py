@@ -24,7 +24,6 @@ import asyncio  # noqa: E402
 import json  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
-
 from typing import Any  # noqa: E402
 
 from bench.common import CLIENT_CORE, HOST, Server, Servers, free_port, print_environment, uvicorn_argv  # noqa: E402

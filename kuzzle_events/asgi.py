@@ -18,7 +18,8 @@ the application starts at startup and fires ``kuzzle:shutdown`` at shutdown.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from kuzzle_events.protocols.http.asgi import KuzzleASGI
 

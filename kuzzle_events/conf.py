@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 __all__ = ["DEFAULTS", "TYPES", "Config", "load", "unknown_settings", "wrong_types"]
 

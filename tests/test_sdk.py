@@ -15,9 +15,10 @@ import shutil
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 

@@ -17,8 +17,8 @@ from django.http import HttpRequest, HttpResponseBase
 from django.utils.decorators import method_decorator
 from django.views.generic import TemplateView
 
-from kuzzle_events.core.controllers import ControllerDef
 from kuzzle_events.core.catalog import EVENTS
+from kuzzle_events.core.controllers import ControllerDef
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application

@@ -8,7 +8,8 @@ touches neither the database nor anything blocking.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from asgiref.sync import iscoroutinefunction
 
@@ -34,7 +35,8 @@ def is_inline(fn: Callable[..., Any]) -> bool:
 def is_async(fn: Callable[..., Any]) -> bool:
     """Whether calling ``fn`` returns an awaitable: a coroutine function, or an object whose
     ``__call__`` is one (asgiref's test, which also knows its ``markcoroutinefunction`` marks)."""
-    return iscoroutinefunction(fn) or iscoroutinefunction(getattr(fn, "__call__", None))
+    # Not a callable test (B004): the question is whether the object's __call__ is async.
+    return iscoroutinefunction(fn) or iscoroutinefunction(getattr(type(fn), "__call__", None))  # noqa: B004
 
 
 def adapter(run_sync: Callable[[Callable[..., Any]], Callable[..., Awaitable[Any]]]) -> Adapt:

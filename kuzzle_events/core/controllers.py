@@ -7,7 +7,8 @@ whether to await it, its routes, the names of its events) is settled here, at re
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, ClassVar
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from kuzzle_events import errors
 from kuzzle_events.core.routes import VERBS, DuplicateRoute, Route, Router

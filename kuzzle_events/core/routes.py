@@ -6,8 +6,9 @@ a path under another verb is told apart from one that matches nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 __all__ = ["Route", "Router", "VERBS", "normalize_path", "DuplicateRoute"]
 

@@ -16,7 +16,8 @@ Two ways to declare what a plugin brings, usable together:
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, ClassVar, TypeVar
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
 
 from kuzzle_events.core.catalog import check_listener
 from kuzzle_events.core.controllers import Controller

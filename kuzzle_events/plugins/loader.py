@@ -16,9 +16,10 @@ import copy
 import functools
 import inspect
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import import_module, metadata
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
@@ -26,8 +27,8 @@ from packaging.version import Version
 from kuzzle_events import errors
 from kuzzle_events.core.catalog import check_listener
 from kuzzle_events.core.controllers import Controller
-from kuzzle_events.plugins import PLUGIN_NAME, Plugin
 from kuzzle_events.core.request import KuzzleRequest
+from kuzzle_events.plugins import PLUGIN_NAME, Plugin
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application

@@ -18,7 +18,8 @@ import asyncio
 import functools
 import json
 import time
-from typing import TYPE_CHECKING, Any, Callable, Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
+from typing import TYPE_CHECKING, Any
 
 import kuzzle_events
 from kuzzle_events.core.request import Connection, KuzzleRequest

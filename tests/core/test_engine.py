@@ -10,8 +10,8 @@ import threading
 import pytest
 
 from kuzzle_events import Application, inline
-from kuzzle_events.errors import ForbiddenError, KuzzleError
 from kuzzle_events.core.engine import event_variants
+from kuzzle_events.errors import ForbiddenError, KuzzleError
 
 
 def recorder(calls: list[str], tag: str):

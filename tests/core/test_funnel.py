@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from kuzzle_events import Application, KuzzleRequest
-from kuzzle_events.errors import BadRequestError, ForbiddenError
 from kuzzle_events.core.request import Connection
+from kuzzle_events.errors import BadRequestError, ForbiddenError
 
 LIFE_CYCLE = [
     "request:beforeExecution",

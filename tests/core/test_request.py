@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kuzzle_events import KuzzleRequest
-from kuzzle_events.errors import BadRequestError, KuzzleError
 from kuzzle_events.core.request import Connection
+from kuzzle_events.errors import BadRequestError, KuzzleError
 
 
 def test_normalisation_of_a_non_http_request() -> None:

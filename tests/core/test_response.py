@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from kuzzle_events import KuzzleRequest
-from kuzzle_events.errors import BadRequestError
 from kuzzle_events.core.request import Connection
 from kuzzle_events.core.response import KuzzleResponse, dumps
+from kuzzle_events.errors import BadRequestError
 
 
 def finished(data: dict[str, Any], result: Any = None, error: Exception | None = None) -> KuzzleResponse:

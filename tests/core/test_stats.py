@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from kuzzle_events import Application, KuzzleRequest
-from kuzzle_events.errors import ForbiddenError
 from kuzzle_events.core.stats import SAMPLE_EVERY
+from kuzzle_events.errors import ForbiddenError, KuzzleError
 
 
 async def test_action_pipe_and_hook_figures(make_app) -> None:
@@ -50,8 +50,9 @@ async def test_action_pipe_and_hook_figures(make_app) -> None:
     await app.sdk.query({"controller": "shop", "action": "buy", "slow": True})
     with pytest.raises(ForbiddenError):
         await app.sdk.query({"controller": "shop", "action": "buy", "fail": True})
-    with pytest.raises(Exception):
+    with pytest.raises(KuzzleError) as refused:
         await app.sdk.query({"controller": "shop", "action": "buy", "refuse": True})
+    assert refused.value.id == "plugin.runtime.unexpected_error"
     await app.sdk.query({"controller": "shop", "action": "buy", "fail_hook": True})
     await app.events.drain_hooks()
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from kuzzle_events.core.tracing import enabled_namespaces
 from kuzzle_events.core.engine import EventEngine
+from kuzzle_events.core.tracing import enabled_namespaces
 
 
 def test_namespace_matching() -> None:

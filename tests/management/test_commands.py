@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+from collections.abc import Iterator
 from io import StringIO
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from django.core.management import CommandError, call_command

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import jwt as pyjwt
 import pytest
@@ -19,8 +20,8 @@ from django.contrib.auth import get_user_model
 
 from kuzzle_events import Application, KuzzleRequest
 from kuzzle_events.models import Role, Token
-from kuzzle_events.security import store
 from kuzzle_events.protocols.websocket.consumer import KuzzleConsumer
+from kuzzle_events.security import store
 from tests.accounts import issue_token, make_user
 from tests.protocols.test_http import asgi_client, drf_client
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 import pytest

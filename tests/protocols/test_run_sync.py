@@ -9,7 +9,8 @@ import contextvars
 import threading
 import time
 import types
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient

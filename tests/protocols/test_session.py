@@ -7,7 +7,8 @@ import asyncio
 import json
 import time
 import types
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest

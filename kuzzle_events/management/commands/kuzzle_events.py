@@ -12,7 +12,8 @@ it first (as ``manage.py kuzzle`` does); ``--no-start`` lists only what ``ready(
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 

@@ -10,7 +10,8 @@ files, the project's own views) to Django. It also handles lifespan events: the 
 from __future__ import annotations
 
 import gc
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from kuzzle_events.protocols.http.exchange import HttpAnswer, answer_too_large, handle, is_kuzzle_path
 from kuzzle_events.protocols.http.parsing import HttpInput

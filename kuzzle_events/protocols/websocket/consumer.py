@@ -8,7 +8,8 @@ connection run concurrently and each is answered as soon as it is done. ``{"p":1
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer

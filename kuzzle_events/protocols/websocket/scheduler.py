@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import types
-from typing import Any, Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from typing import Any
 
 __all__ = ["Scheduler"]
 
