@@ -17,7 +17,7 @@ _decoder = json.JSONDecoder()
 _decode = _decoder.decode
 # The C scanner under the decoder: JSONDecoder.decode wraps it in two calls and two pattern matches
 # for surrounding whitespace, which cost more than scanning a small request.
-_scan = json.scanner.make_scanner(_decoder)  # type: ignore[attr-defined]
+_scan = json.scanner.make_scanner(_decoder)  # type: ignore[arg-type]  # typeshed types the C class only
 # The escape of a high or low surrogate: the only way JSON text can spell an unpaired one.
 _SURROGATE_TEXT = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")

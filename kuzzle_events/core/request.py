@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from kuzzle_events import errors
 from kuzzle_events.core import jsontext
@@ -240,7 +240,7 @@ class KuzzleRequest:
         if body is None:
             if default is _MISSING:
                 raise errors.get("api.assert.body_required")
-            return default
+            return cast("dict[str, Any]", default)
         if not isinstance(body, dict):
             raise errors.get("api.assert.invalid_type", "body", "object")
         return body
@@ -256,7 +256,7 @@ class KuzzleRequest:
     def get_string(self, name: str, default: Any = _MISSING) -> str:
         value = self._arg(name, default)
         if value is _MISSING:
-            return default
+            return cast("str", default)
         if not isinstance(value, str):
             raise errors.get("api.assert.invalid_type", name, "string")
         return value
@@ -275,7 +275,7 @@ class KuzzleRequest:
     def get_integer(self, name: str, default: Any = _MISSING) -> int:
         value = self._arg(name, default)
         if value is _MISSING:
-            return default
+            return cast("int", default)
         if isinstance(value, str):
             try:
                 value = int(value)
@@ -290,7 +290,7 @@ class KuzzleRequest:
     def get_number(self, name: str, default: Any = _MISSING) -> float | int:
         value = self._arg(name, default)
         if value is _MISSING:
-            return default
+            return cast("float | int", default)
         if isinstance(value, str):
             try:
                 value = float(value) if any(c in value for c in ".eE") else int(value)
@@ -303,7 +303,7 @@ class KuzzleRequest:
     def get_array(self, name: str, default: Any = _MISSING) -> list[Any]:
         value = self._arg(name, default)
         if value is _MISSING:
-            return default
+            return cast("list[Any]", default)
         if isinstance(value, str) and self._is_http:
             # The SDK sends arrays in query strings as JSON, people type them comma-separated.
             try:
@@ -318,7 +318,7 @@ class KuzzleRequest:
     def get_object(self, name: str, default: Any = _MISSING) -> dict[str, Any]:
         value = self._arg(name, default)
         if value is _MISSING:
-            return default
+            return cast("dict[str, Any]", default)
         if isinstance(value, str) and self._is_http:
             try:
                 value = jsontext.loads(value)

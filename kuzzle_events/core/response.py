@@ -7,6 +7,7 @@ client can read, not a crash), and every protocol reuses that text.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from kuzzle_events import errors
@@ -15,7 +16,7 @@ from kuzzle_events.core.request import KuzzleRequest
 __all__ = ["KuzzleResponse", "dumps"]
 
 try:
-    from json.encoder import c_make_encoder as _c_make_encoder
+    from json.encoder import c_make_encoder as _c_make_encoder  # type: ignore[attr-defined]
 except ImportError:  # an interpreter without the C accelerator
     _c_make_encoder = None
 from json.encoder import encode_basestring as _string
@@ -27,6 +28,7 @@ def _unserializable(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+dumps: Callable[[Any], str]
 if _c_make_encoder is None:
     dumps = _encoder.encode
 else:

@@ -95,7 +95,7 @@ class Router:
     def match(self, verb: str, path: str) -> tuple[Route, dict[str, str]] | None | bool:
         """``(route, params)``; ``False`` if the path exists under other verbs; ``None`` if not at all."""
         segments = [s for s in path.split("/") if s]
-        found = self._walk(self._root, segments, 0, verb.lower(), [])
+        found: tuple[Route, list[str]] | bool | None = self._walk(self._root, segments, 0, verb.lower(), [])
         if isinstance(found, tuple):
             route, values = found
             names = [s[1:] for s in route.segments if s.startswith(":")]
