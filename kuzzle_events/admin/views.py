@@ -129,13 +129,13 @@ class EventsView(KuzzleAdminView):
             )
         catalog = []
         for event in EVENTS:
-            chain = None if event.is_pattern else app.events.listeners(event.name)
+            listening = None if event.is_pattern else app.events.listeners(event.name)
             catalog.append(
                 {
                     "event": event,
                     "payload": ", ".join(event.payload),
-                    "pipes": None if chain is None else len(chain.pipes),
-                    "hooks": None if chain is None else len(chain.hooks),
+                    "pipes": None if listening is None else len(listening.pipes),
+                    "hooks": None if listening is None else len(listening.hooks),
                 }
             )
         return {"listened": listened, "catalog": catalog}

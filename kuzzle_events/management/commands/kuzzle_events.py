@@ -50,7 +50,7 @@ class Command(BaseCommand):
                 app.start_sync()
             except KuzzleError as error:
                 raise CommandError(f"The application could not start: [{error.status}] {error.id}: {error}") from None
-        builders: dict[str, Callable[[Application], tuple[str, Sequence[str], list[Sequence[str]], str]]] = {
+        builders: dict[str, Callable[[Application], Table]] = {
             "controllers": controllers_table,
             "routes": routes_table,
             "events": documented_events_table,
@@ -69,8 +69,10 @@ class Command(BaseCommand):
 
 # Tables: (title, headers, rows, note) ---------------------------------------------------------
 
+Table = tuple[str, Sequence[str], Sequence[Sequence[str]], str]
 
-def controllers_table(app: Application) -> tuple[str, Sequence[str], list[Sequence[str]], str]:
+
+def controllers_table(app: Application) -> Table:
     rows = []
     for name, controller in sorted(app.controller.controllers.items()):
         for action_name, act in sorted(controller.actions.items()):
@@ -79,7 +81,7 @@ def controllers_table(app: Application) -> tuple[str, Sequence[str], list[Sequen
     return "Controllers", ("CONTROLLER", "ACTION", "OWNER", "HTTP ROUTES"), rows, ""
 
 
-def routes_table(app: Application) -> tuple[str, Sequence[str], list[Sequence[str]], str]:
+def routes_table(app: Application) -> Table:
     rows = []
     for controller in app.controller.controllers.values():
         for act in controller.actions.values():
@@ -89,14 +91,14 @@ def routes_table(app: Application) -> tuple[str, Sequence[str], list[Sequence[st
     return "HTTP routes", ("VERB", "PATH", "ACTION", "OWNER"), rows, ""
 
 
-def documented_events_table(app: Application) -> tuple[str, Sequence[str], list[Sequence[str]], str]:
+def documented_events_table(app: Application) -> Table:
     from kuzzle_events.core.catalog import EVENTS
 
     rows = [(e.name, e.kind, ", ".join(e.payload) or "-", e.when) for e in EVENTS]
     return "Documented events", ("EVENT", "FOR", "PAYLOAD", "WHEN"), rows, ""
 
 
-def listeners_table(app: Application) -> tuple[str, Sequence[str], list[Sequence[str]], str]:
+def listeners_table(app: Application) -> Table:
     events = app.events
     rows = []
     for event in events.registered():
@@ -112,7 +114,7 @@ def listeners_table(app: Application) -> tuple[str, Sequence[str], list[Sequence
     return "Listeners", ("EVENT", "KIND", "#", "LISTENER", "OWNER", "PRIORITY", "VIA"), rows, note if rows else ""
 
 
-def render_table(headers: Sequence[str], rows: list[Sequence[str]]) -> str:
+def render_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """Plain-text columns, each as wide as its widest cell, two spaces apart, no trailing blanks."""
     if not rows:
         return "(none)"

@@ -83,10 +83,12 @@ def _parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
     form: dict[str, Any] = {}
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
-        if not name:
+        if not isinstance(name, str) or not name:  # absent, or an RFC 2231 tuple we do not accept
             continue
         filename = part.get_filename()
-        payload = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        if not isinstance(payload, bytes):  # a nested multipart part: no payload of its own
+            payload = b""
         if filename is not None:
             form[name] = {
                 "filename": filename,
