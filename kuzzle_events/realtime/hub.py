@@ -11,6 +11,8 @@ import asyncio
 import uuid
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
+from channels.layers import DEFAULT_CHANNEL_LAYER, InMemoryChannelLayer, channel_layers
+
 from kuzzle_events import errors
 from kuzzle_events.realtime.rooms import SCOPES, Rooms, document_notification, user_notification
 
@@ -40,8 +42,6 @@ class Realtime:
 
     async def start(self) -> None:
         """Use a layer of its own when the project's channel layer is shared (not in-memory)."""
-        from channels.layers import DEFAULT_CHANNEL_LAYER, InMemoryChannelLayer, channel_layers
-
         if DEFAULT_CHANNEL_LAYER not in channel_layers.configs:
             return
         # An instance of its own: a channel layer reads on one event loop only, and each
