@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from kuzzle_events import errors
 from kuzzle_events.api.paging import bounds
+from kuzzle_events.api.service import Service
 from kuzzle_events.api.table import Handler, Table, route
 from kuzzle_events.documents.filters import compile_filter, sort_documents
 from kuzzle_events.documents.generic import FAMILIES, GenericDocumentEvents
-from kuzzle_events.orm import orm
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
@@ -76,62 +76,49 @@ def attach_generic_events(app: Application) -> None:
 
 
 # The storage functions, each as a coroutine function (one hop per call).
-_STORAGE = "kuzzle_events.documents.storage"
-_db_create_index = orm(_STORAGE, "create_index")
-_db_delete_index = orm(_STORAGE, "delete_index")
-_db_index_exists = orm(_STORAGE, "index_exists")
-_db_list_indexes = orm(_STORAGE, "list_indexes")
-_db_create_collection = orm(_STORAGE, "create_collection")
-_db_delete_collection = orm(_STORAGE, "delete_collection")
-_db_collection_exists = orm(_STORAGE, "collection_exists")
-_db_list_collections = orm(_STORAGE, "list_collections")
-_db_write = orm(_STORAGE, "write")
-_db_update = orm(_STORAGE, "update")
-_db_delete = orm(_STORAGE, "delete")
-_db_get = orm(_STORAGE, "get")
-_db_scan = orm(_STORAGE, "scan")
+_db = Service("kuzzle_events.documents.storage")
 
 
 # index ------------------------------------------------------------------------------------------
 
 
 async def create_index(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    await _db_create_index(request.get_index())
+    await _db.create_index(request.get_index())
     return {"acknowledged": True}
 
 
 async def delete_index(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    await _db_delete_index(request.get_index())
+    await _db.delete_index(request.get_index())
     return {"acknowledged": True}
 
 
 async def index_exists(app: Application, request: KuzzleRequest) -> bool:
-    return bool(await _db_index_exists(request.get_index()))
+    return bool(await _db.index_exists(request.get_index()))
 
 
 async def list_indexes(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    return {"indexes": await _db_list_indexes()}
+    return {"indexes": await _db.list_indexes()}
 
 
 # collection -------------------------------------------------------------------------------------
 
 
 async def create_collection(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    await _db_create_collection(*_target(request))
+    await _db.create_collection(*_target(request))
     return {"acknowledged": True}
 
 
 async def delete_collection(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    await _db_delete_collection(*_target(request))
+    await _db.delete_collection(*_target(request))
     return {"acknowledged": True}
 
 
 async def collection_exists(app: Application, request: KuzzleRequest) -> bool:
-    return bool(await _db_collection_exists(*_target(request)))
+    return bool(await _db.collection_exists(*_target(request)))
 
 
 async def list_collections(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    names = await _db_list_collections(request.get_index())
+    names = await _db.list_collections(request.get_index())
     collections = [{"name": name, "type": "stored"} for name in names]
     start, size = request.get_integer("from", 0), request.get_integer("size", len(collections) or 1)
     return {"type": "stored", "collections": collections[start : start + size], "from": start, "size": size}
@@ -143,7 +130,7 @@ async def list_collections(app: Application, request: KuzzleRequest) -> dict[str
 def _write(mode: str) -> Handler:
     async def handler(app: Application, request: KuzzleRequest) -> dict[str, Any]:
         key = _doc_id(request.input.args.get("_id"), required=mode != "create")
-        (written,) = await _db_write(*_target(request), [(key, _source(request.input.body))], mode, _kuid(request))
+        (written,) = await _db.write(*_target(request), [(key, _source(request.input.body))], mode, _kuid(request))
         await _notify(app, request, request.input.action or mode, [written])
         result = {"_id": written["_id"], "_version": 1, "_source": written["_source"]}
         if mode == "createOrReplace":
@@ -156,7 +143,7 @@ def _write(mode: str) -> Handler:
 def _m_write(mode: str) -> Handler:
     async def handler(app: Application, request: KuzzleRequest) -> dict[str, Any]:
         documents = _documents(request, ids_required=mode == "replace")
-        written = await _db_write(*_target(request), documents, mode, _kuid(request))
+        written = await _db.write(*_target(request), documents, mode, _kuid(request))
         await _notify(app, request, request.input.action or mode, written)
         return {"successes": [_public(d) for d in written], "errors": []}
 
@@ -165,7 +152,7 @@ def _m_write(mode: str) -> Handler:
 
 async def update(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     key = _doc_id(request.input.args.get("_id"))
-    (updated,) = await _db_update(*_target(request), [(key, _source(request.input.body))], _kuid(request))
+    (updated,) = await _db.update(*_target(request), [(key, _source(request.input.body))], _kuid(request))
     await _notify(app, request, "update", [updated])
     return {"_id": updated["_id"], "_version": 1, "_source": updated["_source"]}
 
@@ -175,27 +162,27 @@ async def upsert(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     body = request.get_body()
     changes = _source(body.get("changes"), "body.changes")
     default = _source(body.get("default", {}), "body.default")
-    (updated,) = await _db_update(*_target(request), [(key, changes)], _kuid(request), default=default)
+    (updated,) = await _db.update(*_target(request), [(key, changes)], _kuid(request), default=default)
     await _notify(app, request, "upsert", [updated])
     return {"_id": updated["_id"], "_version": 1, "_source": updated["_source"], "created": updated["created"]}
 
 
 async def m_update(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     documents = _documents(request, ids_required=True)
-    updated = await _db_update(*_target(request), documents, _kuid(request))
+    updated = await _db.update(*_target(request), documents, _kuid(request))
     await _notify(app, request, "mUpdate", updated)
     return {"successes": [_public(d) for d in updated], "errors": []}
 
 
 async def delete(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     key = _doc_id(request.input.args.get("_id"))
-    deleted = await _db_delete(*_target(request), [key])
+    deleted = await _db.delete(*_target(request), [key])
     await _notify(app, request, "delete", deleted)
     return {"_id": key}
 
 
 async def m_delete(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    deleted = await _db_delete(*_target(request), _ids(request))
+    deleted = await _db.delete(*_target(request), _ids(request))
     await _notify(app, request, "mDelete", deleted)
     return {"successes": [d["_id"] for d in deleted], "errors": []}
 
@@ -203,7 +190,7 @@ async def m_delete(app: Application, request: KuzzleRequest) -> dict[str, Any]:
 async def get(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     key = _doc_id(request.input.args.get("_id"))
     index, collection = _target(request)
-    found = (await _db_get(index, collection, [key])).get(key)
+    found = (await _db.get(index, collection, [key])).get(key)
     if found is None:
         raise errors.get("services.storage.not_found", key, index, collection)
     return {"_id": key, "_version": 1, "_source": found["_source"]}
@@ -211,12 +198,12 @@ async def get(app: Application, request: KuzzleRequest) -> dict[str, Any]:
 
 async def exists(app: Application, request: KuzzleRequest) -> bool:
     key = _doc_id(request.input.args.get("_id"))
-    return key in await _db_get(*_target(request), [key])
+    return key in await _db.get(*_target(request), [key])
 
 
 async def m_get(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     ids = _ids(request)
-    found = await _db_get(*_target(request), ids)
+    found = await _db.get(*_target(request), ids)
     return {"successes": [found[i] for i in ids if i in found], "errors": [i for i in ids if i not in found]}
 
 
@@ -236,7 +223,7 @@ async def _matching(request: KuzzleRequest) -> list[dict[str, Any]]:
     body = request.get_body({})
     # The filter is checked before the database is read.
     match = compile_filter(body.get("query", {}))
-    documents = await _db_scan(*_target(request))
+    documents = await _db.scan(*_target(request))
     return sort_documents([d for d in documents if match(d["_id"], d["_source"])], body.get("sort"))
 
 

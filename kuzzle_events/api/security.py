@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from kuzzle_events import errors
 from kuzzle_events.api.paging import page
+from kuzzle_events.api.service import Service
 from kuzzle_events.api.table import Table, route
-from kuzzle_events.orm import orm
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
@@ -53,64 +53,49 @@ def actions() -> Table:
     }
 
 
-_ACCOUNTS = "kuzzle_events.security.accounts"
-_ROLES = "kuzzle_events.security.roles"
+_accounts = Service("kuzzle_events.security.accounts")
+_roles = Service("kuzzle_events.security.roles")
 
 
 # Users ------------------------------------------------------------------------------------------
 
-_create_first_admin = orm(_ACCOUNTS, "create_first_admin")
-_create_user = orm(_ACCOUNTS, "create_user")
-_create_restricted_user = orm(_ACCOUNTS, "create_restricted_user")
-_get_user = orm(_ACCOUNTS, "get_user")
-_update_user = orm(_ACCOUNTS, "update_user")
-_delete_user = orm(_ACCOUNTS, "delete_user")
-_search_users = orm(_ACCOUNTS, "search_users")
-_update_credentials = orm(_ACCOUNTS, "update_credentials")
-
 
 async def create_first_admin(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    return await _create_first_admin(request.get_string("_id", None), request.get_body(), request.get_boolean("reset"))
+    kuid, reset = request.get_string("_id", None), request.get_boolean("reset")
+    return await _accounts.create_first_admin(kuid, request.get_body(), reset)
 
 
 async def create_user(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    return await _create_user(request.get_string("_id", None), request.get_body())
+    return await _accounts.create_user(request.get_string("_id", None), request.get_body())
 
 
 async def create_restricted_user(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    profile_ids = list(app.config.RESTRICTED_PROFILES)
-    return await _create_restricted_user(request.get_string("_id", None), request.get_body(), profile_ids)
+    kuid, profile_ids = request.get_string("_id", None), list(app.config.RESTRICTED_PROFILES)
+    return await _accounts.create_restricted_user(kuid, request.get_body(), profile_ids)
 
 
 async def get_user(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    return await _get_user(request.get_id())
+    return await _accounts.get_user(request.get_id())
 
 
 async def update_user(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    return await _update_user(request.get_id(), request.get_body())
+    return await _accounts.update_user(request.get_id(), request.get_body())
 
 
 async def delete_user(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    return await _delete_user(request.get_id())
+    return await _accounts.delete_user(request.get_id())
 
 
 async def search_users(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    return page(request, await _search_users(request.get_body({}).get("query")))
+    return page(request, await _accounts.search_users(request.get_body({}).get("query")))
 
 
 async def update_credentials(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     strategy = request.get_string("strategy")
-    return await _update_credentials(request.get_id(), strategy, request.get_body())
+    return await _accounts.update_credentials(request.get_id(), strategy, request.get_body())
 
 
 # Roles ------------------------------------------------------------------------------------------
-
-_create_role = orm(_ROLES, "create_role")
-_create_or_replace_role = orm(_ROLES, "create_or_replace_role")
-_get_role = orm(_ROLES, "get_role")
-_update_role = orm(_ROLES, "update_role")
-_delete_role = orm(_ROLES, "delete_role")
-_search_roles = orm(_ROLES, "search_roles")
 
 
 def _known_actions(app: Application, request: KuzzleRequest) -> dict[str, list[str]] | None:
@@ -123,66 +108,59 @@ def _known_actions(app: Application, request: KuzzleRequest) -> dict[str, list[s
 async def create_role(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     name = _new_id(request)
     controllers = request.get_body().get("controllers")
-    return await _create_role(name, controllers, _known_actions(app, request))
+    return await _roles.create_role(name, controllers, _known_actions(app, request))
 
 
 async def create_or_replace_role(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     name = _new_id(request)
     controllers = request.get_body().get("controllers")
-    return await _create_or_replace_role(name, controllers, _known_actions(app, request))
+    return await _roles.create_or_replace_role(name, controllers, _known_actions(app, request))
 
 
 async def get_role(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    return await _get_role(request.get_id())
+    return await _roles.get_role(request.get_id())
 
 
 async def update_role(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     update = request.get_body().get("controllers")
-    return await _update_role(request.get_id(), update, _known_actions(app, request))
+    return await _roles.update_role(request.get_id(), update, _known_actions(app, request))
 
 
 async def delete_role(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    return await _delete_role(request.get_id())
+    return await _roles.delete_role(request.get_id())
 
 
 async def search_roles(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    return page(request, await _search_roles(request.get_body({}).get("controllers")))
+    return page(request, await _roles.search_roles(request.get_body({}).get("controllers")))
 
 
 # Profiles ---------------------------------------------------------------------------------------
 
-_create_profile = orm(_ROLES, "create_profile")
-_create_or_replace_profile = orm(_ROLES, "create_or_replace_profile")
-_get_profile = orm(_ROLES, "get_profile")
-_update_profile = orm(_ROLES, "update_profile")
-_delete_profile = orm(_ROLES, "delete_profile")
-_search_profiles = orm(_ROLES, "search_profiles")
-
 
 async def create_profile(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     name = _new_id(request)
-    return await _create_profile(name, request.get_body().get("policies"))
+    return await _roles.create_profile(name, request.get_body().get("policies"))
 
 
 async def create_or_replace_profile(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     name = _new_id(request)
-    return await _create_or_replace_profile(name, request.get_body().get("policies"))
+    return await _roles.create_or_replace_profile(name, request.get_body().get("policies"))
 
 
 async def get_profile(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    return await _get_profile(request.get_id())
+    return await _roles.get_profile(request.get_id())
 
 
 async def update_profile(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    return await _update_profile(request.get_id(), request.get_body().get("policies"))
+    return await _roles.update_profile(request.get_id(), request.get_body().get("policies"))
 
 
 async def delete_profile(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    return await _delete_profile(request.get_id())
+    return await _roles.delete_profile(request.get_id())
 
 
 async def search_profiles(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    return page(request, await _search_profiles(request.get_body({}).get("roles")))
+    return page(request, await _roles.search_profiles(request.get_body({}).get("roles")))
 
 
 def _new_id(request: KuzzleRequest) -> str:

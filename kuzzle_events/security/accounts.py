@@ -120,7 +120,9 @@ def update_credentials(kuid: str, strategy: str, body: dict[str, Any]) -> dict[s
     return {"username": django_user.get_username(), "kuid": kuid}
 
 
-def _create(kuid: str | None, body: dict[str, Any], profile_ids: list[str], *, superuser: bool = False) -> dict[str, Any]:
+def _create(
+    kuid: str | None, body: dict[str, Any], profile_ids: list[str], *, superuser: bool = False
+) -> dict[str, Any]:
     """One Django user and its Kuzzle side, or nothing at all."""
     content = body.get("content", {})
     if not isinstance(content, dict):
@@ -189,7 +191,7 @@ def _credentials(body: dict[str, Any]) -> tuple[str, str] | None:
     for name, value in (("username", username), ("password", password)):
         if not isinstance(value, str) or not value:
             raise errors.get("api.assert.missing_argument", f"body.credentials.local.{name}")
-    return username, password
+    return str(username), str(password)
 
 
 def _set_password(django_user: Any, password: str) -> None:
