@@ -1,32 +1,36 @@
-"""Kuzzle's built-in controllers that kuzzle_events implements."""
+"""Kuzzle's built-in controllers that kuzzle_events implements, one module per family.
+
+Each module declares its controllers as one table (action -> handler, HTTP routes; see
+:mod:`kuzzle_events.api.table`); the services they call live in ``security/``, ``documents/`` and
+``realtime/``.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
+
+from kuzzle_events.api import auth, documents, realtime, security, server
+from kuzzle_events.api.table import Table, definition
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
 
-__all__ = ["register_builtins"]
+__all__ = ["register_builtins", "BUILTINS"]
+
+# Built-in controllers in registration order.
+BUILTINS: dict[str, Callable[[], Table]] = {
+    "server": server.actions,
+    "auth": auth.actions,
+    "security": security.actions,
+    "index": documents.index_actions,
+    "collection": documents.collection_actions,
+    "document": documents.document_actions,
+    "realtime": realtime.actions,
+}
 
 
 def register_builtins(app: Application) -> None:
-    from kuzzle_events.api.auth import auth_controller
-    from kuzzle_events.api.documents import (
-        attach_generic_events,
-        collection_controller,
-        document_controller,
-        index_controller,
-    )
-    from kuzzle_events.api.realtime import realtime_controller
-    from kuzzle_events.api.security import security_controller
-    from kuzzle_events.api.server import server_controller
-
-    app.controller.register("server", server_controller(app), owner="core", builtin=True)
-    app.controller.register("auth", auth_controller(app), owner="core", builtin=True)
-    app.controller.register("security", security_controller(app), owner="core", builtin=True)
-    app.controller.register("index", index_controller(app), owner="core", builtin=True)
-    app.controller.register("collection", collection_controller(app), owner="core", builtin=True)
-    app.controller.register("document", document_controller(app), owner="core", builtin=True)
-    attach_generic_events(app)
-    app.controller.register("realtime", realtime_controller(app), owner="core", builtin=True)
+    """Register the built-in controllers on ``app``."""
+    for name, actions in BUILTINS.items():
+        app.controller.register(name, definition(app, name, actions()), owner="core", builtin=True)
+    documents.attach_generic_events(app)

@@ -9,6 +9,7 @@ import inspect
 import re
 from typing import TYPE_CHECKING, Any
 
+from kuzzle_events import __version__
 from kuzzle_events.core.catalog import action_events
 
 if TYPE_CHECKING:
@@ -45,8 +46,6 @@ def openapi_document(app: Application) -> dict[str, Any]:
     reachable over WebSocket and ``POST /_query``. A route's ``openapi`` dict is merged over the
     operation generated for it.
     """
-    from kuzzle_events import __version__
-
     paths: dict[str, dict[str, Any]] = {}
     # Paths that differ only by parameter names are one path to OpenAPI: the first one seen names it.
     by_shape: dict[str, str] = {}

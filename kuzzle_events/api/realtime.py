@@ -4,40 +4,46 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from kuzzle_events.api.table import Table, route
+
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
     from kuzzle_events.core.request import KuzzleRequest
 
-__all__ = ["realtime_controller"]
+__all__ = ["actions"]
 
 
-def realtime_controller(app: Application) -> dict[str, Any]:
-    async def subscribe(request: KuzzleRequest) -> dict[str, Any]:
-        """Notifications of a collection's changes matching ``body`` (a filter); ``{"roomId", "channel"}``."""
-        return await app.realtime.subscribe(request)
-
-    async def unsubscribe(request: KuzzleRequest) -> dict[str, Any]:
-        """Leave the room ``body.roomId``."""
-        return await app.realtime.unsubscribe(request)
-
-    async def publish(request: KuzzleRequest) -> dict[str, Any]:
-        """Notify the subscribers whose filter ``body`` matches, storing nothing."""
-        return await app.realtime.publish(request)
-
-    async def count(request: KuzzleRequest) -> dict[str, Any]:
-        """How many connections of this process are subscribed to ``body.roomId``."""
-        return app.realtime.count(request)
-
-    async def list_(request: KuzzleRequest) -> dict[str, Any]:
-        """``{index: {collection: {roomId: count}}}`` of this process."""
-        return app.realtime.list()
-
+def actions() -> Table:
+    """The ``realtime`` controller: action -> (handler, HTTP routes)."""
     return {
-        "actions": {
-            "subscribe": {"handler": subscribe, "http": []},
-            "unsubscribe": {"handler": unsubscribe, "http": []},
-            "publish": {"handler": publish, "http": [{"verb": "post", "path": "/:index/:collection/_publish"}]},
-            "count": {"handler": count, "http": []},
-            "list": {"handler": list_, "http": [{"verb": "get", "path": "/_listSubscriptions"}]},
-        }
+        "subscribe": (subscribe, []),
+        "unsubscribe": (unsubscribe, []),
+        "publish": (publish, [route("post", "/:index/:collection/_publish")]),
+        "count": (count, []),
+        "list": (list_, [route("get", "/_listSubscriptions")]),
     }
+
+
+async def subscribe(app: Application, request: KuzzleRequest) -> dict[str, Any]:
+    """Notifications of a collection's changes matching ``body`` (a filter); ``{"roomId", "channel"}``."""
+    return await app.realtime.subscribe(request)
+
+
+async def unsubscribe(app: Application, request: KuzzleRequest) -> dict[str, Any]:
+    """Leave the room ``body.roomId``."""
+    return await app.realtime.unsubscribe(request)
+
+
+async def publish(app: Application, request: KuzzleRequest) -> dict[str, Any]:
+    """Notify the subscribers whose filter ``body`` matches, storing nothing."""
+    return await app.realtime.publish(request)
+
+
+async def count(app: Application, request: KuzzleRequest) -> dict[str, Any]:
+    """How many connections of this process are subscribed to ``body.roomId``."""
+    return app.realtime.count(request)
+
+
+async def list_(app: Application, request: KuzzleRequest) -> dict[str, Any]:
+    """``{index: {collection: {roomId: count}}}`` of this process."""
+    return app.realtime.list()

@@ -11,6 +11,8 @@ import asyncio
 import uuid
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
+from channels.layers import DEFAULT_CHANNEL_LAYER, InMemoryChannelLayer, channel_layers
+
 from kuzzle_events import errors
 from kuzzle_events.realtime.rooms import SCOPES, Rooms, document_notification, user_notification
 
@@ -40,8 +42,6 @@ class Realtime:
 
     async def start(self) -> None:
         """Use a layer of its own when the project's channel layer is shared (not in-memory)."""
-        from channels.layers import DEFAULT_CHANNEL_LAYER, InMemoryChannelLayer, channel_layers
-
         if DEFAULT_CHANNEL_LAYER not in channel_layers.configs:
             return
         # An instance of its own: a channel layer reads on one event loop only, and each
@@ -197,23 +197,16 @@ class Realtime:
                 self._app.log.warning("realtime: could not reach other processes: %r", error)
 
     async def _deliver(self, message: dict[str, Any]) -> None:
-        node = self._app.config.NODE
+        # What every notification of this message says, whoever it is sent to.
+        common = {key: message[key] for key in ("index", "collection", "action", "volatile")}
+        common["node"] = self._app.config.NODE
         texts: list[tuple[str, str]] = []
         if message["kind"] == "user":
             for channel, members, users in self.rooms.user_targets(message["roomId"]):
                 if users not in (message["user"], "all"):
                     continue
-                room = self.rooms.rooms[message["roomId"]]
-                text = user_notification(
-                    channel=channel,
-                    index=message["index"],
-                    collection=message["collection"],
-                    action=message["action"],
-                    user=message["user"],
-                    count=room.count(),
-                    volatile=message["volatile"],
-                    node=node,
-                )
+                count = self.rooms.rooms[message["roomId"]].count()
+                text = user_notification(channel=channel, user=message["user"], count=count, **common)
                 # The connection that joined or left is not told about itself.
                 texts.extend((c, text) for c in members if c != message["connection"])
         else:
@@ -228,16 +221,12 @@ class Realtime:
                 ):
                     text = document_notification(
                         channel=channel,
-                        index=message["index"],
-                        collection=message["collection"],
                         controller=message["controller"],
-                        action=message["action"],
                         event=message["event"],
                         scope=scope,
                         document={"_id": document.get("_id"), "_source": document.get("_source")},
-                        volatile=message["volatile"],
                         request_id=message["requestId"],
-                        node=node,
+                        **common,
                     )
                     texts.extend((c, text) for c in members)
         for connection_id, text in texts:

@@ -12,9 +12,12 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
+from django.conf import settings
+from django.db import DatabaseError
+
 from kuzzle_events import errors
-from kuzzle_events.orm import orm
 from kuzzle_events.core.request import ANONYMOUS, KuzzleRequest
+from kuzzle_events.orm import orm
 from kuzzle_events.security.ratelimit import AttemptLimiter
 from kuzzle_events.security.rights import LocalChanges, Rights
 from kuzzle_events.security.tokens import AuthToken, decode
@@ -55,8 +58,6 @@ class Security:
 
     @property
     def secret(self) -> str:
-        from django.conf import settings
-
         return str(settings.SECRET_KEY)
 
     @property
@@ -159,8 +160,8 @@ class Security:
 
         Returns the token and its Django user.
         """
-        from django.db import DatabaseError
-
+        # Here, not at the top: the store imports the models, which cannot be imported before
+        # Django's apps are ready, and an application (with its Security) may be built earlier.
         from kuzzle_events.security import store
 
         payload = decode(self.secret, jwt)

@@ -14,14 +14,14 @@ from django.contrib.auth import authenticate, get_user_model
 from django.db import transaction
 from django.db.models import F
 
-from kuzzle_events.models import RESERVED, KuzzleUser, Profile, Role, SecurityState, Token
+from kuzzle_events import errors
 from kuzzle_events.core.request import User
+from kuzzle_events.models import RESERVED, KuzzleUser, Profile, Role, SecurityState, Token
 from kuzzle_events.security.rights import DEFAULT_PROFILES, DEFAULT_ROLES, LocalChanges, Rights
 from kuzzle_events.security.tokens import AuthToken, digest_of, issue, now_ms
 
 __all__ = [
     "ensure_defaults",
-    "create_base",
     "ensure_kuzzle_user",
     "bump_version",
     "load_rights",
@@ -60,17 +60,12 @@ def ensure_defaults() -> None:
     ).count() == len(RESERVED):
         return
     with transaction.atomic():
-        create_base(Role, Profile)
-
-
-def create_base(role_model: Any, profile_model: Any) -> None:
-    """The missing base roles and profiles, with these models (the migration passes its own)."""
-    for name, controllers in DEFAULT_ROLES.items():
-        role_model.objects.get_or_create(name=name, defaults={"controllers": controllers})
-    for name, role_ids in DEFAULT_PROFILES.items():
-        profile, created = profile_model.objects.get_or_create(name=name)
-        if created:
-            profile.roles.set(role_ids)
+        for name, controllers in DEFAULT_ROLES.items():
+            Role.objects.get_or_create(name=name, defaults={"controllers": controllers})
+        for name, role_ids in DEFAULT_PROFILES.items():
+            profile, created = Profile.objects.get_or_create(name=name)
+            if created:
+                profile.roles.set(role_ids)
 
 
 def ensure_kuzzle_user(django_user: Any, kuid: str | None = None, profile_ids: list[str] | None = None) -> KuzzleUser:
@@ -195,8 +190,6 @@ def refresh(jwt: str, kuid: str, secret: str, ttl_ms: int) -> AuthToken | None:
 
 def create_api_key(kuid: str, key_id: str, description: str, secret: str, ttl_ms: int) -> AuthToken:
     """A new API key of a user (a token with an id and a description)."""
-    from kuzzle_events import errors
-
     with transaction.atomic():
         if Token.objects.filter(api_key=key_id).exists():
             raise errors.get("security.api_key.already_exists", key_id)

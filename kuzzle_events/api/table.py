@@ -1,0 +1,46 @@
+"""How a built-in controller is written: one table of its actions, each with its handler and routes.
+
+A handler is ``async def handler(app, request)``; :func:`definition` binds it to the application
+and gives :meth:`ControllerRegistry.register <kuzzle_events.core.controllers.ControllerRegistry.register>`
+the dict form of the controller.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+if TYPE_CHECKING:
+    from kuzzle_events.application import Application
+    from kuzzle_events.core.request import KuzzleRequest
+
+__all__ = ["Handler", "Table", "route", "definition"]
+
+Handler = Callable[["Application", "KuzzleRequest"], Awaitable[Any]]
+Table = dict[str, tuple[Handler, list[dict[str, str]]]]
+"""``{action: (handler, HTTP routes)}``; ``[]`` for an action reachable over WebSocket and ``/_query`` only."""
+
+
+def route(verb: str, path: str) -> dict[str, str]:
+    """One HTTP route of an action: ``route("get", "/_now")``."""
+    return {"verb": verb, "path": path}
+
+
+def _bind(app: Application, controller: str, name: str, handler: Handler) -> Callable[[KuzzleRequest], Awaitable[Any]]:
+    # functools.wraps keeps the handler's docstring: it is the action's summary in /_openapi.
+    @functools.wraps(handler)
+    async def bound(request: KuzzleRequest) -> Any:
+        return await handler(app, request)
+
+    bound.__qualname__ = f"{controller}.{name}"
+    return bound
+
+
+def definition(app: Application, controller: str, table: Table) -> dict[str, Any]:
+    """The dict form of ``controller``, its handlers bound to ``app``."""
+    return {
+        "actions": {
+            name: {"handler": _bind(app, controller, name, handler), "http": http}
+            for name, (handler, http) in table.items()
+        }
+    }

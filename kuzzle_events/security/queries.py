@@ -1,0 +1,59 @@
+"""Checks of request values and the query language of ``security:searchUsers``. No Django here.
+
+The query language is a small part of Elasticsearch's, on a user's ``_id`` and ``_source``
+(``profileIds`` and content): ``match_all``, ``ids``, ``term``/``terms``/``match`` and ``bool``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from kuzzle_events import errors
+
+__all__ = ["string_list", "user_query"]
+
+
+def string_list(value: Any, name: str) -> list[str]:
+    """``value`` if it is a list of non-empty strings; ``api.assert.invalid_type`` naming ``name`` if not."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise errors.get("api.assert.invalid_type", name, "array of strings")
+    return value
+
+
+def user_query(query: Any) -> Callable[[dict[str, Any]], bool]:
+    """A test of a user (``{"_id", "_source"}``) for ``body.query``."""
+    if not isinstance(query, dict):
+        raise errors.get("api.assert.invalid_type", "body.query", "object")
+    if not query or "match_all" in query:
+        return lambda user: True
+    if len(query) != 1:
+        raise errors.get("api.assert.invalid_argument", "body.query", "exactly one clause")
+    ((keyword, clause),) = query.items()
+    if keyword == "ids":
+        values = string_list(clause.get("values") if isinstance(clause, dict) else None, "body.query.ids.values")
+        return lambda user: user["_id"] in values
+    if keyword in ("term", "terms", "match"):
+        if not isinstance(clause, dict) or len(clause) != 1:
+            raise errors.get("api.assert.invalid_argument", f"body.query.{keyword}", "one field")
+        ((field, wanted),) = clause.items()
+        accepted = wanted if keyword == "terms" and isinstance(wanted, list) else [wanted]
+        return lambda user: any(value in accepted for value in _field_values(user, field))
+    if keyword == "bool" and isinstance(clause, dict):
+        unknown = set(clause) - {"must", "filter", "should", "must_not"}
+        if unknown:
+            raise errors.get("api.assert.invalid_argument", "body.query.bool", "must, filter, should, must_not")
+        parts = {k: [user_query(q) for q in (v if isinstance(v, list) else [v])] for k, v in clause.items()}
+        return lambda user: (
+            all(m(user) for m in parts.get("must", []) + parts.get("filter", []))
+            and (not parts.get("should") or any(m(user) for m in parts["should"]))
+            and not any(m(user) for m in parts.get("must_not", []))
+        )
+    raise errors.get("api.assert.invalid_argument", "body.query", "match_all, ids, term, terms, match or bool clauses")
+
+
+def _field_values(user: dict[str, Any], field: str) -> list[Any]:
+    value: Any = user["_id"] if field == "_id" else user["_source"]
+    if field != "_id":
+        for part in field.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+    return value if isinstance(value, list) else [value]

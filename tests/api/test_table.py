@@ -1,0 +1,46 @@
+"""How built-in controllers are declared: one table per controller, services reached in one hop."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+
+from kuzzle_events import Application
+from kuzzle_events.api import BUILTINS
+from kuzzle_events.api.service import Service
+from kuzzle_events.core.request import KuzzleRequest
+from kuzzle_events.security.tokens import AuthToken
+
+
+def test_every_builtin_action_comes_from_its_table(kapp: Application) -> None:
+    for name, actions in BUILTINS.items():
+        table = actions()
+        registered = kapp.controller.controllers[name].actions
+        assert set(registered) == set(table)
+        for action, (handler, http) in table.items():
+            act = registered[action]
+            assert [{"verb": r.verb, "path": r.path} for r in act.routes] == http
+            # The bound handler keeps the docstring: it is the action's summary in /_openapi.
+            assert inspect.getdoc(act.handler) == inspect.getdoc(handler)
+            assert act.handler.__qualname__ == f"{name}.{action}"
+
+
+def test_a_service_function_is_built_once_and_private_names_are_refused() -> None:
+    storage = Service("kuzzle_events.documents.storage")
+    assert storage.list_indexes is storage.list_indexes
+    assert storage.list_indexes.__qualname__ == "kuzzle_events.documents.storage.list_indexes"
+    with pytest.raises(AttributeError):
+        storage._private
+
+
+async def test_a_service_call_runs_the_function(started: Application) -> None:
+    assert await Service("kuzzle_events.documents.storage").list_indexes() == []
+
+
+@pytest.mark.parametrize("args", [{"from": -1}, {"size": -1}])
+async def test_search_api_keys_refuses_a_negative_page(started: Application, args: dict[str, int]) -> None:
+    request = KuzzleRequest({"controller": "auth", "action": "searchApiKeys", **args})
+    request.context.token = AuthToken("jwt", "ada", -1, -1, None, None)
+    response = (await started.funnel.execute(request)).to_dict()
+    assert response["error"]["id"] == "api.assert.invalid_argument"
