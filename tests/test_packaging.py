@@ -10,13 +10,12 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
 import time
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from websockets.sync.client import connect
@@ -31,7 +30,7 @@ PIP = ["-m", "pip", "--disable-pip-version-check", "--no-input"]
 def run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None, timeout: float = 300) -> str:
     """Run ``command``; its output, or the test fails with it."""
     done = subprocess.run(
-        [str(part) for part in command], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
+        [str(part) for part in command], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
     if done.returncode != 0:
         pytest.fail(f"{' '.join(map(str, command))} exited with {done.returncode}:\n{done.stdout}\n{done.stderr}")
@@ -50,7 +49,8 @@ def new_venv(where: Path) -> Path:
 
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment of a user's process: nothing of this checkout's settings or paths."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "PYTHON", "DATABASE_", "REDIS_"))}
+    own = ("DJANGO_", "PYTHON", "DATABASE_", "REDIS_")
+    env = {key: value for key, value in os.environ.items() if not key.startswith(own)}
     env.pop("VIRTUAL_ENV", None)
     return {**env, "PYTHONUNBUFFERED": "1", **extra}
 
@@ -69,7 +69,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_wheel_holds_the_package_and_its_data_only(wheel: Path) -> None:
     assert wheel.name == f"kuzzle_events-{kuzzle_events.__version__}-py3-none-any.whl"
     names = zipfile.ZipFile(wheel).namelist()
-    assert {name.split("/")[0] for name in names} == {"kuzzle_events", f"kuzzle_events-{kuzzle_events.__version__}.dist-info"}
+    assert {name.split("/")[0] for name in names} == {
+        "kuzzle_events",
+        f"kuzzle_events-{kuzzle_events.__version__}.dist-info",
+    }
     for expected in (
         "kuzzle_events/py.typed",
         "kuzzle_events/templates/admin/index.html",
@@ -81,7 +84,12 @@ def test_wheel_holds_the_package_and_its_data_only(wheel: Path) -> None:
     metadata = zipfile.ZipFile(wheel).read(f"kuzzle_events-{kuzzle_events.__version__}.dist-info/METADATA").decode()
     requires = re.findall(r"^Requires-Dist: (.+)$", metadata, re.MULTILINE)
     assert {re.split(r"[<>=\[; ]", line)[0].lower() for line in requires if "extra ==" not in line} == {
-        "django", "channels", "djangorestframework", "pyjwt", "packaging", "asgiref"
+        "django",
+        "channels",
+        "djangorestframework",
+        "pyjwt",
+        "packaging",
+        "asgiref",
     }
     assert 'Requires-Dist: daphne<5,>=4.1; extra == "server"' in metadata
 
@@ -175,7 +183,8 @@ def project(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
     env = clean_env(DJANGO_SUPERUSER_PASSWORD="a-long-enough-password")
     # README step 6, then step 8.
     run(python, "manage.py", "migrate", "--noinput", cwd=where, env=env)
-    run(python, "manage.py", "createsuperuser", "--noinput", "--username", "admin", "--email", "a@example.com", cwd=where, env=env)
+    admin = ("--username", "admin", "--email", "a@example.com")
+    run(python, "manage.py", "createsuperuser", "--noinput", *admin, cwd=where, env=env)
     run(python, "manage.py", "shell", "-c", OPEN_TO_ANONYMOUS, cwd=where, env=env)
     yield python, where
 
@@ -195,7 +204,10 @@ def server(project: tuple[Path, Path]) -> Iterator[int]:
     with log.open("wb") as out:
         process = subprocess.Popen(
             [python, "-m", "uvicorn", "mysite.asgi:application", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=where, env=clean_env(), stdout=out, stderr=subprocess.STDOUT,
+            cwd=where,
+            env=clean_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + 60
@@ -218,8 +230,10 @@ def server(project: tuple[Path, Path]) -> Iterator[int]:
 
 def query(port: int, request: dict[str, object]) -> tuple[int, dict[str, object]]:
     http = urllib.request.Request(
-        f"http://127.0.0.1:{port}/_query", data=json.dumps(request).encode(),
-        headers={"Content-Type": "application/json"}, method="POST",
+        f"http://127.0.0.1:{port}/_query",
+        data=json.dumps(request).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
     )
     try:
         with urllib.request.urlopen(http, timeout=10) as answer:
@@ -264,7 +278,7 @@ def test_editable_install_imports_the_checkout(tmp_path: Path) -> None:
     before = git_status()
     run(python, *PIP, "install", "-q", "--no-deps", "-e", ROOT, cwd=tmp_path, timeout=300)
     assert git_status() == before, "pip install -e wrote files that git does not ignore"
-    code = "import importlib.metadata, kuzzle_events; print(kuzzle_events.__file__, importlib.metadata.version('kuzzle-events'))"
+    code = "import importlib.metadata as m, kuzzle_events; print(kuzzle_events.__file__, m.version('kuzzle-events'))"
     location, version = run(python, "-c", code, cwd=tmp_path, env=clean_env()).split()
     assert Path(location) == ROOT / "kuzzle_events" / "__init__.py"
     assert version == kuzzle_events.__version__
