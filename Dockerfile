@@ -3,5 +3,7 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
+# The admin's static files, served by WhiteNoise from STATIC_ROOT.
+RUN python manage.py collectstatic --noinput
 EXPOSE 7512
 CMD ["uvicorn", "project.asgi:application", "--host", "0.0.0.0", "--port", "7512", "--no-access-log"]

@@ -1,7 +1,8 @@
 """Settings of the project that runs kuzzle_events, read from the environment with django-environ.
 
 Embedded default: SQLite and Channels' in-memory layer. ``DATABASE_URL`` (PostgreSQL...) and
-``REDIS_URL`` (channels_redis) switch to real services.
+``REDIS_URL`` (channels_redis) switch to real services. Static files are served by WhiteNoise:
+from the apps under ``DEBUG``, from ``STATIC_ROOT`` (``manage.py collectstatic``) otherwise.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's CSS...) under uvicorn or daphne, which serve none themselves.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -98,7 +101,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+# WhiteNoise serves STATIC_ROOT, filled by collectstatic (the Dockerfile runs it); under DEBUG it
+# finds the apps' files where they are, so a development run needs no collectstatic.
+WHITENOISE_USE_FINDERS = DEBUG
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 KUZZLE_EVENTS = {
