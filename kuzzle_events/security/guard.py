@@ -167,7 +167,7 @@ class Security:
         try:
             found = store.lookup(jwt, payload["_id"])
         except DatabaseError as error:
-            raise errors.get("core.fatal.service_unavailable", f"database ({error})") from error
+            raise errors.from_exception(error) from error
         if found is None:
             raise errors.get("security.token.invalid")
         token, _, django_user = found
