@@ -85,7 +85,9 @@ def _invalid(error: Any) -> KuzzleError:
 
 def _database(error: BaseException) -> KuzzleError:
     kind = type(error).__name__
-    log.error("kuzzle_events: database error (%s)", kind, exc_info=error)
+    # The database's text is for the operator (the client's message leaves it out); no traceback:
+    # the error is answered, and its cause keeps the stack for whoever asks for it.
+    log.error("kuzzle_events: database error (%s): %s", kind, error)
     if any(cls.__name__ in _UNREACHABLE for cls in type(error).__mro__):
         return get("core.fatal.service_unavailable", f"database ({kind})")
     return get("services.storage.unexpected_error", f"Database error ({kind}).")
