@@ -9,26 +9,29 @@ the DRF views, the ``kuzzle`` management command, or an explicit ``await app.sta
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import contextvars
-import functools
 import logging
-import selectors
 import threading
-from typing import Any, Awaitable, Callable, Coroutine, Mapping, TypeVar
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, TypeVar
 
 from asgiref.sync import SyncToAsync, async_to_sync
 
 from kuzzle_events import conf as config_module
 from kuzzle_events import errors
+from kuzzle_events.api import register_builtins
+from kuzzle_events.core.borrowed_loop import BorrowedLoop
 from kuzzle_events.core.catalog import check_listener
 from kuzzle_events.core.controllers import ControllerRegistry
 from kuzzle_events.core.engine import EventEngine
 from kuzzle_events.core.funnel import Funnel
+from kuzzle_events.core.listeners import qualified_name
 from kuzzle_events.orm import adapt
-from kuzzle_events.core.request import ANONYMOUS, Connection, KuzzleRequest, User
+from kuzzle_events.plugins.loader import PluginManager
+from kuzzle_events.realtime.hub import Realtime
+from kuzzle_events.sdk import EmbeddedSDK
+from kuzzle_events.security.guard import Security
 
-__all__ = ["Application", "PipeRegistry", "HookRegistry", "EmbeddedSDK"]
+__all__ = ["Application", "HookRegistry", "PipeRegistry"]
 
 T = TypeVar("T")
 Handler = Callable[..., Any]
@@ -88,37 +91,6 @@ class HookRegistry:
         return self._app._add_listener("hook", event, handler, priority, owner).id
 
 
-class EmbeddedSDK:
-    """``app.sdk``: execute API actions from code, through the funnel."""
-
-    def __init__(self, app: Application) -> None:
-        self._app = app
-
-    async def query(
-        self,
-        request: Mapping[str, Any],
-        *,
-        user: User | None = None,
-        trigger_events: bool = True,
-        check_rights: bool = False,
-    ) -> dict[str, Any]:
-        """Execute ``request`` (``{"controller", "action", ...}``) and return its envelope.
-
-        As in Kuzzle, code of the server is trusted: rights are checked only with ``check_rights``
-        (for ``user``, anonymous by default) or when the request carries a ``jwt``.
-        A failed action raises its :class:`~kuzzle_events.errors.KuzzleError`.
-        """
-        self._app._require_started("sdk")
-        kuzzle_request = KuzzleRequest(
-            dict(request), connection=Connection(protocol="internal"), user=user or ANONYMOUS
-        )
-        kuzzle_request.context.check_rights = check_rights
-        response = await self._app.funnel.execute(kuzzle_request, trigger_events=trigger_events)
-        if kuzzle_request.error is not None:
-            raise kuzzle_request.error
-        return response.to_dict()
-
-
 class Application:
     """One application: its controllers, pipes, hooks and settings.
 
@@ -133,6 +105,7 @@ class Application:
         self._start_task: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._bridge_lock = threading.Lock()
+        self._bridge_loop: BorrowedLoop | None = None
         self.state = "stopped"  # stopped -> starting -> running -> stopped
         self.log = logging.getLogger("kuzzle_events")
         self.errors = errors.ErrorRegistry()
@@ -140,17 +113,9 @@ class Application:
         self.pipe = PipeRegistry(self)
         self.hook = HookRegistry(self)
         self.sdk = EmbeddedSDK(self)
-        from kuzzle_events.security.guard import Security
-
         self.security = Security(self)
-        from kuzzle_events.realtime.hub import Realtime
-
         self.realtime = Realtime(self)
-        from kuzzle_events.plugins.loader import PluginManager
-
         self.plugin = PluginManager(self)
-        from kuzzle_events.api import register_builtins
-
         register_builtins(self)
 
     # Settings and engine, built on first use so that importing never touches Django settings --
@@ -295,14 +260,15 @@ class Application:
         self.state = "stopped"
         self._start_task = None
 
-    def run_sync(self, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
+    def run_sync(self, fn: Callable[..., Coroutine[Any, Any, T]], *args: Any, **kwargs: Any) -> T:
         """Run a coroutine function from sync code (WSGI views, management commands).
 
         Inside a thread that Django runs for an async server, this is ``async_to_sync`` on the
         server's loop. Elsewhere the coroutine runs as a task of the application's own background
         loop, which outlives the call so that hooks started by the request are not cancelled with
         it; while that loop is idle, the task's first step runs in the calling thread (see
-        :class:`_BridgeLoop`), so a request that never waits costs no hop between threads.
+        :class:`~kuzzle_events.core.borrowed_loop.BorrowedLoop`), so a request that never waits
+        costs no hop between threads.
         """
         if getattr(SyncToAsync.threadlocal, "main_event_loop", None) is not None:
             return async_to_sync(fn)(*args, **kwargs)
@@ -313,128 +279,12 @@ class Application:
         if self.state != "running":
             self.run_sync(self.start)
 
-    def _background_loop(self) -> _BridgeLoop:
+    def _background_loop(self) -> BorrowedLoop:
         with self._bridge_lock:
-            loop = getattr(self, "_bridge_loop", None)
-            if loop is None:
-                loop = _BridgeLoop()
-                thread = threading.Thread(target=loop.serve, name="kuzzle-events-loop", daemon=True)
-                thread.start()
-                self._bridge_loop = loop
-            return loop
-
-
-class _UnlockedSelector(selectors.DefaultSelector):
-    """A selector that releases ``lock`` while it waits for I/O or timers."""
-
-    def __init__(self, lock: threading.Lock) -> None:
-        super().__init__()
-        self._lock = lock
-
-    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        self._lock.release()
-        try:
-            return super().select(timeout)
-        finally:
-            self._lock.acquire()
-
-
-_CAPTURE: Any = object()  # _BridgeLoop._first_step: keep the next call_soon (a new task's first step)
-
-
-class _BridgeLoop(asyncio.SelectorEventLoop):
-    """The background loop of :meth:`Application.run_sync`, which a sync thread may borrow while it is idle.
-
-    The loop's own thread holds ``lock`` except while it waits for I/O or timers, so a thread that
-    takes the lock has the loop to itself. :meth:`run` creates the task there and then runs its
-    first step in the calling thread, as the loop's thread would (the task is the current task,
-    the loop the running loop); only a task that then waits is left to the loop's thread. What the
-    step scheduled (hooks, timers, callbacks) wakes the loop's thread once the lock is released.
-    """
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        super().__init__(_UnlockedSelector(self.lock))
-        self._borrowed = False
-        self._wake_after = False
-        self._first_step: Any = None
-
-    def serve(self) -> None:
-        """Run the loop forever in the current thread (the loop's own thread)."""
-        with self.lock:
-            self.run_forever()
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run ``coro`` as a task of this loop from another thread and return its result."""
-        if asyncio._get_running_loop() is not None or not self.lock.acquire(blocking=False):
-            # The loop is busy (or called from a loop's thread): queue the task behind its work.
-            return asyncio.run_coroutine_threadsafe(coro, self).result()
-        try:
-            task = self._start_here(coro)
-            if not task.done():
-                outcome: concurrent.futures.Future[T] = concurrent.futures.Future()
-                task.add_done_callback(functools.partial(_copy_outcome, outcome))
-        finally:
-            scheduled, self._wake_after = self._wake_after, False
-            self.lock.release()
-        if scheduled:
-            self.call_soon_threadsafe(_nothing)  # wakes the loop's thread
-        return task.result() if task.done() else outcome.result()
-
-    def _start_here(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
-        """A new task of this loop, its first step run in the calling thread (which holds the lock)."""
-        asyncio._set_running_loop(self)
-        self._borrowed = True
-        self._first_step = _CAPTURE
-        try:
-            task = self.create_task(coro)
-            step, args, context = self._first_step
-            context.run(step, *args)
-        finally:
-            self._first_step = None
-            self._borrowed = False
-            asyncio._set_running_loop(None)
-        return task
-
-    def call_soon(
-        self, callback: Callable[..., Any], *args: Any, context: contextvars.Context | None = None
-    ) -> asyncio.Handle:
-        if self._borrowed:
-            if self._first_step is _CAPTURE:
-                # The first step of the task that run() creates: run() calls it itself.
-                self._first_step = (callback, args, context)
-                return asyncio.Handle(callback, args, self, context)
-            self._wake_after = True
-        return super().call_soon(callback, *args, context=context)
-
-    def call_at(
-        self, when: float, callback: Callable[..., Any], *args: Any, context: contextvars.Context | None = None
-    ) -> asyncio.TimerHandle:
-        if self._borrowed:
-            self._wake_after = True
-        return super().call_at(when, callback, *args, context=context)
-
-    def _check_thread(self) -> None:
-        # Debug mode's check: while it holds the lock, the borrowing thread is the loop's thread.
-        if not self._borrowed:
-            super()._check_thread()
-
-
-def _nothing() -> None:
-    """A callback that does nothing: scheduling it wakes a loop."""
-
-
-def _copy_outcome(outcome: concurrent.futures.Future[Any], task: asyncio.Task[Any]) -> None:
-    """Give ``outcome`` (what the calling thread waits on) the finished ``task``'s outcome."""
-    if task.cancelled():
-        outcome.cancel()
-    elif (error := task.exception()) is not None:
-        outcome.set_exception(error)
-    else:
-        outcome.set_result(task.result())
+            if self._bridge_loop is None:
+                self._bridge_loop = BorrowedLoop.in_thread("kuzzle-events-loop")
+            return self._bridge_loop
 
 
 def _name_of(fn: Handler) -> str:
-    from kuzzle_events.core.listeners import qualified_name
-
     return qualified_name(fn)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import functools
 import importlib
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.db import DatabaseError, close_old_connections
@@ -46,8 +47,8 @@ def orm(module: str, name: str) -> Callable[..., Awaitable[Any]]:
     """``module.name``, sync ORM code, as a coroutine function (for the core's own data access).
 
     The module is imported on the first call (models cannot be imported before Django's apps are
-    ready); each call is one hop to Django's sync thread, and a database failure becomes a 500
-    Kuzzle error (``core.fatal.service_unavailable``) rather than a stack trace for the client.
+    ready); each call is one hop to Django's sync thread, and a database failure is raised as its
+    Kuzzle error (:func:`kuzzle_events.errors.from_exception`), which callers of the core catch.
     """
     hopped: Callable[..., Awaitable[Any]] | None = None
 
@@ -58,7 +59,7 @@ def orm(module: str, name: str) -> Callable[..., Awaitable[Any]]:
         try:
             return await hopped(*args, **kwargs)
         except DatabaseError as error:
-            raise errors.get("core.fatal.service_unavailable", f"database ({error})") from error
+            raise errors.from_exception(error) from error
 
     call.__qualname__ = call.__name__ = f"{module}.{name}"
     return call

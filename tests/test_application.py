@@ -110,7 +110,7 @@ def test_config_defaults_settings_and_overrides(make_app, settings) -> None:
     assert make_app().config.PIPE_WARN_TIME == 42
     assert make_app(PIPE_WARN_TIME=7).config["PIPE_WARN_TIME"] == 7
     with pytest.raises(KuzzleError):
-        make_app(NOT_A_SETTING=1).config
+        _ = make_app(NOT_A_SETTING=1).config
 
 
 def test_run_sync_starts_from_sync_code(kapp: Application) -> None:

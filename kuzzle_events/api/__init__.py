@@ -7,7 +7,8 @@ Each module declares its controllers as one table (action -> handler, HTTP route
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from kuzzle_events.api import auth, documents, realtime, security, server
 from kuzzle_events.api.table import Table, definition

@@ -8,7 +8,8 @@ the dict form of the controller.
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application

@@ -39,7 +39,7 @@ def pipe_failure(
         return errors.get(
             "plugin.runtime.pipe_timeout", culprit.name, culprit.owner, event, round(timeout * 1000)
         )
-    return errors.wrap(error)
+    return errors.from_exception(error)
 
 
 def as_raised(event: str, pipes: tuple[Listener, ...], calls: tuple[Call, ...], error: Exception) -> NoReturn:

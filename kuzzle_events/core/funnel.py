@@ -13,13 +13,14 @@ outcome of events nobody listens to is known, and firing them is most of a fast 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from time import perf_counter
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from kuzzle_events import errors
-from kuzzle_events.core.tracing import Debugger
 from kuzzle_events.core.request import KuzzleRequest
 from kuzzle_events.core.response import KuzzleResponse
+from kuzzle_events.core.tracing import Debugger
 
 if TYPE_CHECKING:
     from kuzzle_events.core.controllers import ActionDef, ControllerRegistry

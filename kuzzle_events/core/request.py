@@ -221,8 +221,8 @@ class KuzzleRequest:
         self.status = status
 
     def set_error(self, error: BaseException) -> None:
-        """Fail the request; non-Kuzzle exceptions become an unexpected plugin error."""
-        self.error = errors.wrap(error)
+        """Fail the request with ``error`` as a Kuzzle error (:func:`kuzzle_events.errors.from_exception`)."""
+        self.error = errors.from_exception(error)
         self.status = self.error.status
 
     def clear_error(self) -> None:

@@ -14,7 +14,8 @@ No Django here: the same predicates filter stored documents and realtime notific
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from kuzzle_events import errors
 

@@ -25,7 +25,7 @@ import kuzzle_events
 from kuzzle_events.core.request import Connection, KuzzleRequest
 from kuzzle_events.core.response import KuzzleResponse
 from kuzzle_events.core.tracing import Debugger
-from kuzzle_events.errors import KuzzleError
+from kuzzle_events.errors import KuzzleError, from_exception
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
@@ -160,7 +160,7 @@ class Session:
         """The envelope of a request refused before the funnel: bad payload, too large, no route..."""
         request = KuzzleRequest({"requestId": request_id}, connection=self.connection)
         # The one place where an adapter's failure becomes a Kuzzle error.
-        request.set_error(error)
+        request.set_error(from_exception(error))
         config = self.app.config
         return KuzzleResponse(request, node=config.NODE, stack=config.ERROR_STACK)
 

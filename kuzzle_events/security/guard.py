@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -168,7 +169,7 @@ class Security:
         try:
             found = store.lookup(jwt, payload["_id"])
         except DatabaseError as error:
-            raise errors.get("core.fatal.service_unavailable", f"database ({error})") from error
+            raise errors.from_exception(error) from error
         if found is None:
             raise errors.get("security.token.invalid")
         token, _, django_user = found

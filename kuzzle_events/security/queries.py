@@ -6,7 +6,8 @@ The query language is a small part of Elasticsearch's, on a user's ``_id`` and `
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from kuzzle_events import errors
 

@@ -8,7 +8,8 @@ roles of a user's profiles, one grant is enough.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from kuzzle_events import errors
 

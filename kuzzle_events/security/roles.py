@@ -6,7 +6,8 @@ Plain sync functions on the ORM, called through one thread hop each. The base ro
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from django.db import transaction
 

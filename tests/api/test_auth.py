@@ -12,8 +12,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from kuzzle_events import Application, KuzzleRequest
-from kuzzle_events.models import Token
 from kuzzle_events.core.request import Connection
+from kuzzle_events.models import Token
 from tests.accounts import make_user
 
 

@@ -31,7 +31,7 @@ def test_a_service_function_is_built_once_and_private_names_are_refused() -> Non
     assert storage.list_indexes is storage.list_indexes
     assert storage.list_indexes.__qualname__ == "kuzzle_events.documents.storage.list_indexes"
     with pytest.raises(AttributeError):
-        storage._private
+        getattr(storage, "_private")  # noqa: B009  (the attribute access is what is tested)
 
 
 async def test_a_service_call_runs_the_function(started: Application) -> None:

@@ -51,6 +51,6 @@ def test_partial_error_lists_failures() -> None:
 
 def test_wrap() -> None:
     forbidden = errors.ForbiddenError("x")
-    assert errors.wrap(forbidden) is forbidden
-    wrapped = errors.wrap(KeyError("k"))
+    assert errors.from_exception(forbidden) is forbidden
+    wrapped = errors.from_exception(KeyError("k"))
     assert wrapped.id == "plugin.runtime.unexpected_error"

@@ -6,10 +6,15 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextvars
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import types
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +23,7 @@ from rest_framework.test import APIClient
 from kuzzle_events import Application, KuzzleRequest
 from kuzzle_events.urls import kuzzle_urlpatterns
 
+ROOT = Path(__file__).resolve().parents[2]
 VAR: contextvars.ContextVar[str] = contextvars.ContextVar("run_sync_probe", default="unset")
 
 
@@ -162,3 +168,62 @@ def test_drf_view_under_wsgi_runs_the_hooks_of_its_request(kapp: Application, se
     assert response.status_code == 200 and response.json()["status"] == 200
     assert seen.wait(5)
     kapp.run_sync(kapp.events.drain_hooks)
+
+
+UNDER_ASYNCIO_DEBUG = """
+import asyncio, concurrent.futures, json, logging, threading
+
+import django
+
+django.setup()
+from kuzzle_events import Application
+
+logging.basicConfig(level=logging.WARNING)  # whatever asyncio or the package logs lands on stderr
+app = Application()
+loop = app._background_loop()
+loop.slow_callback_duration = 3600  # debug mode also warns of slow steps: a matter of time, not of threads
+started = threading.Semaphore(0)
+
+
+async def background() -> None:
+    started.release()
+
+
+async def at_once(n: int) -> tuple[str, int]:
+    here = asyncio.get_running_loop()
+    here.create_task(background())  # debug mode checks the thread of each of these calls
+    here.call_soon(started.release)
+    here.call_later(0.001, started.release)
+    return "at once", n
+
+
+async def waiting(n: int) -> tuple[str, int]:
+    await asyncio.sleep(0.001)
+    return "waiting", n
+
+
+def call(n: int) -> list:
+    return list(app.run_sync(at_once if n % 2 else waiting, n))
+
+
+with concurrent.futures.ThreadPoolExecutor(8) as pool:
+    results = list(pool.map(call, range(200)))
+scheduled = all(started.acquire(timeout=30) for _ in range(3 * 100))
+print(json.dumps({"debug": loop.get_debug(), "results": results, "scheduled": scheduled}))
+"""
+
+
+def test_under_asyncio_debug_mode_from_many_threads_nothing_is_reported() -> None:
+    """The loop a thread borrows (which uses private asyncio APIs) is what asyncio's debug mode
+    expects: every call is answered, and asyncio logs no error or warning."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}  # no database is used
+    env.update(PYTHONASYNCIODEBUG="1", DJANGO_SETTINGS_MODULE="project.settings")
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", UNDER_ASYNCIO_DEBUG],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=120, check=False,
+    )
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    report = json.loads(result.stdout)
+    assert report["debug"] and report["scheduled"]
+    expected = [["at once" if n % 2 else "waiting", n] for n in range(200)]
+    assert report["results"] == expected

@@ -9,8 +9,8 @@ import pytest
 from channels.testing import WebsocketCommunicator
 
 from kuzzle_events import Application
-from kuzzle_events.realtime.rooms import Rooms
 from kuzzle_events.protocols.websocket.consumer import KuzzleConsumer
+from kuzzle_events.realtime.rooms import Rooms
 from tests.api.test_auth import call
 
 
@@ -19,7 +19,7 @@ class Client:
         self.ws = WebsocketCommunicator(KuzzleConsumer.as_asgi(kuzzle_app=app), "/")
         self.sent = 0
 
-    async def __aenter__(self) -> "Client":
+    async def __aenter__(self) -> Client:
         connected, _ = await self.ws.connect()
         assert connected
         return self

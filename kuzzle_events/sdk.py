@@ -1,0 +1,44 @@
+"""``app.sdk``: Kuzzle's embedded SDK, API actions executed from the server's own code."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from kuzzle_events.core.request import ANONYMOUS, Connection, KuzzleRequest, User
+
+if TYPE_CHECKING:
+    from kuzzle_events.application import Application
+
+__all__ = ["EmbeddedSDK"]
+
+
+class EmbeddedSDK:
+    """``app.sdk``: execute API actions from code, through the funnel."""
+
+    def __init__(self, app: Application) -> None:
+        self._app = app
+
+    async def query(
+        self,
+        request: Mapping[str, Any],
+        *,
+        user: User | None = None,
+        trigger_events: bool = True,
+        check_rights: bool = False,
+    ) -> dict[str, Any]:
+        """Execute ``request`` (``{"controller", "action", ...}``) and return its envelope.
+
+        As in Kuzzle, code of the server is trusted: rights are checked only with ``check_rights``
+        (for ``user``, anonymous by default) or when the request carries a ``jwt``.
+        A failed action raises its :class:`~kuzzle_events.errors.KuzzleError`.
+        """
+        self._app._require_started("sdk")
+        kuzzle_request = KuzzleRequest(
+            dict(request), connection=Connection(protocol="internal"), user=user or ANONYMOUS
+        )
+        kuzzle_request.context.check_rights = check_rights
+        response = await self._app.funnel.execute(kuzzle_request, trigger_events=trigger_events)
+        if kuzzle_request.error is not None:
+            raise kuzzle_request.error
+        return response.to_dict()
