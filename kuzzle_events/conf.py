@@ -122,7 +122,7 @@ def wrong_types(values: Mapping[str, Any]) -> dict[str, str]:
     return wrong
 
 
-class Config(dict):  # type: ignore[type-arg]
+class Config(dict[str, Any]):
     """The settings in force: attribute or key access (``app.config.PIPE_WARN_TIME``)."""
 
     def __getattr__(self, name: str) -> Any:

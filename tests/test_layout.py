@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parents[1] / "kuzzle_events"
 ROOT = PACKAGE.parent
 
@@ -129,3 +131,9 @@ def test_importing_the_package_builds_nothing() -> None:
     script = "import sys, kuzzle_events; print(sorted(m for m in sys.modules if m.startswith('kuzzle_events')))"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert result.stdout.strip() == "['kuzzle_events']", result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", sorted(modules()))
+def test_module_is_small(name: str) -> None:
+    lines = modules()[name].read_text().count("\n")
+    assert lines <= 400, f"{name} has {lines} lines"

@@ -148,7 +148,8 @@ class Funnel:
     async def _recover(self, event: str, request: KuzzleRequest) -> KuzzleRequest:
         # A pipe may clear the error (recovery) or raise a new one, which replaces it.
         try:
-            return await self.events.trigger(event, request)
+            recovered: KuzzleRequest = await self.events.trigger(event, request)
+            return recovered
         except Exception as error:
             request.set_error(error)
             return request

@@ -6,7 +6,7 @@ a path under another verb is told apart from one that matches nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,7 +65,7 @@ class Router:
         self._root = _Node()
         self._routes: list[Route] = []
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Route]:
         return iter(self._routes)
 
     def find_duplicate(self, route: Route) -> Route | None:

@@ -8,6 +8,7 @@ sent to a group that every process's hub reads, so subscribers on other processe
 from __future__ import annotations
 
 import asyncio
+import builtins
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -178,7 +179,7 @@ class Realtime:
         return listed
 
     async def document_changed(
-        self, request: KuzzleRequest, index: str, collection: str, action: str, documents: list[dict[str, Any]]
+        self, request: KuzzleRequest, index: str, collection: str, action: str, documents: builtins.list[dict[str, Any]]
     ) -> None:
         """Notify subscribers of documents written or deleted by a ``document`` action."""
         event = "delete" if action in ("delete", "mDelete") else "write"
