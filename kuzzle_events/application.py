@@ -126,10 +126,22 @@ class Application:
             self._config = config_module.load(self._config_overrides)
         return self._config
 
+    def _registration_config(self) -> config_module.Config:
+        """The settings, or the defaults while the settings are invalid.
+
+        Registering pipes and hooks in ``AppConfig.ready()`` must not fail on a settings mistake:
+        ``manage.py check`` reports it (``kuzzle_events.E002``/``E003``) and :meth:`start` refuses
+        to start with it.
+        """
+        try:
+            return self.config
+        except errors.KuzzleError:
+            return config_module.Config(config_module.DEFAULTS)
+
     @property
     def events(self) -> EventEngine:
         if self._events is None:
-            c = self.config
+            c = self._registration_config()
             self._events = EventEngine(
                 warn_time=c.PIPE_WARN_TIME,
                 timeout=c.PIPE_TIMEOUT,
@@ -196,7 +208,7 @@ class Application:
             fn,
             is_async=is_async,
             priority=priority,
-            owner=owner or self.config.APP_NAME,
+            owner=owner or self._registration_config().APP_NAME,
             warn_time=warn_time,
             name=name,
         )
@@ -236,6 +248,10 @@ class Application:
         self._loop = asyncio.get_running_loop()
         events = self.events
         try:
+            if self._config is None:
+                # The engine may have been built on the defaults (invalid settings): read them now,
+                # which raises their error, or applies them once they are fixed.
+                self.reload_config()
             await self.plugin.initialise()
             await self.security.start()
             await self.realtime.start()

@@ -113,6 +113,26 @@ def test_config_defaults_settings_and_overrides(make_app, settings) -> None:
         _ = make_app(NOT_A_SETTING=1).config
 
 
+async def test_invalid_settings_do_not_stop_registration_but_stop_the_start(make_app, settings) -> None:
+    """A settings mistake is reported by manage.py check and at start, not by ready()'s registrations."""
+    settings.KUZZLE_EVENTS = {"PIPE_WARN_TIMES": 10}
+    kapp = make_app()
+
+    @kapp.pipe.register("server:beforeNow")
+    async def passthrough(request):
+        return request
+
+    with pytest.raises(KuzzleError) as refused:
+        await kapp.start()
+    assert "PIPE_WARN_TIMES" in refused.value.message
+    assert not kapp.started
+
+    settings.KUZZLE_EVENTS = {"PIPE_WARN_TIME": 10}
+    await kapp.start()
+    assert kapp.events.listeners("server:beforeNow").pipes
+    assert kapp.config.PIPE_WARN_TIME == 10
+
+
 def test_run_sync_starts_from_sync_code(kapp: Application) -> None:
     kapp.start_sync()
     assert kapp.started
