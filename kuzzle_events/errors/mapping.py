@@ -16,6 +16,9 @@ from kuzzle_events.errors.classes import (
     ForbiddenError,
     KuzzleError,
     NotFoundError,
+    SizeLimitError,
+    TooManyRequestsError,
+    UnauthorizedError,
 )
 from kuzzle_events.errors.registry import get
 
@@ -38,6 +41,8 @@ def from_exception(error: BaseException) -> KuzzleError:
       ``core.fatal.service_unavailable`` when the database cannot be reached, else
       ``services.storage.unexpected_error``; the message names the error's class only, as the
       database's own text may quote SQL and data (it is logged, and kept as the cause);
+    - a DRF ``APIException`` (authentication, permission and throttling classes raise them): the
+      Kuzzle class of its status code (401, 403, 404, 413, 429, else 400), with DRF's message;
     - anything else: 500 ``plugin.runtime.unexpected_error``.
 
     The original exception is the new error's ``__cause__``.
@@ -70,7 +75,25 @@ def _from_django(error: BaseException) -> KuzzleError | None:
     # Error, not DatabaseError: InterfaceError (a connection closed under us) derives from Error only.
     if isinstance(error, _loaded("django.db.utils", "Error")):
         return _database(error)
+    if isinstance(error, _loaded("rest_framework.exceptions", "APIException")):
+        return _from_drf(error)
     return None
+
+
+_BY_STATUS: dict[int, type[KuzzleError]] = {
+    401: UnauthorizedError,
+    403: ForbiddenError,
+    404: NotFoundError,
+    413: SizeLimitError,
+    429: TooManyRequestsError,
+}
+
+
+def _from_drf(error: Any) -> KuzzleError:
+    cls = _BY_STATUS.get(getattr(error, "status_code", 400), BadRequestError)
+    detail = getattr(error, "detail", None)
+    message = str(detail) if isinstance(detail, str) else str(error)
+    return cls(message or cls.__name__)
 
 
 def _invalid(error: Any) -> KuzzleError:

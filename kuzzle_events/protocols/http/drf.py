@@ -15,9 +15,10 @@ from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from kuzzle_events import errors
 from kuzzle_events.authentication import KuzzleAuthenticationFailed, KuzzleTokenAuthentication
 from kuzzle_events.core.request import User
-from kuzzle_events.protocols.http.exchange import HttpAnswer, answer_too_large, handle
+from kuzzle_events.protocols.http.exchange import HttpAnswer, answer_error, answer_too_large, handle
 from kuzzle_events.protocols.http.parsing import HttpInput
 from kuzzle_events.protocols.session import resolve_app
 from kuzzle_events.security.tokens import AuthToken
@@ -70,7 +71,8 @@ class KuzzleAPIView(APIView):
         """The first renderer, whatever the request accepts (what DRF falls back to when forced).
 
         The view answers Kuzzle's envelope itself, as the lean ASGI entry does: an ``Accept`` header
-        gets no 406. The renderer only serves DRF's own errors (authentication, permissions...).
+        gets no 406. No answer is rendered by DRF: its own errors (another authentication class,
+        throttling...) get the Kuzzle envelope too (see handle_exception).
         """
         renderer = self.get_renderers()[0]
         return renderer, renderer.media_type
@@ -99,7 +101,11 @@ class KuzzleAPIView(APIView):
             http = self._http_input(django_request, self.kwargs.get("kuzzle_path", ""))
             http.body = django_request.body
             return _django_response(app.run_sync(handle, app, http))
-        return super().handle_exception(exc)
+        # Anything else DRF raised before the view ran (another authentication class, throttling,
+        # a parse error): the same Kuzzle envelope the lean entry would give.
+        app = self.get_app()
+        http = self._http_input(self.request._request, self.kwargs.get("kuzzle_path", ""))
+        return _django_response(answer_error(app, http, errors.from_exception(exc)))
 
     @staticmethod
     def _http_input(django_request: Any, kuzzle_path: str) -> HttpInput:
