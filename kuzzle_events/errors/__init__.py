@@ -8,46 +8,10 @@ turns an error into the same JSON object with :meth:`KuzzleError.to_dict`.
 
 from __future__ import annotations
 
-from kuzzle_events.errors.classes import (
-    CLASSES,
-    BadRequestError,
-    ExternalServiceError,
-    ForbiddenError,
-    GatewayTimeoutError,
-    InternalError,
-    KuzzleError,
-    MultipleErrorsError,
-    NotFoundError,
-    PartialError,
-    PluginImplementationError,
-    PreconditionError,
-    ServiceUnavailableError,
-    SizeLimitError,
-    TooManyRequestsError,
-    UnauthorizedError,
-)
+from kuzzle_events.errors import classes
+from kuzzle_events.errors.classes import *  # noqa: F403  (the classes are the package's public names)
 from kuzzle_events.errors.mapping import from_exception
 from kuzzle_events.errors.registry import ErrorRegistry, get
 
-__all__ = [
-    "CLASSES",
-    "BadRequestError",
-    "ErrorRegistry",
-    "ExternalServiceError",
-    "ForbiddenError",
-    "GatewayTimeoutError",
-    "InternalError",
-    "KuzzleError",
-    "MultipleErrorsError",
-    "NotFoundError",
-    "PartialError",
-    "PluginImplementationError",
-    "PreconditionError",
-    "ServiceUnavailableError",
-    "SizeLimitError",
-    "TooManyRequestsError",
-    "UnauthorizedError",
-    "from_exception",
-    "get",
-]
+__all__ = [*classes.__all__, "ErrorRegistry", "from_exception", "get"]
 

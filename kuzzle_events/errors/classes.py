@@ -11,6 +11,7 @@ from typing import Any
 __all__ = [
     "CLASSES",
     "CODES",
+    "ErrorClasses",
     "BadRequestError",
     "ExternalServiceError",
     "ForbiddenError",
@@ -153,22 +154,27 @@ class MultipleErrorsError(PartialError):
     default_id = "app.errors.multiple_errors"
 
 
+class ErrorClasses:
+    """Every error class, as attributes: ``app.errors.ForbiddenError`` (the registry inherits them)."""
+
+    KuzzleError = KuzzleError
+    BadRequestError = BadRequestError
+    UnauthorizedError = UnauthorizedError
+    ForbiddenError = ForbiddenError
+    NotFoundError = NotFoundError
+    PreconditionError = PreconditionError
+    SizeLimitError = SizeLimitError
+    TooManyRequestsError = TooManyRequestsError
+    InternalError = InternalError
+    PluginImplementationError = PluginImplementationError
+    ExternalServiceError = ExternalServiceError
+    ServiceUnavailableError = ServiceUnavailableError
+    GatewayTimeoutError = GatewayTimeoutError
+    PartialError = PartialError
+    MultipleErrorsError = MultipleErrorsError
+
+
 CLASSES: dict[str, type[KuzzleError]] = {
-    cls.__name__: cls
-    for cls in (
-        BadRequestError,
-        UnauthorizedError,
-        ForbiddenError,
-        NotFoundError,
-        PreconditionError,
-        SizeLimitError,
-        TooManyRequestsError,
-        InternalError,
-        PluginImplementationError,
-        ExternalServiceError,
-        ServiceUnavailableError,
-        GatewayTimeoutError,
-        PartialError,
-        MultipleErrorsError,
-    )
+    name: cls for name, cls in vars(ErrorClasses).items() if isinstance(cls, type) and cls is not KuzzleError
 }
+"""The classes an error id may name (Kuzzle's ``class`` field), by name."""

@@ -8,20 +8,10 @@ from typing import Any
 from kuzzle_events.errors.classes import (
     CLASSES,
     BadRequestError,
-    ExternalServiceError,
-    ForbiddenError,
-    GatewayTimeoutError,
+    ErrorClasses,
     InternalError,
     KuzzleError,
-    MultipleErrorsError,
-    NotFoundError,
-    PartialError,
     PluginImplementationError,
-    PreconditionError,
-    ServiceUnavailableError,
-    SizeLimitError,
-    TooManyRequestsError,
-    UnauthorizedError,
 )
 from kuzzle_events.errors.table import ERROR_TABLE, Row
 
@@ -43,28 +33,12 @@ def _format(template: str, placeholders: tuple[Any, ...]) -> str:
     return "".join(out)
 
 
-class ErrorRegistry:
+class ErrorRegistry(ErrorClasses):
     """``app.errors``: the error classes, and Kuzzle's ids as instances.
 
     >>> app.errors.get("api", "assert", "missing_argument", "index")
     BadRequestError('api.assert.missing_argument', 'Missing argument "index".')
     """
-
-    KuzzleError = KuzzleError
-    BadRequestError = BadRequestError
-    UnauthorizedError = UnauthorizedError
-    ForbiddenError = ForbiddenError
-    NotFoundError = NotFoundError
-    PreconditionError = PreconditionError
-    SizeLimitError = SizeLimitError
-    TooManyRequestsError = TooManyRequestsError
-    InternalError = InternalError
-    PluginImplementationError = PluginImplementationError
-    ExternalServiceError = ExternalServiceError
-    ServiceUnavailableError = ServiceUnavailableError
-    GatewayTimeoutError = GatewayTimeoutError
-    PartialError = PartialError
-    MultipleErrorsError = MultipleErrorsError
 
     def __init__(self) -> None:
         self._custom: dict[str, Row] = {}
