@@ -6,6 +6,8 @@ import difflib
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from kuzzle_events.errors import PluginImplementationError
+
 __all__ = ["DEFAULTS", "TYPES", "Config", "load", "unknown_settings", "wrong_types"]
 
 DEFAULTS: dict[str, Any] = {
@@ -151,8 +153,6 @@ def load(overrides: Mapping[str, Any] | None = None) -> Config:
     ]
     problems += [f"{key} must be {expected}, not {values[key]!r}" for key, expected in wrong_types(values).items()]
     if problems:
-        from kuzzle_events.errors import PluginImplementationError
-
         raise PluginImplementationError(f"Invalid KUZZLE_EVENTS: {'; '.join(problems)}")
     values["ERROR_STACK"] = bool(values["ERROR_STACK"])
     return Config(values)

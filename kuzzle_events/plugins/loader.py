@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
-from kuzzle_events import errors
+from kuzzle_events import __version__, errors
 from kuzzle_events.core.catalog import check_listener
 from kuzzle_events.core.controllers import Controller
 from kuzzle_events.core.request import KuzzleRequest
@@ -283,8 +283,6 @@ def _check_manifest(plugin: Any, manifest: dict[str, Any]) -> str:
             f'Plugin "{name}": the manifest needs a "kuzzle_events" version range (e.g. ">=0.1,<1").',
             "plugin.manifest.missing_version",
         )
-    from kuzzle_events import __version__
-
     try:
         accepted = Version(__version__) in SpecifierSet(str(supported))
     except InvalidSpecifier:

@@ -17,6 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from kuzzle_events.core.catalog import EVENTS
+from kuzzle_events.errors import KuzzleError
+
 if TYPE_CHECKING:
     from kuzzle_events import Application
 
@@ -39,8 +42,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from kuzzle_events import app
-        from kuzzle_events.errors import KuzzleError
+        from kuzzle_events import app  # the application is built on first use, after every ready()
 
         unknown = [s for s in options["sections"] if s not in SECTIONS]
         if unknown:
@@ -92,8 +94,6 @@ def routes_table(app: Application) -> Table:
 
 
 def documented_events_table(app: Application) -> Table:
-    from kuzzle_events.core.catalog import EVENTS
-
     rows = [(e.name, e.kind, ", ".join(e.payload) or "-", e.when) for e in EVENTS]
     return "Documented events", ("EVENT", "FOR", "PAYLOAD", "WHEN"), rows, ""
 

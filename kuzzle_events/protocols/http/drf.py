@@ -35,6 +35,7 @@ def kuzzle_user(django_user: Any) -> User | None:
     """The caller as Kuzzle sees them, from a user DRF authenticated (None if anonymous)."""
     if django_user is None or not getattr(django_user, "is_authenticated", False):
         return None
+    # Models: this module is imported by DRF settings, possibly before Django's apps are ready.
     from kuzzle_events.security import store
 
     return store.user_of(store.ensure_kuzzle_user(django_user))
