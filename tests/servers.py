@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +82,28 @@ def manage(*args: str, env: dict[str, str] | None = None, timeout: float = 120) 
     )
 
 
+def wait_for_healthcheck(
+    name: str, process: subprocess.Popen[bytes], port: int, output: Callable[[], str], timeout: float
+) -> bytes:
+    """Wait until the server ``process`` answers ``GET /_healthcheck`` with a 200; its body.
+
+    Fails the test, with the server's ``output()``, if the process exits or does not answer in time.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"the {name} server exited with {process.returncode}:\n{output()}")
+        try:
+            status, _, body = get(port, "/_healthcheck")
+            if status == 200:
+                return body
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"the {name} server did not answer GET /_healthcheck within {timeout:.0f} s:\n{output()}")
+        time.sleep(0.1)
+
+
 def serve(
     name: str, command: list[str], tmp: Path, extra_env: dict[str, str] | None = None, shutdown_lines: tuple[str, ...] = ()
 ) -> Iterator[Server]:
@@ -99,19 +121,8 @@ def serve(
         )
     server = Server(name, port, process, log, env)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the {name} server exited with {process.returncode}:\n{server.output()}")
-            try:
-                status, _, body = get(port, "/_healthcheck")
-                if status == 200 and json.loads(body) == {"status": "green"}:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the {name} server did not answer GET /_healthcheck within 30 s:\n{server.output()}")
-            time.sleep(0.1)
+        body = wait_for_healthcheck(name, process, port, server.output, timeout=30)
+        assert json.loads(body) == {"status": "green"}, f"the {name} server is not green: {body!r}"
         yield server
     finally:
         process.terminate()

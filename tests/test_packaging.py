@@ -10,7 +10,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -21,7 +20,7 @@ import pytest
 from websockets.sync.client import connect
 
 import kuzzle_events
-from tests.servers import free_port, get
+from tests.servers import free_port, get, wait_for_healthcheck
 
 ROOT = Path(__file__).resolve().parent.parent
 PIP = ["-m", "pip", "--disable-pip-version-check", "--no-input"]
@@ -210,18 +209,7 @@ def server(project: tuple[Path, Path]) -> Iterator[int]:
             stderr=subprocess.STDOUT,
         )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"uvicorn exited with {process.returncode}:\n{log.read_text()}")
-            try:
-                if get(port, "/_healthcheck")[0] == 200:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"uvicorn did not answer within 60 s:\n{log.read_text()}")
-            time.sleep(0.2)
+        wait_for_healthcheck("new project's uvicorn", process, port, log.read_text, timeout=60)
         yield port
     finally:
         process.terminate()
