@@ -10,11 +10,31 @@ from typing import Any, cast
 from kuzzle_events import errors
 from kuzzle_events.core import jsontext
 
-__all__ = ["KuzzleRequest", "RequestInput", "RequestResource", "RequestContext", "Connection", "User", "ANONYMOUS"]
+__all__ = [
+    "KuzzleRequest",
+    "check_request_id",
+    "RequestInput",
+    "RequestResource",
+    "RequestContext",
+    "Connection",
+    "User",
+    "ANONYMOUS",
+]
 
 _MISSING: Any = object()
 # Root keys of a non-HTTP request that are not arguments.
 _ROOT_KEYS = frozenset({"controller", "action", "body", "jwt", "volatile", "requestId"})
+
+
+def check_request_id(value: Any) -> None:
+    """Raise Kuzzle's 400 for a client's ``requestId`` that is neither absent nor a string of
+    printable characters: it is echoed in headers, frames and logs, where a control character
+    (NUL, CR, LF...) would break the answer."""
+    if value is None or (type(value) is str and value.isprintable()):
+        return
+    if not isinstance(value, str):
+        raise errors.get("api.assert.invalid_type", "requestId", "string")
+    raise errors.get("api.assert.invalid_argument", "requestId", "printable characters only")
 
 
 class User:

@@ -7,13 +7,14 @@ client can read, not a crash), and every protocol reuses that text.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
 from kuzzle_events import errors
 from kuzzle_events.core.request import KuzzleRequest
 
-__all__ = ["KuzzleResponse", "dumps"]
+__all__ = ["KuzzleResponse", "dumps", "encodable"]
 
 try:
     from json.encoder import c_make_encoder as _c_make_encoder  # type: ignore[attr-defined]
@@ -43,6 +44,24 @@ else:
 
 
 _ROOM = ',"room":'
+# A lone surrogate, the one character a str can hold and UTF-8 cannot encode.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def encodable(text: str) -> bool:
+    """Whether ``text`` can be sent as UTF-8 (ASCII, the usual case, is answered without encoding)."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _escape_surrogates(text: str) -> str:
+    # The JSON encoder writes characters only inside strings, where an escape means the same.
+    return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def _value(value: Any) -> str:
@@ -78,18 +97,40 @@ class KuzzleResponse:
         return self.request.response.headers
 
     def seal(self) -> None:
-        """Serialize the result now; an unserializable one turns the response into an error."""
+        """Serialize the result now; an unserializable one (a string UTF-8 cannot encode included)
+        turns the response into an error."""
         request = self.request
-        if request.error is not None or (self.raw and isinstance(request.result, (bytes, str))):
+        result = request.result
+        if request.error is not None or isinstance(result, bytes) and self.raw:
             return
         try:
-            self._result_json = dumps(request.result)
+            if self.raw and isinstance(result, str):
+                text = result
+            else:
+                text = self._result_json = dumps(result)
+            if not encodable(text):
+                raise ValueError("a string holds an unpaired surrogate")
         except (TypeError, ValueError, RecursionError) as error:
-            request.set_error(
-                errors.get(
-                    "plugin.controller.unserializable_response", request.input.controller, request.input.action, error
-                )
-            )
+            self._result_json = None
+            self._unsendable(error)
+
+    def _unsendable(self, error: BaseException) -> None:
+        request = self.request
+        request.set_error(
+            errors.get("plugin.controller.unserializable_response", request.input.controller, request.input.action, error)
+        )
+
+    def sendable_json(self, *, room: bool = False) -> str:
+        """:meth:`to_json`, as text UTF-8 can encode: an envelope holding an unpaired surrogate
+        (in a header, an error message...) is answered as the 500 of an unserializable response,
+        and a surrogate left in a field the client gave is sent escaped."""
+        text = self.to_json(room=room)
+        if encodable(text):
+            return text
+        self._unsendable(ValueError("a string holds an unpaired surrogate"))
+        self.request.response.headers.clear()
+        text = self.to_json(room=room)
+        return text if encodable(text) else _escape_surrogates(text)
 
     def _head(self) -> dict[str, Any]:
         request = self.request

@@ -22,7 +22,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
 
 import kuzzle_events
-from kuzzle_events.core.request import Connection, KuzzleRequest
+from kuzzle_events.core.request import Connection, KuzzleRequest, check_request_id
 from kuzzle_events.core.response import KuzzleResponse
 from kuzzle_events.core.tracing import Debugger
 from kuzzle_events.errors import KuzzleError, from_exception
@@ -157,7 +157,13 @@ class Session:
         return data
 
     def refused(self, error: BaseException, request_id: str | None = None) -> KuzzleResponse:
-        """The envelope of a request refused before the funnel: bad payload, too large, no route..."""
+        """The envelope of a request refused before the funnel: bad payload, too large, no route...
+
+        A ``request_id`` that cannot be echoed (see :func:`check_request_id`) is replaced by a new one."""
+        try:
+            check_request_id(request_id)
+        except KuzzleError:
+            request_id = None
         request = KuzzleRequest({"requestId": request_id}, connection=self.connection)
         # The one place where an adapter's failure becomes a Kuzzle error.
         request.set_error(from_exception(error))

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kuzzle_events import errors
-from kuzzle_events.core.request import KuzzleRequest
+from kuzzle_events.core.request import KuzzleRequest, check_request_id
 from kuzzle_events.core.response import KuzzleResponse, dumps
 from kuzzle_events.protocols.http.parsing import (
     HttpInput,
@@ -60,23 +61,48 @@ def _cors(headers: dict[str, str]) -> list[tuple[str, str]]:
     ]
 
 
+# A header name (RFC 9110's token) and a field value (visible latin-1 characters, spaces and tabs).
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+
+
+def _sendable_header(name: str, value: str) -> bool:
+    return _HEADER_NAME.fullmatch(name) is not None and _HEADER_VALUE.fullmatch(value) is not None
+
+
 def _serialize(response: KuzzleResponse, http: HttpInput, pretty: bool) -> HttpAnswer:
     request = response.request
+    handler_headers = {str(k): str(v) for k, v in request.response.headers.items()}
+    bad = next((k for k, v in handler_headers.items() if not _sendable_header(k, v)), None)
+    if bad is not None:
+        # A header no HTTP response can carry (a line break, a character beyond latin-1...): the
+        # client gets a 500 envelope instead of a connection the server drops.
+        request.response.headers.clear()
+        request.set_error(
+            errors.get(
+                "plugin.controller.unserializable_response",
+                request.input.controller,
+                request.input.action,
+                f"the response header {bad!r} cannot be sent over HTTP",
+            )
+        )
+        handler_headers = {}
     headers = _cors(http.headers)
-    headers.append(("X-Kuzzle-Request-Id", request.id))
-    handler_headers = request.response.headers
+    if _sendable_header("X-Kuzzle-Request-Id", request.id):
+        # (A /_query requestId beyond latin-1 is only in the envelope: a header cannot carry it.)
+        headers.append(("X-Kuzzle-Request-Id", request.id))
     if response.raw:
         body, content_type = response.raw_body()
         if not any(k.lower() == "content-type" for k in handler_headers):
             headers.append(("Content-Type", content_type))
     else:
-        text = response.to_json()
+        text = response.sendable_json()
         if pretty:
             text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
         body = text.encode()
         headers.append(("Content-Type", "application/json"))
     # An enveloped answer is always JSON: a handler's Content-Type only applies to raw answers.
-    headers.extend((k, str(v)) for k, v in handler_headers.items() if response.raw or k.lower() != "content-type")
+    headers.extend((k, v) for k, v in handler_headers.items() if response.raw or k.lower() != "content-type")
     if http.method == "HEAD":
         body = b""
     return HttpAnswer(response.status, headers, body)
@@ -131,10 +157,12 @@ async def handle(
 
     session = Session(app, connection_of(http))
     try:
+        check_request_id(http.headers.get("x-kuzzle-request-id"))
         if path == "/_query" and method == "POST":
             data = parse_body(http.headers, http.body)
             if not isinstance(data, dict):
                 raise errors.get("api.assert.invalid_type", "body", "object")
+            check_request_id(data.get("requestId"))
             request = KuzzleRequest(data, connection=session.connection)
             # The token and volatile data may come as headers, as on any other route.
             request.input.jwt = request.input.jwt or bearer_token(http.headers)

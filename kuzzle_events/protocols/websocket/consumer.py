@@ -18,7 +18,7 @@ from channels.layers import get_channel_layer
 
 from kuzzle_events import errors
 from kuzzle_events.core import jsontext
-from kuzzle_events.core.request import Connection, KuzzleRequest
+from kuzzle_events.core.request import Connection, KuzzleRequest, check_request_id
 from kuzzle_events.protocols.session import Session, resolve_app, scope_headers
 from kuzzle_events.protocols.websocket.scheduler import Scheduler
 
@@ -142,7 +142,7 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         try:
             data = await session.parse(text, _decode) if session.parsing_pipes() else _decode(text)
         except errors.KuzzleError as error:
-            await self._send_text(session.refused(error).to_json(room=True))
+            await self._send_text(session.refused(error).sendable_json(room=True))
             return
         if data == {"p": 1}:
             await self._send_text(PONG)
@@ -155,7 +155,7 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         response = await self._funnel.execute(request)
         if request.context.token is not None:  # (no call per message for requests without one)
             self.session.watch_token(request)  # type: ignore[union-attr]
-        await self._send_text(response.to_json(room=True))
+        await self._send_text(response.sendable_json(room=True))
 
     async def _send_text(self, text: str) -> None:
         try:
@@ -173,4 +173,7 @@ def _decode(text: str) -> dict[str, Any]:
         raise errors.get("network.websocket.unexpected_error", f"invalid JSON: {error}") from None
     if type(data) is not dict:
         raise errors.get("network.websocket.unexpected_error", "a request must be a JSON object")
+    request_id = data.get("requestId")
+    if type(request_id) is not str or not request_id.isprintable():  # (the usual case without a call)
+        check_request_id(request_id)
     return data
