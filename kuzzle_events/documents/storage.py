@@ -14,6 +14,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from kuzzle_events import errors
+from kuzzle_events.core.response import dumps, encodable
 from kuzzle_events.models import Collection, Document, Index
 from kuzzle_events.security.tokens import now_ms
 
@@ -35,6 +36,26 @@ __all__ = [
 ]
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_+\-]{0,125}$")
+# A NUL character as the JSON encoder writes it (not an escaped backslash followed by "u0000").
+_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def _unstorable(content: Any) -> errors.KuzzleError | None:
+    """Why a document's content cannot be stored on every database, or None.
+
+    What JSON cannot carry (NaN, infinities, other objects than JSON's, unpaired surrogates) and
+    the NUL character (PostgreSQL's jsonb refuses it) are refused the same way on every database,
+    before any SQL.
+    """
+    try:
+        text = dumps(content)
+    except (TypeError, ValueError, RecursionError) as error:
+        return errors.get("api.assert.invalid_argument", "body", f"JSON content ({error})")
+    if not encodable(text):
+        return errors.get("api.assert.invalid_argument", "body", "text without unpaired surrogates")
+    if "\\u0000" in text and _NUL.search(text) is not None:
+        return errors.get("api.assert.invalid_argument", "body", "content without NUL characters")
+    return None
 
 
 def check_name(kind: str, name: Any) -> str:
@@ -134,6 +155,10 @@ def write(
             if mode == "replace" and current is None:
                 failures.append((key, errors.get("services.storage.not_found", key, index, collection)))
                 continue
+            refused = _unstorable(source)
+            if refused is not None:
+                failures.append((key, refused))
+                continue
             seen.add(key)
             if current is None:
                 row = Document(collection=target, key=key, source=source, author=kuid, created_at=now)
@@ -150,6 +175,9 @@ def write(
                 for item in results:
                     item["row"].save()
         except IntegrityError:
+            created = [item["row"].key for item in results if item["created"]]
+            if not Document.objects.filter(collection=target, key__in=created).exists():
+                raise  # another constraint than the ids' (errors.from_exception maps it)
             # Another request created one of these ids meanwhile.
             raise errors.get("services.storage.document_already_exists") from None
     # "_previous": the content before the change, for realtime subscriptions it may leave.
@@ -177,6 +205,10 @@ def update(
             for key, _ in documents
             if key not in rows and default is None
         ]
+        failures += [(key, refused) for key, changes in documents if (refused := _unstorable(changes)) is not None]
+        if default:
+            refused = _unstorable(default)
+            failures += [(key, refused) for key, _ in documents if refused is not None and key not in rows]
         if failures:
             raise _failed(failures, len(documents))
         results = []

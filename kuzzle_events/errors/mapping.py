@@ -28,6 +28,8 @@ log = logging.getLogger("kuzzle_events")
 
 # Errors that say the database cannot be reached (as opposed to a query that failed).
 _UNREACHABLE = ("OperationalError", "InterfaceError")
+# Errors that say the database refused what it was given: a value, or a constraint it breaks.
+_REFUSED = ("DataError", "IntegrityError")
 
 
 def from_exception(error: BaseException) -> KuzzleError:
@@ -37,9 +39,11 @@ def from_exception(error: BaseException) -> KuzzleError:
     - Django's ``Http404``: 404 (``app.errors.not_found``), as a handler raising NotFoundError;
     - ``PermissionDenied``: 403 ``security.rights.forbidden``;
     - ``ValidationError``: 400 ``api.assert.invalid_argument``, naming the fields;
-    - a database error (``django.db.DatabaseError``, its subclasses, ``InterfaceError``): 500,
-      ``core.fatal.service_unavailable`` when the database cannot be reached, else
-      ``services.storage.unexpected_error``; the message names the error's class only, as the
+    - a database error (``django.db.DatabaseError``, its subclasses, ``InterfaceError``):
+      ``core.fatal.service_unavailable`` when the database cannot be reached, 400
+      ``services.storage.unexpected_bad_request`` for a value or constraint it refuses
+      (``DataError``, ``IntegrityError``), else 500 ``services.storage.unexpected_error``; the
+      message names the error's class only, as the
       database's own text may quote SQL and data (it is logged, and kept as the cause);
     - a DRF ``APIException`` (authentication, permission and throttling classes raise them): the
       Kuzzle class of its status code (401, 403, 404, 413, 429, else 400), with DRF's message;
@@ -113,4 +117,6 @@ def _database(error: BaseException) -> KuzzleError:
     log.error("kuzzle_events: database error (%s): %s", kind, error)
     if any(cls.__name__ in _UNREACHABLE for cls in type(error).__mro__):
         return get("core.fatal.service_unavailable", f"database ({kind})")
+    if any(cls.__name__ in _REFUSED for cls in type(error).__mro__):
+        return get("services.storage.unexpected_bad_request", f"The database refused the request ({kind}).")
     return get("services.storage.unexpected_error", f"Database error ({kind}).")

@@ -173,6 +173,7 @@ ERROR_TABLE: dict[str, Row] = {
     'services.storage.invalid_index_name': (0x01010029, BadRequestError, 'The index name "%s" is invalid'),
     'services.storage.not_found': (0x0101000b, NotFoundError, 'Document "%s" not found in "%s":"%s".'),
     'services.storage.search_as_an_id': (0x0101000f, BadRequestError, '_search is not a valid document identifier'),
+    'services.storage.unexpected_bad_request': (0x01010021, BadRequestError, '%s'),
     'services.storage.unexpected_error': (0x01010023, ExternalServiceError, '%s'),
     'services.storage.unknown_collection': (0x01010002, PreconditionError, 'The collection "%s":"%s" does not exist.'),
     'services.storage.unknown_index': (0x01010001, PreconditionError, 'The index "%s" does not exist.'),

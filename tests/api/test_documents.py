@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
+from unittest import mock
 
 import pytest
 from asgiref.sync import sync_to_async
+from django.db import IntegrityError
 
 from kuzzle_events import Application, KuzzleRequest, errors
 from kuzzle_events.models import Document
@@ -233,3 +235,48 @@ async def test_rights_apply_per_document_action(library: Application) -> None:
     assert (refused["status"], refused["error"]["id"]) == (403, "security.rights.forbidden")
     assert (await doc(library, "get", _id="a"))["status"] == 401
     assert set(await stored()) == {"a"}
+
+
+UNSTORABLE = {
+    "nan": {"n": float("nan")},
+    "infinity": {"n": [float("-inf")]},
+    "nul": {"s": "a\x00b"},
+    "surrogate": {"s": "a\ud800b"},
+    "object": {"o": object()},
+}
+
+
+@pytest.mark.parametrize("name", UNSTORABLE)
+async def test_content_no_database_can_store_is_a_400_naming_no_value(library: Application, name: str) -> None:
+    # Handlers and the embedded SDK hand Python values over, without JSON text to refuse them.
+    content = UNSTORABLE[name]
+    answers = [
+        await doc(library, "create", _id="bad", body=content),
+        await doc(library, "createOrReplace", _id="bad", body=content),
+        await doc(library, "upsert", _id="bad", body={"changes": {"ok": 1}, "default": content}),
+    ]
+    await doc(library, "create", _id="good", body={"ok": 1})
+    answers.append(await doc(library, "update", _id="good", body=content))
+    for answer in answers:
+        assert (answer["status"], answer["error"]["id"]) == (400, "api.assert.invalid_argument")
+        assert "a\x00b" not in answer["error"]["message"] and "INSERT" not in answer["error"]["message"]
+    multi = await doc(
+        library, "mCreate", body={"documents": [{"_id": "m1", "body": {"ok": 1}}, {"_id": "m2", "body": content}]}
+    )
+    assert (multi["status"], multi["error"]["id"]) == (400, "services.storage.incomplete_write")
+    assert [e["reason"]["id"] for e in multi["error"]["errors"]] == ["api.assert.invalid_argument"]
+    assert set(await stored()) == {"good"} and (await stored())["good"] == {"ok": 1}
+
+
+async def test_escaped_backslashes_before_u0000_are_text(library: Application) -> None:
+    answer = await doc(library, "create", _id="text", body={"s": "\\u0000", "t": "\\\\u0000"})
+    assert answer["status"] == 200, answer["error"]
+    assert (await stored())["text"] == {"s": "\\u0000", "t": "\\\\u0000"}
+
+
+async def test_an_integrity_error_other_than_a_taken_id_is_not_document_already_exists(library: Application) -> None:
+    refused = IntegrityError("CHECK constraint failed: source (INSERT INTO ... 'secret')")
+    with mock.patch.object(Document, "save", side_effect=refused):
+        answer = await doc(library, "create", _id="checked", body={"ok": 1})
+    assert (answer["status"], answer["error"]["id"]) == (400, "services.storage.unexpected_bad_request")
+    assert "secret" not in answer["error"]["message"]

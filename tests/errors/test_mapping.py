@@ -14,6 +14,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import (
     DatabaseError,
+    DataError,
     IntegrityError,
     InterfaceError,
     OperationalError,
@@ -44,7 +45,8 @@ CASES: dict[str, tuple[Callable[[], None], int, str]] = {
     "Http404": (raising(Http404("No Book matches the given query.")), 404, "app.errors.not_found"),
     "PermissionDenied": (raising(PermissionDenied("Only editors may do that.")), 403, "security.rights.forbidden"),
     "ValidationError": (raising(ValidationError({"price": ["Must be positive."]})), 400, "api.assert.invalid_argument"),
-    "IntegrityError": (duplicate_user, 500, "services.storage.unexpected_error"),
+    "IntegrityError": (duplicate_user, 400, "services.storage.unexpected_bad_request"),
+    "DataError": (raising(DataError(f"invalid input value in {SQL}")), 400, "services.storage.unexpected_bad_request"),
     "OperationalError": (raising(OperationalError(f"no such table: {SQL}")), 500, "core.fatal.service_unavailable"),
     "InterfaceError": (raising(InterfaceError(f"connection already closed: {SQL}")), 500, "core.fatal.service_unavailable"),
     "ProgrammingError": (raising(ProgrammingError(f"syntax error at {SQL}")), 500, "services.storage.unexpected_error"),
