@@ -59,6 +59,14 @@ def encodable(text: str) -> bool:
     return True
 
 
+def _is_json(value: Any) -> bool:
+    try:
+        dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        return False
+    return True
+
+
 def _escape_surrogates(text: str) -> str:
     # The JSON encoder writes characters only inside strings, where an escape means the same.
     return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
@@ -121,14 +129,22 @@ class KuzzleResponse:
         )
 
     def sendable_json(self, *, room: bool = False) -> str:
-        """:meth:`to_json`, as text UTF-8 can encode: an envelope holding an unpaired surrogate
-        (in a header, an error message...) is answered as the 500 of an unserializable response,
-        and a surrogate left in a field the client gave is sent escaped."""
-        text = self.to_json(room=room)
-        if encodable(text):
-            return text
-        self._unsendable(ValueError("a string holds an unpaired surrogate"))
-        self.request.response.headers.clear()
+        """:meth:`to_json`, as text UTF-8 can encode: an envelope that cannot be sent (an unpaired
+        surrogate in a header or an error message, volatile data set to what JSON cannot
+        carry...) is answered as the 500 of an unserializable response, without the handler's
+        headers (and volatile data), and a surrogate left in a field the client gave is sent escaped."""
+        try:
+            text = self.to_json(room=room)
+            if encodable(text):
+                return text
+            problem: BaseException = ValueError("a string holds an unpaired surrogate")
+        except (TypeError, ValueError, RecursionError) as error:  # a field set to what JSON cannot carry
+            problem = error
+        self._unsendable(problem)
+        request = self.request
+        request.response.headers.clear()
+        if request.input.volatile is not None and not _is_json(request.input.volatile):
+            request.input.volatile = None
         text = self.to_json(room=room)
         return text if encodable(text) else _escape_surrogates(text)
 

@@ -43,6 +43,10 @@ def register_probes(app: Application) -> None:
     async def failing(request: KuzzleRequest) -> str:
         raise ValueError("message \ud800 here")
 
+    async def bad_volatile(request: KuzzleRequest) -> str:
+        request.input.volatile = {"n": float("nan")}
+        return "volatile data no JSON carries"
+
     app.controller.register(
         "bad",
         {
@@ -52,6 +56,7 @@ def register_probes(app: Application) -> None:
                 "rawSurrogate": {"handler": raw_surrogate},
                 "header": {"handler": header},
                 "failing": {"handler": failing},
+                "badVolatile": {"handler": bad_volatile},
             }
         },
     )
@@ -127,9 +132,10 @@ async def test_http_result_that_cannot_be_encoded(http, action: str) -> None:
     kuzzle_error(answer, 500, "plugin.controller.unserializable_response")
 
 
-async def test_http_error_message_that_cannot_be_encoded(http) -> None:
-    answer = await http("GET", "/_/bad/failing")
-    assert answer.status == 500 and answer.json()["error"]["id"] == "plugin.controller.unserializable_response"
+@pytest.mark.parametrize("action", ["failing", "bad-volatile"])
+async def test_http_error_message_or_volatile_that_cannot_be_encoded(http, action: str) -> None:
+    answer = await http("GET", f"/_/bad/{action}")
+    kuzzle_error(answer, 500, "plugin.controller.unserializable_response")
 
 
 @pytest.mark.parametrize("value", ["line\r\nX-Injected: 1", "nul\x00", "日本"])
@@ -189,7 +195,7 @@ async def test_websocket_frames_with_bad_values(ws_app: Application) -> None:
 async def test_websocket_answers_that_cannot_be_encoded(ws_app: Application) -> None:
     ws = WebsocketCommunicator(KuzzleConsumer.as_asgi(kuzzle_app=ws_app), "/")
     assert (await ws.connect())[0]
-    for action in ["surrogate", "rawSurrogate", "failing"]:
+    for action in ["surrogate", "rawSurrogate", "failing", "badVolatile"]:
         await ws.send_json_to({"controller": "bad", "action": action, "requestId": action})
         envelope = await expect_error(ws, 500, "plugin.controller.unserializable_response")
         assert envelope["room"] == action
