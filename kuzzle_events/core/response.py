@@ -108,19 +108,21 @@ class KuzzleResponse:
         """Serialize the result now; an unserializable one (a string UTF-8 cannot encode included)
         turns the response into an error."""
         request = self.request
+        if request.error is not None:
+            return
         result = request.result
-        if request.error is not None or isinstance(result, bytes) and self.raw:
+        raw = request.response.raw
+        if raw and isinstance(result, bytes):
             return
         try:
-            if self.raw and isinstance(result, str):
-                text = result
-            else:
-                text = self._result_json = dumps(result)
-            if not encodable(text):
+            text = result if raw and isinstance(result, str) else dumps(result)
+            if not (text.isascii() or encodable(text)):
                 raise ValueError("a string holds an unpaired surrogate")
         except (TypeError, ValueError, RecursionError) as error:
-            self._result_json = None
             self._unsendable(error)
+            return
+        if text is not result:
+            self._result_json = text
 
     def _unsendable(self, error: BaseException) -> None:
         request = self.request
@@ -135,7 +137,7 @@ class KuzzleResponse:
         headers (and volatile data), and a surrogate left in a field the client gave is sent escaped."""
         try:
             text = self.to_json(room=room)
-            if encodable(text):
+            if text.isascii() or encodable(text):
                 return text
             problem: BaseException = ValueError("a string holds an unpaired surrogate")
         except (TypeError, ValueError, RecursionError) as error:  # a field set to what JSON cannot carry
