@@ -7,9 +7,14 @@ other.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import aiomqtt
@@ -257,3 +262,17 @@ def test_mqtt_settings_complete_the_defaults() -> None:
     settings = conf.mqtt_settings(conf.load({"MQTT": {"MODE": "external", "PORT": 1884}}))
     assert (settings["MODE"], settings["PORT"], settings["HOST"]) == ("external", 1884, "127.0.0.1")
     assert (settings["REQUEST_TOPIC"], settings["RESPONSE_TOPIC"]) == ("Kuzzle/request", "Kuzzle/response")
+
+
+def test_the_project_turns_mqtt_on_when_given_a_broker() -> None:
+    code = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'project.settings'; django.setup();"
+        "from kuzzle_events import app, conf; m = conf.mqtt_settings(app.config);"
+        "print(m['MODE'], m['HOST'], m['PORT'])"
+    )
+    root = Path(__file__).resolve().parents[2]
+    run = functools.partial(subprocess.run, [sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    bare = {key: value for key, value in os.environ.items() if not key.startswith("KUZZLE_MQTT")}
+    assert run(env=bare, check=True).stdout.split() == ["off", "127.0.0.1", "1883"]
+    given = {**bare, "KUZZLE_MQTT_HOST": "mosquitto", "KUZZLE_MQTT_PORT": "1884"}
+    assert run(env=given, check=True).stdout.split() == ["external", "mosquitto", "1884"]
