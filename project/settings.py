@@ -27,6 +27,8 @@ env = environ.Env(
     KUZZLE_PORT=(int, 7512),
     KUZZLE_MQTT_HOST=(str, ""),
     KUZZLE_MQTT_PORT=(int, 1883),
+    KUZZLE_MQTT_REQUEST_TOPIC=(str, "Kuzzle/request"),
+    KUZZLE_MQTT_RESPONSE_TOPIC=(str, "Kuzzle/response"),
     DEMO_FORMAT_NOW=(bool, False),
 )
 environ.Env.read_env(BASE_DIR / ".env")
@@ -120,7 +122,13 @@ KUZZLE_EVENTS = {
     "PORT": env("KUZZLE_PORT"),
     # The API over MQTT when KUZZLE_MQTT_HOST names a broker (docker-compose.yml's mosquitto).
     "MQTT": (
-        {"MODE": "external", "HOST": env("KUZZLE_MQTT_HOST"), "PORT": env("KUZZLE_MQTT_PORT")}
+        {
+            "MODE": "external",
+            "HOST": env("KUZZLE_MQTT_HOST"),
+            "PORT": env("KUZZLE_MQTT_PORT"),
+            "REQUEST_TOPIC": env("KUZZLE_MQTT_REQUEST_TOPIC"),
+            "RESPONSE_TOPIC": env("KUZZLE_MQTT_RESPONSE_TOPIC"),
+        }
         if env("KUZZLE_MQTT_HOST")
         else {}
     ),

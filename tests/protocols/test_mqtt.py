@@ -27,6 +27,7 @@ from kuzzle_events import Application, KuzzleRequest, conf
 from kuzzle_events.errors import PluginImplementationError
 from kuzzle_events.models import Role
 from tests.accounts import issue_token, make_user
+from tests.protocols.test_http import asgi_client
 
 WAIT = 10  # seconds before a test gives up on a message that never comes
 
@@ -201,15 +202,10 @@ async def test_a_subscription_is_notified_on_its_channel(served: Application, pr
         channel = subscribed["result"]["channel"]
         assert (await other.request(subscribe))["result"]["channel"] == channel
         await device.listen(channel)
-        await served.sdk.query(
-            {
-                "controller": "document",
-                "action": "create",
-                "index": "shop",
-                "collection": "items",
-                "body": {"kind": "tool"},
-            }
-        )
+        # A write over HTTP.
+        headers = {"content-type": "application/json", "authorization": f"Bearer {subscribe['jwt']}"}
+        answer = await asgi_client(served)("POST", "/shop/items/_create", headers=headers, content=b'{"kind": "tool"}')
+        assert answer.status == 200
         notification = json.loads((await device.next(channel)).payload)
         assert notification["room"] == channel and notification["result"]["_source"]["kind"] == "tool"
         assert (notification["action"], notification["scope"]) == ("create", "in")
