@@ -195,12 +195,12 @@ class ExternalBroker:
             await self.publish(channel, text)
 
     async def publish(self, topic: str, text: str, correlation: bytes | None = None) -> None:
-        """Publish ``text`` on ``topic`` (QoS 1), with MQTT 5 correlation data when given."""
+        """Publish ``text`` on ``topic`` (QoS 0, as Kuzzle does), with MQTT 5 correlation data when given."""
         client = self._mqtt
         if client is None:
             return
         try:
-            await client.publish(topic, text.encode(), qos=1, properties=_properties(correlation))
+            await client.publish(topic, text.encode(), qos=0, properties=_properties(correlation))
         except Exception as error:  # the broker went away: the client will not get this one
             self.app.log.warning("MQTT publication on %s failed: %r", topic, error)
 
