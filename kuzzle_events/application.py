@@ -27,6 +27,7 @@ from kuzzle_events.core.funnel import Funnel
 from kuzzle_events.core.listeners import qualified_name
 from kuzzle_events.orm import adapt
 from kuzzle_events.plugins.loader import PluginManager
+from kuzzle_events.protocols import mqtt
 from kuzzle_events.realtime.hub import Realtime
 from kuzzle_events.sdk import EmbeddedSDK
 from kuzzle_events.security.guard import Security
@@ -116,6 +117,7 @@ class Application:
         self.security = Security(self)
         self.realtime = Realtime(self)
         self.plugin = PluginManager(self)
+        self.mqtt: mqtt.ExternalBroker | None = None  # while MQTT is on (settings' MQTT)
         register_builtins(self)
 
     # Settings and engine, built on first use so that importing never touches Django settings --
@@ -260,6 +262,7 @@ class Application:
             await events.trigger("kuzzle:state:live")
             await events.trigger("kuzzle:state:ready")
             await events.trigger("core:kuzzleStart")
+            self.mqtt = await mqtt.start(self)
         except Exception:
             self.state = "stopped"
             self._start_task = None
@@ -271,6 +274,9 @@ class Application:
         if self.state != "running":
             return
         await self.events.trigger("kuzzle:shutdown")
+        broker, self.mqtt = self.mqtt, None
+        if broker is not None:
+            await broker.stop()
         await self.events.drain_hooks()
         await self.realtime.stop()
         self.state = "stopped"

@@ -8,7 +8,7 @@ from typing import Any
 
 from kuzzle_events.errors import PluginImplementationError
 
-__all__ = ["DEFAULTS", "TYPES", "Config", "load", "unknown_settings", "wrong_types"]
+__all__ = ["DEFAULTS", "MQTT_DEFAULTS", "TYPES", "mqtt_settings", "Config", "load", "unknown_settings", "wrong_types"]
 
 DEFAULTS: dict[str, Any] = {
     # ms a pipe may run before a warning is logged; 0 disables.
@@ -48,6 +48,24 @@ DEFAULTS: dict[str, Any] = {
     "SECURITY_CACHE_TTL": 1.0,
     # Profiles given to users made by security:createRestrictedUser.
     "RESTRICTED_PROFILES": ["default"],
+    # The API over MQTT (kuzzle_events.protocols.mqtt): MODE "off", or "external" for a broker at
+    # HOST:PORT. Keys left out take their value from MQTT_DEFAULTS.
+    "MQTT": {},
+}
+
+MQTT_DEFAULTS: dict[str, Any] = {
+    "MODE": "off",
+    "HOST": "127.0.0.1",
+    "PORT": 1883,
+    "USERNAME": None,
+    "PASSWORD": None,
+    # Clients publish on REQUEST_TOPIC/<client id> and get answers on RESPONSE_TOPIC/<client id>.
+    "REQUEST_TOPIC": "Kuzzle/request",
+    "RESPONSE_TOPIC": "Kuzzle/response",
+    # Kuzzle's realtimeNotifications: the TokenExpired notice on a client's response topic.
+    "REALTIME_NOTIFICATIONS": True,
+    # Seconds to wait for the broker at start.
+    "CONNECT_TIMEOUT": 10,
 }
 
 
@@ -81,6 +99,36 @@ def _plugins(value: Any) -> bool:
     )
 
 
+def _optional_text(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _topic(value: Any) -> bool:
+    return isinstance(value, str) and bool(value) and not any(c in value for c in "#+")
+
+
+_MQTT_TYPES: dict[str, Callable[[Any], bool]] = {
+    "MODE": lambda value: value in ("off", "external"),
+    "HOST": _text,
+    "PORT": _integer,
+    "USERNAME": _optional_text,
+    "PASSWORD": _optional_text,
+    "REQUEST_TOPIC": _topic,
+    "RESPONSE_TOPIC": _topic,
+    "REALTIME_NOTIFICATIONS": lambda value: isinstance(value, bool),
+    "CONNECT_TIMEOUT": _number,
+}
+
+
+def _mqtt(value: Any) -> bool:
+    return isinstance(value, dict) and all(key in _MQTT_TYPES and _MQTT_TYPES[key](item) for key, item in value.items())
+
+
+def mqtt_settings(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The MQTT settings in force: ``MQTT_DEFAULTS`` updated with ``config["MQTT"]``."""
+    return {**MQTT_DEFAULTS, **(config.get("MQTT") or {})}
+
+
 # What each setting accepts: (what to write, test). `manage.py check` reports a value that fails
 # its test (kuzzle_events.E003) and the application refuses to start with it.
 TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
@@ -102,6 +150,11 @@ TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "LOGIN_WINDOW": ("a number of seconds", _number),
     "SECURITY_CACHE_TTL": ("a number of seconds", _number),
     "RESTRICTED_PROFILES": ("a list of profile ids", _names),
+    "MQTT": (
+        'a dict of MODE ("off" or "external"), HOST, PORT, USERNAME, PASSWORD, REQUEST_TOPIC and '
+        "RESPONSE_TOPIC (no wildcards), REALTIME_NOTIFICATIONS (bool), CONNECT_TIMEOUT (seconds)",
+        _mqtt,
+    ),
 }
 
 

@@ -25,6 +25,10 @@ env = environ.Env(
     KUZZLE_MAX_REQUEST_SIZE=(int, 1024 * 1024),
     KUZZLE_NODE=(str, "knode-1"),
     KUZZLE_PORT=(int, 7512),
+    KUZZLE_MQTT_HOST=(str, ""),
+    KUZZLE_MQTT_PORT=(int, 1883),
+    KUZZLE_MQTT_REQUEST_TOPIC=(str, "Kuzzle/request"),
+    KUZZLE_MQTT_RESPONSE_TOPIC=(str, "Kuzzle/response"),
     DEMO_FORMAT_NOW=(bool, False),
 )
 environ.Env.read_env(BASE_DIR / ".env")
@@ -116,6 +120,18 @@ KUZZLE_EVENTS = {
     "MAX_REQUEST_SIZE": env("KUZZLE_MAX_REQUEST_SIZE"),
     "NODE": env("KUZZLE_NODE"),
     "PORT": env("KUZZLE_PORT"),
+    # The API over MQTT when KUZZLE_MQTT_HOST names a broker (docker-compose.yml's mosquitto).
+    "MQTT": (
+        {
+            "MODE": "external",
+            "HOST": env("KUZZLE_MQTT_HOST"),
+            "PORT": env("KUZZLE_MQTT_PORT"),
+            "REQUEST_TOPIC": env("KUZZLE_MQTT_REQUEST_TOPIC"),
+            "RESPONSE_TOPIC": env("KUZZLE_MQTT_RESPONSE_TOPIC"),
+        }
+        if env("KUZZLE_MQTT_HOST")
+        else {}
+    ),
 }
 
 # The demo's server:afterNow pipe formats the date only when asked, so that server:now keeps

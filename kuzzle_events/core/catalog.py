@@ -117,6 +117,12 @@ EVENTS: tuple[DocumentedEvent, ...] = (
     DocumentedEvent(
         "protocol:websocket:afterParsingPayload", "pipe", "a WebSocket frame was parsed into a request", _PROTOCOL
     ),
+    DocumentedEvent(
+        "protocol:mqtt:beforeParsingPayload", "pipe", "an MQTT message arrived, before JSON parsing", _PROTOCOL
+    ),
+    DocumentedEvent(
+        "protocol:mqtt:afterParsingPayload", "pipe", "an MQTT message was parsed into a request", _PROTOCOL
+    ),
     DocumentedEvent("protocol:http:beforeParsingPayload", "pipe", "an HTTP body arrived, before parsing", _PROTOCOL),
     DocumentedEvent("protocol:http:afterParsingPayload", "pipe", "an HTTP body was parsed", _PROTOCOL),
     # Application life cycle.

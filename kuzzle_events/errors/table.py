@@ -89,6 +89,7 @@ ERROR_TABLE: dict[str, Row] = {
     'network.http.unsupported_verb': (0x03010006, BadRequestError, 'Unsupported HTTP verb "%s".'),
     'network.http.url_not_found': (0x03010007, NotFoundError, 'API URL not found: %s.'),
     'network.http.volatile_parse_failed': (0x0301000b, BadRequestError, 'Unable to convert the "x-kuzzle-volatile" HTTP header to JSON: %s'),
+    'network.mqtt.unexpected_error': (0x03020001, BadRequestError, 'Caught an unexpected MQTT error: %s'),
     'network.websocket.ratelimit_exceeded': (0x03030002, TooManyRequestsError, 'Rejected: too many requests received from that socket'),
     'network.websocket.unexpected_error': (0x03030001, BadRequestError, 'Caught an unexpected WebSocket error: %s'),
     'plugin.assert.cannot_load': (0x04010002, PluginImplementationError, 'Unable to load plugin from path "%s"; %s.'),

@@ -28,6 +28,8 @@ SPEC_EVENTS = {
     "connection:remove",
     "protocol:websocket:beforeParsingPayload",
     "protocol:websocket:afterParsingPayload",
+    "protocol:mqtt:beforeParsingPayload",
+    "protocol:mqtt:afterParsingPayload",
     "protocol:http:beforeParsingPayload",
     "protocol:http:afterParsingPayload",
     "kuzzle:state:start",
