@@ -22,15 +22,16 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any
 
 import kuzzle_events
+from kuzzle_events.core import jsontext
 from kuzzle_events.core.request import Connection, KuzzleRequest, check_request_id
 from kuzzle_events.core.response import KuzzleResponse
 from kuzzle_events.core.tracing import Debugger
-from kuzzle_events.errors import KuzzleError, from_exception
+from kuzzle_events.errors import KuzzleError, from_exception, get
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
 
-__all__ = ["Session", "TOKEN_EXPIRED", "debugger", "resolve_app", "scope_headers"]
+__all__ = ["Session", "TOKEN_EXPIRED", "debugger", "request_decoder", "resolve_app", "scope_headers"]
 
 # Kuzzle's server notification, sent when the token of a connection's requests expires.
 TOKEN_EXPIRED = json.dumps({"message": "Authentication Token Expired", "status": 200, "type": "TokenExpired"})
@@ -197,3 +198,25 @@ class Session:
         self._expiry = self._watched_jwt = None
         if self._send is not None and self._spawn is not None:  # always, once watching
             self._spawn(self._send(TOKEN_EXPIRED))
+
+
+def request_decoder(error_id: str) -> Callable[[str], dict[str, Any]]:
+    """How a message-based protocol (WebSocket, MQTT) reads one message's request.
+
+    Text that is not a JSON object gets ``error_id``; a ``requestId`` that is not printable text
+    gets the core's 400 (:func:`check_request_id`).
+    """
+
+    def decode(text: str) -> dict[str, Any]:
+        try:
+            data = jsontext.loads(text)
+        except (ValueError, TypeError) as error:
+            raise get(error_id, f"invalid JSON: {error}") from None
+        if type(data) is not dict:
+            raise get(error_id, "a request must be a JSON object")
+        request_id = data.get("requestId")
+        if type(request_id) is not str or not request_id.isprintable():  # (the usual case without a call)
+            check_request_id(request_id)
+        return data
+
+    return decode

@@ -160,6 +160,14 @@ async def test_a_bad_payload_is_answered_and_the_client_kept(
         assert (await device.request({"controller": "server", "action": "now"}))["status"] == 200
 
 
+async def test_a_request_id_that_is_not_printable_text_is_a_400(served: Application, prefix: str) -> None:
+    async with Device(prefix) as device:
+        await device.send(json.dumps({"controller": "server", "action": "now", "requestId": "a\nb"}))
+        envelope = json.loads((await device.next(device.response_topic)).payload)
+        assert (envelope["status"], envelope["error"]["id"]) == (400, "api.assert.invalid_argument")
+        assert envelope["requestId"] != "a\nb"
+
+
 CREATE_ROLE = {"controller": "security", "action": "createRole", "_id": "intruder", "body": {"controllers": {}}}
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from kuzzle_events import errors
 from kuzzle_events.core import jsontext
 from kuzzle_events.core.request import Connection, KuzzleRequest
-from kuzzle_events.protocols.session import TOKEN_EXPIRED, Session
+from kuzzle_events.protocols.session import TOKEN_EXPIRED, Session, request_decoder
 
 if TYPE_CHECKING:
     import aiomqtt
@@ -216,12 +216,4 @@ def _properties(correlation: bytes | None) -> Any:
     return properties
 
 
-def _decode(text: str) -> dict[str, Any]:
-    """A message's request, or Kuzzle's error for one that is not a JSON object."""
-    try:
-        data = jsontext.loads(text)
-    except (ValueError, TypeError) as error:
-        raise errors.get("network.mqtt.unexpected_error", f"invalid JSON: {error}") from None
-    if type(data) is not dict:
-        raise errors.get("network.mqtt.unexpected_error", "a request must be a JSON object")
-    return data
+_decode = request_decoder("network.mqtt.unexpected_error")

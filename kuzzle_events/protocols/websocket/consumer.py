@@ -17,9 +17,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 
 from kuzzle_events import errors
-from kuzzle_events.core import jsontext
-from kuzzle_events.core.request import Connection, KuzzleRequest, check_request_id
-from kuzzle_events.protocols.session import Session, resolve_app, scope_headers
+from kuzzle_events.core.request import Connection, KuzzleRequest
+from kuzzle_events.protocols.session import Session, request_decoder, resolve_app, scope_headers
 from kuzzle_events.protocols.websocket.scheduler import Scheduler
 
 if TYPE_CHECKING:
@@ -165,15 +164,4 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
             self.app.log.debug("WebSocket answer not delivered: %r", error)
 
 
-def _decode(text: str) -> dict[str, Any]:
-    """A frame's request, or Kuzzle's error for one that is not a JSON object."""
-    try:
-        data = jsontext.loads(text)
-    except (ValueError, TypeError) as error:
-        raise errors.get("network.websocket.unexpected_error", f"invalid JSON: {error}") from None
-    if type(data) is not dict:
-        raise errors.get("network.websocket.unexpected_error", "a request must be a JSON object")
-    request_id = data.get("requestId")
-    if type(request_id) is not str or not request_id.isprintable():  # (the usual case without a call)
-        check_request_id(request_id)
-    return data
+_decode = request_decoder("network.websocket.unexpected_error")
