@@ -19,6 +19,7 @@ from asgiref.sync import SyncToAsync, async_to_sync
 from kuzzle_events import conf as config_module
 from kuzzle_events import errors
 from kuzzle_events.api import register_builtins
+from kuzzle_events.core.backpressure import RequestSlots
 from kuzzle_events.core.borrowed_loop import BorrowedLoop
 from kuzzle_events.core.catalog import check_listener
 from kuzzle_events.core.controllers import ControllerRegistry
@@ -103,6 +104,7 @@ class Application:
         self._config: config_module.Config | None = None
         self._events: EventEngine | None = None
         self._funnel: Funnel | None = None
+        self._request_slots: RequestSlots | None = None
         self._start_task: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._bridge_lock = threading.Lock()
@@ -159,10 +161,46 @@ class Application:
         if self._funnel is None:
             c = self.config
             self._funnel = Funnel(
-                self.events, self.controller, node=c.NODE, stack=c.ERROR_STACK, debug_spec=c.DEBUG
+                self.events,
+                self.controller,
+                node=c.NODE,
+                stack=c.ERROR_STACK,
+                debug_spec=c.DEBUG,
+                slots=self.request_slots,
             )
             self._funnel.authorize = self.security.authorize
         return self._funnel
+
+    @property
+    def request_slots(self) -> RequestSlots:
+        """The requests in flight and those waiting (``MAX_CONCURRENT_REQUESTS``...); they outlive
+        a reload of the settings, so that running requests keep counting."""
+        if self._request_slots is None:
+            c = self.config
+            slots = RequestSlots(c.MAX_CONCURRENT_REQUESTS, c.REQUESTS_BUFFER_SIZE, c.REQUESTS_BUFFER_WARNING_THRESHOLD)
+            slots.on_overload = self._overloaded
+            slots.on_refusal = self._refused
+            slots.on_recovery = self._recovered
+            self._request_slots = slots
+        return self._request_slots
+
+    def _overloaded(self, load: float) -> None:
+        # Kuzzle's core:overload: hooks only, with the buffer's fill in percent.
+        self.log.warning("kuzzle_events: overloaded: %s%% of REQUESTS_BUFFER_SIZE in use. Delaying requests...", load)
+        chain = self.events.listeners("core:overload")
+        if chain.hooks:
+            chain.fire((load,))
+
+    def _refused(self, error: errors.KuzzleError) -> None:
+        self.log.error(
+            "kuzzle_events: %s (%s): REQUESTS_BUFFER_SIZE (%d) requests already wait",
+            error.message,
+            error.id,
+            self.request_slots.buffer_size,
+        )
+
+    def _recovered(self) -> None:
+        self.log.info("kuzzle_events: end of overloaded state. Resuming normal activity.")
 
     def reload_config(self) -> None:
         """Read the settings again (``KUZZLE_EVENTS`` changed); registrations are kept."""
@@ -175,6 +213,10 @@ class Application:
                 max_concurrent=c.MAX_CONCURRENT_PIPES,
                 buffer_size=c.PIPES_BUFFER_SIZE,
                 debug_spec=c.DEBUG,
+            )
+        if self._request_slots is not None:
+            self._request_slots.configure(
+                c.MAX_CONCURRENT_REQUESTS, c.REQUESTS_BUFFER_SIZE, c.REQUESTS_BUFFER_WARNING_THRESHOLD
             )
         self._funnel = None
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from kuzzle_events.errors import PluginImplementationError
@@ -18,6 +18,12 @@ DEFAULTS: dict[str, Any] = {
     # pipe chains running at once; further ones wait in a buffer of PIPES_BUFFER_SIZE.
     "MAX_CONCURRENT_PIPES": 50,
     "PIPES_BUFFER_SIZE": 50_000,
+    # Kuzzle's limits.concurrentRequests, requestsBufferSize and requestsBufferWarningThreshold:
+    # requests in flight at once; further ones wait in a buffer of REQUESTS_BUFFER_SIZE, past which
+    # they get a 503; core:overload is fired while more than the threshold wait.
+    "MAX_CONCURRENT_REQUESTS": 100,
+    "REQUESTS_BUFFER_SIZE": 50_000,
+    "REQUESTS_BUFFER_WARNING_THRESHOLD": 5_000,
     # KUZZLE_DEBUG namespaces (kuzzle:events, kuzzle:funnel, kuzzle:http...), "" = off.
     "DEBUG": "",
     # Add the stack to error objects (defaults to Django's DEBUG).
@@ -81,6 +87,10 @@ def _integer(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _positive_integer(value: Any) -> bool:
+    return _integer(value) and value >= 1
+
+
 def _text(value: Any) -> bool:
     return isinstance(value, str)
 
@@ -136,6 +146,9 @@ TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "PIPE_TIMEOUT": ("a number of milliseconds", _number),
     "MAX_CONCURRENT_PIPES": ("an integer", _integer),
     "PIPES_BUFFER_SIZE": ("an integer", _integer),
+    "MAX_CONCURRENT_REQUESTS": ("an integer >= 1", _positive_integer),
+    "REQUESTS_BUFFER_SIZE": ("an integer >= 1", _positive_integer),
+    "REQUESTS_BUFFER_WARNING_THRESHOLD": ("an integer >= 1", _positive_integer),
     "DEBUG": ('a string of namespaces ("" = off)', _text),
     "ERROR_STACK": ("True, False or None", lambda value: value is None or isinstance(value, bool)),
     "MAX_REQUEST_SIZE": ("an integer number of bytes", _integer),
@@ -167,14 +180,46 @@ def unknown_settings(values: Mapping[str, Any]) -> dict[str, str | None]:
     }
 
 
-def wrong_types(values: Mapping[str, Any]) -> dict[str, str]:
-    """Each setting of ``values`` whose value has the wrong type -> what it should be."""
+def wrong_types(values: Mapping[str, Any], given: Collection[str] | None = None) -> dict[str, str]:
+    """Each setting of ``values`` whose value has the wrong type -> what it should be.
+
+    ``given``: the settings written by the user (default: all of ``values``), on which a conflict
+    between settings is reported.
+    """
     wrong = {}
     for key, value in values.items():
         expected, accepts = TYPES.get(key, ("", _anything))
         if not accepts(value):
             wrong[key] = expected
+    if not wrong.keys() & set(_REQUEST_LIMITS):
+        wrong.update(_request_limits_conflict(values, values.keys() if given is None else given))
     return wrong
+
+
+_REQUEST_LIMITS = ("MAX_CONCURRENT_REQUESTS", "REQUESTS_BUFFER_SIZE", "REQUESTS_BUFFER_WARNING_THRESHOLD")
+
+
+def _request_limits_conflict(values: Mapping[str, Any], given: Collection[str]) -> dict[str, str]:
+    """Kuzzle's rule: concurrent requests < buffer size, and the warning threshold between them.
+
+    The conflict is reported on a setting of ``given`` (the others take their defaults).
+    """
+    written = [key for key in _REQUEST_LIMITS if key in given]
+    if not written:
+        return {}
+    limit, size, threshold = ({**DEFAULTS, **values}[key] for key in _REQUEST_LIMITS)
+    if limit >= size:
+        if "MAX_CONCURRENT_REQUESTS" in written:
+            return {"MAX_CONCURRENT_REQUESTS": f"an integer lower than REQUESTS_BUFFER_SIZE ({size})"}
+        return {"REQUESTS_BUFFER_SIZE": f"an integer greater than MAX_CONCURRENT_REQUESTS ({limit})"}
+    if limit <= threshold <= size:
+        return {}
+    between = f"between MAX_CONCURRENT_REQUESTS ({limit}) and REQUESTS_BUFFER_SIZE ({size})"
+    if "REQUESTS_BUFFER_WARNING_THRESHOLD" in written:
+        return {"REQUESTS_BUFFER_WARNING_THRESHOLD": f"an integer {between}"}
+    if threshold < limit:
+        return {written[0]: f"an integer at most REQUESTS_BUFFER_WARNING_THRESHOLD ({threshold})"}
+    return {written[-1]: f"an integer at least REQUESTS_BUFFER_WARNING_THRESHOLD ({threshold})"}
 
 
 class Config(dict[str, Any]):
@@ -190,11 +235,14 @@ class Config(dict[str, Any]):
 def load(overrides: Mapping[str, Any] | None = None) -> Config:
     """Defaults, then ``settings.KUZZLE_EVENTS`` (when Django is configured), then ``overrides``."""
     values = dict(DEFAULTS)
+    given: set[str] = set(overrides or {})
     try:
         from django.conf import settings
 
         if settings.configured:
-            values.update(getattr(settings, "KUZZLE_EVENTS", {}) or {})
+            written = getattr(settings, "KUZZLE_EVENTS", {}) or {}
+            values.update(written)
+            given.update(written)
             if values.get("ERROR_STACK") is None:
                 values["ERROR_STACK"] = bool(settings.DEBUG)
     except ImportError:  # pragma: no cover - Django is a dependency; the engine works without it
@@ -204,7 +252,9 @@ def load(overrides: Mapping[str, Any] | None = None) -> Config:
         f"{key!r} is not a setting" + (f" (did you mean {close!r}?)" if close else "")
         for key, close in unknown_settings(values).items()
     ]
-    problems += [f"{key} must be {expected}, not {values[key]!r}" for key, expected in wrong_types(values).items()]
+    problems += [
+        f"{key} must be {expected}, not {values[key]!r}" for key, expected in wrong_types(values, given).items()
+    ]
     if problems:
         raise PluginImplementationError(f"Invalid KUZZLE_EVENTS: {'; '.join(problems)}")
     values["ERROR_STACK"] = bool(values["ERROR_STACK"])

@@ -31,14 +31,15 @@ class EmbeddedSDK:
 
         As in Kuzzle, code of the server is trusted: rights are checked only with ``check_rights``
         (for ``user``, anonymous by default) or when the request carries a ``jwt``.
-        A failed action raises its :class:`~kuzzle_events.errors.KuzzleError`.
+        A failed action raises its :class:`~kuzzle_events.errors.KuzzleError`. Like Kuzzle's
+        ``executePluginRequest``, the query is not held back by ``MAX_CONCURRENT_REQUESTS``.
         """
         self._app._require_started("sdk")
         kuzzle_request = KuzzleRequest(
             dict(request), connection=Connection(protocol="internal"), user=user or ANONYMOUS
         )
         kuzzle_request.context.check_rights = check_rights
-        response = await self._app.funnel.execute(kuzzle_request, trigger_events=trigger_events)
+        response = await self._app.funnel.execute(kuzzle_request, trigger_events=trigger_events, throttle=False)
         if kuzzle_request.error is not None:
             raise kuzzle_request.error
         return response.to_dict()

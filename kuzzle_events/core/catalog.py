@@ -130,6 +130,12 @@ EVENTS: tuple[DocumentedEvent, ...] = (
     DocumentedEvent("kuzzle:state:live", "pipe", "the application is running"),
     DocumentedEvent("kuzzle:state:ready", "pipe", "the application is ready to serve requests"),
     DocumentedEvent("core:kuzzleStart", "hook", "the application finished starting"),
+    DocumentedEvent(
+        "core:overload",
+        "hook",
+        "more than REQUESTS_BUFFER_WARNING_THRESHOLD requests wait for a slot (at most every 0.5 s)",
+        ("load",),
+    ),
     DocumentedEvent("kuzzle:shutdown", "pipe", "the application stops cleanly"),
     DocumentedEvent("hook:onError", "hook", "a hook raised an exception", ("plugin_name", "event", "error")),
 )

@@ -19,7 +19,7 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from kuzzle_events import errors
-from kuzzle_events.core.backpressure import PipeSlots
+from kuzzle_events.core.backpressure import Slots
 from kuzzle_events.core.failures import HOOK_ON_ERROR, as_raised, must_report_hook_failure, pipe_failure
 from kuzzle_events.core.listeners import Call, Listener, ListenerTable, qualified_name
 from kuzzle_events.core.loops import (
@@ -80,7 +80,7 @@ class EventEngine:
         # Bumped whenever any event's listeners may have changed: what callers derived from
         # the listeners (the funnel's plan of an action) is valid while it stays the same.
         self.generation = 0
-        self._slots = PipeSlots(max_concurrent, buffer_size)
+        self._slots = Slots(max_concurrent, buffer_size)
         self.hook_tasks = HookTasks(self._hook_failed)
         self.configure(
             warn_time=warn_time,

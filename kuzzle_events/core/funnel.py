@@ -9,6 +9,13 @@ A failure from ``request:onExecution`` on fires ``<controller>:error<Action>`` t
 
 When no pipe or hook listens to any of these events for an action, its requests skip them: the
 outcome of events nobody listens to is known, and firing them is most of a fast action's cost.
+
+Overload protection, as Kuzzle's: a request runs only while it holds one of the
+``MAX_CONCURRENT_REQUESTS`` slots (:class:`~kuzzle_events.core.backpressure.RequestSlots`); the
+others wait in line, in arrival order, up to ``REQUESTS_BUFFER_SIZE``, past which they are answered
+``api.process.overloaded`` (503) at once. Requests of the server's own code (the embedded SDK, a
+plugin's ``execute``) are exempt, as Kuzzle's ``executePluginRequest`` is: they are mostly made
+by a request that holds a slot already, and waiting for a second one could wait for ever.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 from kuzzle_events import errors
+from kuzzle_events.core.backpressure import UNLIMITED, RequestSlots
 from kuzzle_events.core.request import KuzzleRequest
 from kuzzle_events.core.response import KuzzleResponse
 from kuzzle_events.core.tracing import Debugger
@@ -54,8 +62,12 @@ class Funnel:
         node: str = "knode-1",
         stack: bool = False,
         debug_spec: str = "",
+        slots: RequestSlots | None = None,
     ) -> None:
         self.events = events
+        # Requests in flight; shared by the funnels an application builds in turn, so that a
+        # request running in one counts for the next (Kuzzle's defaults without ``slots``).
+        self.slots = slots if slots is not None else RequestSlots(100, 50_000, 5_000)
         self.controllers = controllers
         self.node = node
         self.stack = stack
@@ -63,18 +75,46 @@ class Funnel:
         self.authorize: Authorizer | None = None
         self._debug = Debugger("kuzzle:funnel", debug_spec)
 
-    async def execute(self, request: KuzzleRequest, *, trigger_events: bool = True) -> KuzzleResponse:
-        """Run ``request`` through the life cycle; never raises for a request's own failure."""
-        if self._debug.enabled:
-            self._debug("Executing %s:%s (%s)", request.input.controller, request.input.action, request.id)
-        if not trigger_events:
-            await self._run_bare(request, None)
+    # (Not keyword-only parameters: CPython looks each missing keyword-only default up in a dict,
+    # on every call; pass them by keyword all the same.)
+    async def execute(
+        self, request: KuzzleRequest, trigger_events: bool = True, throttle: bool = True
+    ) -> KuzzleResponse:
+        """Run ``request`` through the life cycle; never raises for a request's own failure.
+
+        ``throttle=False``: the request neither waits for a slot nor takes one (server's own code).
+        A request cancelled while it waits leaves the line.
+        """
+        slots = self.slots if throttle else UNLIMITED
+        if slots.free > 0:  # RequestSlots' protocol written out: all a request pays when not overloaded
+            slots.free -= 1
         else:
-            act = self.controllers.find(request.input.controller, request.input.action)
-            if act is not None and self._is_quiet(act):
-                await self._run_bare(request, act)
+            try:
+                await slots.wait()
+            except errors.KuzzleError as refused:
+                request.set_error(refused)
+                return self._respond(request)
+        try:
+            if self._debug.enabled:
+                self._debug("Executing %s:%s (%s)", request.input.controller, request.input.action, request.id)
+            if not trigger_events:
+                await self._run_bare(request, None)
             else:
-                request = await self._life_cycle(request)
+                act = self.controllers.find(request.input.controller, request.input.action)
+                if act is not None and self._is_quiet(act):
+                    await self._run_bare(request, act)
+                else:
+                    request = await self._life_cycle(request)
+        finally:
+            if slots.waiting:
+                slots.hand_over()
+            else:
+                slots.free += 1
+        response = KuzzleResponse(request, node=self.node, stack=self.stack)
+        response.seal()
+        return response
+
+    def _respond(self, request: KuzzleRequest) -> KuzzleResponse:
         response = KuzzleResponse(request, node=self.node, stack=self.stack)
         response.seal()
         return response

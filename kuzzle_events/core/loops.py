@@ -17,7 +17,7 @@ from collections.abc import Callable, Coroutine
 from time import perf_counter
 from typing import Any
 
-from kuzzle_events.core.backpressure import UNLIMITED, PipeSlots
+from kuzzle_events.core.backpressure import UNLIMITED, Slots
 from kuzzle_events.core.listeners import Call, Listener
 
 __all__ = [
@@ -67,7 +67,7 @@ class Chain:
     timed_calls: tuple[Call, ...] = ()
     warn: float = 0.0
     period: int = 1
-    slots: PipeSlots = UNLIMITED
+    slots: Slots = UNLIMITED
     fail: Failure | None = None
     slow: Callable[[Chain, float], None] | None = None
     hook_tasks: HookTasks | None = None
@@ -108,7 +108,7 @@ async def run_chain(chain: Chain, payload: Any, rest: tuple[Any, ...]) -> Any:
     """Thread ``payload`` through the chain's pipes (``rest`` after it for each), then start its
     hooks with the result; return it. A failure raises what ``chain.fail`` returns for it."""
     slots = chain.slots
-    if slots.free > 0:  # PipeSlots' protocol written out: this test is all a run pays
+    if slots.free > 0:  # Slots' protocol written out: this test is all a run pays
         slots.free -= 1
     else:
         await slots.wait()

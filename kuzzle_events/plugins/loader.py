@@ -46,7 +46,7 @@ class _Accessors:
 
     async def execute(self, request: KuzzleRequest) -> Any:
         """Run a request built with ``context.constructors.Request`` through the funnel."""
-        return (await self._app.funnel.execute(request)).to_dict()
+        return (await self._app.funnel.execute(request, throttle=False)).to_dict()
 
     async def trigger(self, event: str, *payload: Any) -> Any:
         """Fire the custom event ``plugin-<plugin-name>:<event>``."""

@@ -36,6 +36,7 @@ SPEC_EVENTS = {
     "kuzzle:state:live",
     "kuzzle:state:ready",
     "core:kuzzleStart",
+    "core:overload",
     "kuzzle:shutdown",
     "hook:onError",
     # Kuzzle's realtime hooks (SPEC 9, realtime).
@@ -63,6 +64,7 @@ def test_kinds_and_payloads() -> None:
     assert BY_NAME["hook:onError"].payload == ("plugin_name", "event", "error")
     assert BY_NAME["hook:onError"].kind == "hook"
     assert BY_NAME["core:kuzzleStart"].kind == "hook"
+    assert BY_NAME["core:overload"].kind == "hook" and BY_NAME["core:overload"].payload == ("load",)
     assert BY_NAME["connection:new"].kind == BY_NAME["connection:remove"].kind == "hook"
     for name in ("kuzzle:state:start", "kuzzle:state:live", "kuzzle:state:ready"):
         assert BY_NAME[name].kind == "pipe" and BY_NAME[name].payload == ()

@@ -1,0 +1,55 @@
+"""Settings: the request limits and the rule that binds them, as Kuzzle's limits are checked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kuzzle_events import conf
+from kuzzle_events.checks import check_settings
+from kuzzle_events.errors import KuzzleError
+
+
+def test_request_limits_default_to_kuzzles() -> None:
+    assert conf.DEFAULTS["MAX_CONCURRENT_REQUESTS"] == 100
+    assert conf.DEFAULTS["REQUESTS_BUFFER_SIZE"] == 50_000
+    assert conf.DEFAULTS["REQUESTS_BUFFER_WARNING_THRESHOLD"] == 5_000
+
+
+@pytest.mark.parametrize(
+    "key", ["MAX_CONCURRENT_REQUESTS", "REQUESTS_BUFFER_SIZE", "REQUESTS_BUFFER_WARNING_THRESHOLD"]
+)
+@pytest.mark.parametrize("value", [0, -1, "10", True, 1.5])
+def test_request_limits_are_integers_from_one(key: str, value: Any) -> None:
+    assert conf.wrong_types({key: value}) == {key: "an integer >= 1"}
+
+
+@pytest.mark.parametrize(
+    ("values", "key", "expected"),
+    [
+        ({"MAX_CONCURRENT_REQUESTS": 50_000}, "MAX_CONCURRENT_REQUESTS", "lower than REQUESTS_BUFFER_SIZE (50000)"),
+        ({"REQUESTS_BUFFER_SIZE": 100}, "REQUESTS_BUFFER_SIZE", "greater than MAX_CONCURRENT_REQUESTS (100)"),
+        ({"REQUESTS_BUFFER_WARNING_THRESHOLD": 99}, "REQUESTS_BUFFER_WARNING_THRESHOLD", "between"),
+        ({"REQUESTS_BUFFER_WARNING_THRESHOLD": 50_001}, "REQUESTS_BUFFER_WARNING_THRESHOLD", "between"),
+        ({"MAX_CONCURRENT_REQUESTS": 6_000}, "MAX_CONCURRENT_REQUESTS", "at most REQUESTS_BUFFER_WARNING_THRESHOLD"),
+        ({"REQUESTS_BUFFER_SIZE": 4_000}, "REQUESTS_BUFFER_SIZE", "at least REQUESTS_BUFFER_WARNING_THRESHOLD"),
+    ],
+)
+def test_request_limits_must_agree(values: dict[str, Any], key: str, expected: str) -> None:
+    [(found, message)] = conf.wrong_types(values).items()
+    assert found == key and expected in message
+
+
+def test_agreeing_request_limits_pass() -> None:
+    limits = {"MAX_CONCURRENT_REQUESTS": 2, "REQUESTS_BUFFER_SIZE": 3, "REQUESTS_BUFFER_WARNING_THRESHOLD": 2}
+    assert conf.wrong_types(limits) == {}
+    assert conf.wrong_types({**conf.DEFAULTS, **limits}) == {}
+
+
+def test_the_check_and_the_start_refuse_disagreeing_limits(settings: Any, make_app: Any) -> None:
+    settings.KUZZLE_EVENTS = {"REQUESTS_BUFFER_SIZE": 10}
+    [found] = check_settings()
+    assert found.id == "kuzzle_events.E003" and "'REQUESTS_BUFFER_SIZE'" in found.msg
+    with pytest.raises(KuzzleError, match="REQUESTS_BUFFER_SIZE must be an integer greater than"):
+        _ = make_app().config
