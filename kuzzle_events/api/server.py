@@ -83,7 +83,9 @@ async def capabilities(app: Application, request: KuzzleRequest) -> dict[str, An
         "version": __version__,
         "api": {"routes": public_api(app)},
         "limits": {
-            "requestsBufferSize": app.config.PIPES_BUFFER_SIZE,
+            "concurrentRequests": app.config.MAX_CONCURRENT_REQUESTS,
+            "requestsBufferSize": app.config.REQUESTS_BUFFER_SIZE,
+            "requestsBufferWarningThreshold": app.config.REQUESTS_BUFFER_WARNING_THRESHOLD,
             "maxRequestSize": app.config.MAX_REQUEST_SIZE,
         },
         "plugins": app.plugin.describe(),

@@ -178,12 +178,22 @@ def test_openapi_paths_differing_only_by_parameter_names(kapp: Application) -> N
 
 
 async def test_capabilities(make_app: Callable[..., Application]) -> None:
-    app = make_app(PIPES_BUFFER_SIZE=1234, MAX_REQUEST_SIZE=4321)
+    app = make_app(
+        MAX_CONCURRENT_REQUESTS=12,
+        REQUESTS_BUFFER_SIZE=1234,
+        REQUESTS_BUFFER_WARNING_THRESHOLD=123,
+        MAX_REQUEST_SIZE=4321,
+    )
     await app.start()
     capabilities = await result(app, "capabilities")
     assert capabilities == {
         "version": __version__,
         "api": {"routes": await result(app, "publicApi")},
-        "limits": {"requestsBufferSize": 1234, "maxRequestSize": 4321},
+        "limits": {
+            "concurrentRequests": 12,
+            "requestsBufferSize": 1234,
+            "requestsBufferWarningThreshold": 123,
+            "maxRequestSize": 4321,
+        },
         "plugins": {},
     }

@@ -35,9 +35,14 @@ async def test_past_the_buffer_http_gets_kuzzles_503(make_app: Callable[..., App
                 await asyncio.sleep(0)
 
         await asyncio.wait_for(full(), 5)
+        not_ready = await client.get("/_ready")
         refused = await client.get("/hold/refused", headers={"x-kuzzle-request-id": "r-1"})
         gate.set()
         answers = await asyncio.wait_for(asyncio.gather(*held), 5)
+        ready = await client.get("/_ready")
+    # Requests waiting for a slot: not ready (a load balancer sends the next ones elsewhere).
+    assert not_ready.status_code == 503 and not_ready.json() == {"ready": False}
+    assert ready.status_code == 200
     assert refused.status_code == 503
     envelope: dict[str, Any] = refused.json()
     assert envelope["status"] == 503 and envelope["requestId"] == "r-1"

@@ -146,8 +146,7 @@ async def handle(
         # Outside the pipeline: answers while the application starts or is overloaded.
         return _plain(200, http, {"status": "green"})
     if path == "/_ready" and method in ("GET", "HEAD"):
-        running, waiting = app.events.pressure
-        ready = app.started and waiting == 0
+        ready = app.started and app.events.pressure[1] == 0 and not app.request_slots.waiting
         return _plain(200 if ready else 503, http, {"ready": ready})
     if app.state != "running":
         await app.start()
