@@ -18,6 +18,8 @@ DEFAULTS: dict[str, Any] = {
     # pipe chains running at once; further ones wait in a buffer of PIPES_BUFFER_SIZE.
     "MAX_CONCURRENT_PIPES": 50,
     "PIPES_BUFFER_SIZE": 50_000,
+    # Triggers nested in one another (a listener's app.trigger / app.sdk.query) before one fails.
+    "MAX_TRIGGER_DEPTH": 16,
     # KUZZLE_DEBUG namespaces (kuzzle:events, kuzzle:funnel, kuzzle:http...), "" = off.
     "DEBUG": "",
     # Add the stack to error objects (defaults to Django's DEBUG).
@@ -136,6 +138,7 @@ TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "PIPE_TIMEOUT": ("a number of milliseconds", _number),
     "MAX_CONCURRENT_PIPES": ("an integer", _integer),
     "PIPES_BUFFER_SIZE": ("an integer", _integer),
+    "MAX_TRIGGER_DEPTH": ("an integer of at least 1", lambda value: _integer(value) and value >= 1),
     "DEBUG": ('a string of namespaces ("" = off)', _text),
     "ERROR_STACK": ("True, False or None", lambda value: value is None or isinstance(value, bool)),
     "MAX_REQUEST_SIZE": ("an integer number of bytes", _integer),
