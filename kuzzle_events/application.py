@@ -26,6 +26,7 @@ from kuzzle_events.core.controllers import ControllerRegistry
 from kuzzle_events.core.engine import EventEngine
 from kuzzle_events.core.funnel import Funnel
 from kuzzle_events.core.listeners import qualified_name
+from kuzzle_events.core.nesting import Nesting
 from kuzzle_events.orm import adapt
 from kuzzle_events.plugins.loader import PluginManager
 from kuzzle_events.protocols import mqtt
@@ -119,6 +120,7 @@ class Application:
         self.security = Security(self)
         self.realtime = Realtime(self)
         self.plugin = PluginManager(self)
+        self.nesting = Nesting()  # MAX_TRIGGER_DEPTH, set with the other settings at start
         self.mqtt: mqtt.ExternalBroker | None = None  # while MQTT is on (settings' MQTT)
         register_builtins(self)
 
@@ -277,9 +279,17 @@ class Application:
     # Running ----------------------------------------------------------------------------------
 
     async def trigger(self, event: str, *payload: Any) -> Any:
-        """Fire ``event`` (pipes, then hooks) and return the first payload after the pipe chain."""
+        """Fire ``event`` (pipes, then hooks) and return the first payload after the pipe chain.
+
+        Fired from a listener, it is a nested trigger: past ``MAX_TRIGGER_DEPTH`` of them, it fails
+        (``plugin.runtime.unexpected_error``, naming the chain of triggers).
+        """
         self._require_started("trigger")
-        return await self.events.trigger(event, *payload)
+        token = self.nesting.enter(event)
+        try:
+            return await self.events.trigger(event, *payload)
+        finally:
+            self.nesting.leave(token)
 
     async def start(self) -> None:
         """Start the application once (later calls wait for the first one)."""
@@ -296,6 +306,7 @@ class Application:
                 # The engine may have been built on the defaults (invalid settings): read them now,
                 # which raises their error, or applies them once they are fixed.
                 self.reload_config()
+            self.nesting.limit = self.config.MAX_TRIGGER_DEPTH
             await self.plugin.initialise()
             await self.security.start()
             await self.realtime.start()

@@ -24,6 +24,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_CONCURRENT_REQUESTS": 100,
     "REQUESTS_BUFFER_SIZE": 50_000,
     "REQUESTS_BUFFER_WARNING_THRESHOLD": 5_000,
+    # Triggers nested in one another (a listener's app.trigger / app.sdk.query) before one fails.
+    "MAX_TRIGGER_DEPTH": 16,
     # KUZZLE_DEBUG namespaces (kuzzle:events, kuzzle:funnel, kuzzle:http...), "" = off.
     "DEBUG": "",
     # Add the stack to error objects (defaults to Django's DEBUG).
@@ -149,6 +151,7 @@ TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "MAX_CONCURRENT_REQUESTS": ("an integer >= 1", _positive_integer),
     "REQUESTS_BUFFER_SIZE": ("an integer >= 1", _positive_integer),
     "REQUESTS_BUFFER_WARNING_THRESHOLD": ("an integer >= 1", _positive_integer),
+    "MAX_TRIGGER_DEPTH": ("an integer >= 1", _positive_integer),
     "DEBUG": ('a string of namespaces ("" = off)', _text),
     "ERROR_STACK": ("True, False or None", lambda value: value is None or isinstance(value, bool)),
     "MAX_REQUEST_SIZE": ("an integer number of bytes", _integer),

@@ -39,7 +39,13 @@ class EmbeddedSDK:
             dict(request), connection=Connection(protocol="internal"), user=user or ANONYMOUS
         )
         kuzzle_request.context.check_rights = check_rights
-        response = await self._app.funnel.execute(kuzzle_request, trigger_events=trigger_events, throttle=False)
+        # Run from a listener, an action is a nested trigger (MAX_TRIGGER_DEPTH).
+        nesting = self._app.nesting
+        token = nesting.enter(f"{kuzzle_request.input.controller}:{kuzzle_request.input.action}")
+        try:
+            response = await self._app.funnel.execute(kuzzle_request, trigger_events=trigger_events, throttle=False)
+        finally:
+            nesting.leave(token)
         if kuzzle_request.error is not None:
             raise kuzzle_request.error
         return response.to_dict()

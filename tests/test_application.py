@@ -160,3 +160,49 @@ def test_settings_change_keeps_registrations(make_app, settings) -> None:
     assert kuzzle_events.app.config.PIPE_TIMEOUT == 50
     assert kuzzle_events.app.events.timeout == 0.05
     assert kuzzle_events.app.events.registered().keys() == before.keys()
+
+
+async def test_a_hook_that_fires_its_own_event_stops_at_max_trigger_depth(make_app, caplog) -> None:
+    app = make_app(MAX_TRIGGER_DEPTH=4)
+    runs: list[int] = []
+
+    @app.hook.register("custom:echo")
+    async def echo(n: int) -> None:
+        runs.append(n)
+        await app.trigger("custom:echo", n + 1)
+
+    await app.start()
+    with caplog.at_level(logging.ERROR, logger="kuzzle_events"):
+        await app.trigger("custom:echo", 0)
+        await app.events.drain_hooks()
+    # Four nested triggers ran the hook; the fifth was refused, inside the last run.
+    assert runs == [0, 1, 2, 3]
+    failures = [r for r in caplog.records if "MAX_TRIGGER_DEPTH (4)" in r.getMessage()]
+    assert len(failures) == 1
+    assert "custom:echo -> custom:echo -> custom:echo -> custom:echo -> custom:echo" in failures[0].getMessage()
+    await app.shutdown()
+
+
+async def test_a_pipe_that_runs_its_own_action_fails_the_request_naming_the_chain(kapp: Application) -> None:
+    @kapp.pipe.register("server:beforeNow")
+    async def again(request):
+        await kapp.sdk.query({"controller": "server", "action": "now"})
+        return request
+
+    await kapp.start()
+    with pytest.raises(KuzzleError) as raised:
+        await kapp.sdk.query({"controller": "server", "action": "now"})
+    assert raised.value.id == "plugin.runtime.unexpected_error"
+    assert "past MAX_TRIGGER_DEPTH (16)" in raised.value.message
+    # 17 names: the test's own query, the 15 the pipe nested in it, then the refused one.
+    assert raised.value.message.count(" -> ") == 16
+    await kapp.shutdown()
+
+
+@pytest.mark.parametrize("depth", [0, -1, 2.5, "16"])
+def test_max_trigger_depth_is_checked(depth) -> None:
+    from kuzzle_events import conf
+
+    assert set(conf.wrong_types({"MAX_TRIGGER_DEPTH": depth})) == {"MAX_TRIGGER_DEPTH"}
+    with pytest.raises(KuzzleError):
+        conf.load({"MAX_TRIGGER_DEPTH": depth})
