@@ -9,6 +9,7 @@ from kuzzle_events.core.request import ANONYMOUS, Connection, KuzzleRequest, Use
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
+    from kuzzle_events.core.response import KuzzleResponse
 
 __all__ = ["EmbeddedSDK"]
 
@@ -39,13 +40,18 @@ class EmbeddedSDK:
             dict(request), connection=Connection(protocol="internal"), user=user or ANONYMOUS
         )
         kuzzle_request.context.check_rights = check_rights
-        # Run from a listener, an action is a nested trigger (MAX_TRIGGER_DEPTH).
-        nesting = self._app.nesting
-        token = nesting.enter(f"{kuzzle_request.input.controller}:{kuzzle_request.input.action}")
-        try:
-            response = await self._app.funnel.execute(kuzzle_request, trigger_events=trigger_events, throttle=False)
-        finally:
-            nesting.leave(token)
+        response = await self.execute(kuzzle_request, trigger_events=trigger_events)
         if kuzzle_request.error is not None:
             raise kuzzle_request.error
         return response.to_dict()
+
+    async def execute(self, request: KuzzleRequest, *, trigger_events: bool = True) -> KuzzleResponse:
+        """Run a request of the server's own code through the funnel: not held back by
+        ``MAX_CONCURRENT_REQUESTS``, and, run from a listener, a nested trigger
+        (``MAX_TRIGGER_DEPTH``)."""
+        nesting = self._app.nesting
+        token = nesting.enter(f"{request.input.controller}:{request.input.action}")
+        try:
+            return await self._app.funnel.execute(request, trigger_events=trigger_events, throttle=False)
+        finally:
+            nesting.leave(token)

@@ -45,8 +45,12 @@ class _Accessors:
         self.sdk = app.sdk
 
     async def execute(self, request: KuzzleRequest) -> Any:
-        """Run a request built with ``context.constructors.Request`` through the funnel."""
-        return (await self._app.funnel.execute(request, throttle=False)).to_dict()
+        """Run a request built with ``context.constructors.Request`` through the funnel; its
+        envelope. A failed request raises its error, as Kuzzle's ``execute`` rejects."""
+        response = await self._app.sdk.execute(request)
+        if request.error is not None:
+            raise request.error
+        return response.to_dict()
 
     async def trigger(self, event: str, *payload: Any) -> Any:
         """Fire the custom event ``plugin-<plugin-name>:<event>``."""

@@ -143,6 +143,9 @@ async def test_context(kapp: Application, caplog: pytest.LogCaptureFixture) -> N
     request = context.constructors.Request({"controller": "server", "action": "now"})
     assert "now" in (await context.accessors.execute(request))["result"]
     assert "now" in (await context.accessors.sdk.query({"controller": "server", "action": "now"}))["result"]
+    with pytest.raises(KuzzleError) as failed:  # as Kuzzle's execute rejects
+        await context.accessors.execute(context.constructors.Request({"controller": "nope", "action": "x"}))
+    assert failed.value.id == "api.process.controller_not_found"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -313,3 +316,25 @@ def test_validate_runs_no_plugin_code_but_constructors(kapp: Application) -> Non
     found = [error.id for error in kapp.plugin.validate()]
     assert found == ["plugin.assert.name_already_exists", "plugin.assert.init_not_found"]
     assert calls == [] and kapp.plugin.loaded == {} and len(kapp.plugin._pending) == 3
+
+
+async def test_a_plugin_executing_its_own_action_from_a_pipe_stops_at_max_trigger_depth(make_app) -> None:
+    class Looping(Plugin):
+        manifest = {"name": "looping", "kuzzle_events": ">=0.1"}
+
+        def init(self, config: dict[str, Any], context: Any) -> None:
+            super().init(config, context)
+            self.pipes = {"server:beforeNow": "again"}
+
+        async def again(self, request: KuzzleRequest) -> KuzzleRequest:
+            Request = self.context.constructors.Request
+            await self.context.accessors.execute(Request({"controller": "server", "action": "now"}))
+            return request
+
+    app = make_app(MAX_TRIGGER_DEPTH=3)
+    app.plugin.use(Looping())
+    await app.start()
+    with pytest.raises(KuzzleError) as raised:
+        await app.sdk.query({"controller": "server", "action": "now"})
+    assert "past MAX_TRIGGER_DEPTH (3)" in raised.value.message
+    await app.shutdown()
