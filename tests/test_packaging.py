@@ -91,6 +91,8 @@ def test_wheel_holds_the_package_and_its_data_only(wheel: Path) -> None:
         "asgiref",
     }
     assert 'Requires-Dist: daphne<5,>=4.1; extra == "server"' in metadata
+    entry_points = zipfile.ZipFile(wheel).read(f"kuzzle_events-{kuzzle_events.__version__}.dist-info/entry_points.txt")
+    assert b"[pytest11]\nkuzzle_events.testing.plugin = kuzzle_events.testing.plugin" in entry_points
 
 
 SETTINGS_STEPS = (

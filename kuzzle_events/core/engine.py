@@ -37,6 +37,7 @@ from kuzzle_events.core.tracing import Debugger
 
 __all__ = ["HOOK_ON_ERROR", "Chain", "EventEngine", "event_variants"]
 
+Observer = Callable[[str, tuple[Any, ...]], None]
 _CACHE_LIMIT = 10_000  # custom event names are unbounded; past this the cache starts over
 _EMPTY = Chain(run_nothing)
 
@@ -82,6 +83,7 @@ class EventEngine:
         self.generation = 0
         self._slots = Slots(max_concurrent, buffer_size)
         self.hook_tasks = HookTasks(self._hook_failed)
+        self._observers: list[Observer] = []
         self.configure(
             warn_time=warn_time,
             timeout=timeout,
@@ -98,8 +100,11 @@ class EventEngine:
         self.timeout = timeout / 1000 if timeout and timeout > 0 else 0.0
         self._slots.configure(max_concurrent, buffer_size)
         self._debug = Debugger("kuzzle:events", debug_spec)
-        # Tracing is a different function, so that it costs nothing when off.
-        tracing = self._debug.enabled
+        self._choose_trigger()
+
+    def _choose_trigger(self) -> None:
+        # Tracing (KUZZLE_DEBUG, observers) is a different function, so that it costs nothing when off.
+        tracing = self._debug.enabled or bool(self._observers)
         if tracing:
             self.trigger = self._trigger_traced  # type: ignore[method-assign]
         elif getattr(self, "_tracing", False):
@@ -111,8 +116,22 @@ class EventEngine:
 
     @property
     def tracing(self) -> bool:
-        """Whether every trigger is traced (``KUZZLE_DEBUG`` names ``kuzzle:events``)."""
+        """Whether every trigger is traced (``KUZZLE_DEBUG`` names ``kuzzle:events``, or observers
+        are watching): the funnel then fires every event of a request, listened to or not."""
         return self._tracing
+
+    def observe(self, observer: Observer) -> Callable[[], None]:
+        """Call ``observer(event, payload)`` for every event fired from now on, listened to or
+        not (``payload``: the arguments, a tuple); returns the function that stops it."""
+        self._observers.append(observer)
+        self._choose_trigger()
+
+        def stop() -> None:
+            if observer in self._observers:
+                self._observers.remove(observer)
+                self._choose_trigger()
+
+        return stop
 
     @property
     def pressure(self) -> tuple[int, int]:
@@ -248,9 +267,12 @@ class EventEngine:
         return pipe_failure(event, pipes, calls, error, self.timeout)
 
     async def _trigger_traced(self, event: str, *payload: Any) -> Any:
-        self._debug('Triggering pipe "%s" with payload: %s', event, _short(payload))
-        if self.listeners(event).hooks:
-            self._debug('Triggering hook "%s" with payload: %s', event, _short(payload))
+        for observer in self._observers:
+            observer(event, payload)
+        if self._debug.enabled:
+            self._debug('Triggering pipe "%s" with payload: %s', event, _short(payload))
+            if self.listeners(event).hooks:
+                self._debug('Triggering hook "%s" with payload: %s', event, _short(payload))
         return await EventEngine.trigger(self, event, *payload)
 
     def _report_slow(self, pipe: Listener, elapsed: float) -> None:

@@ -130,13 +130,18 @@ class PluginManager:
         A plugin that cannot be imported or built is recorded in :attr:`failures`, not raised.
         """
         disabled_names = set(disabled or ())
+        installed = {entry.name: entry for entry in metadata.entry_points(group=ENTRY_POINT_GROUP)}
         for path, config in entries.items():
-            self._collect(functools.partial(_import, path), path, dict(config or {}), f"settings: {path}")
-        for entry in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            if entry.name in disabled_names or any(p.endswith(entry.value) for p in entries):
+            if path in installed:  # the config of an installed plugin, by its entry-point name
                 continue
-            config = dict(entries.get(entry.name, {}) or {})
-            self._collect(entry.load, entry.value, config, f"entry point: {entry.name}")
+            self._collect(functools.partial(_import, path), path, dict(config or {}), f"settings: {path}")
+        for name, entry in installed.items():
+            # Listed in PLUGINS by its dotted path ("pkg.Class" for "pkg:Class"): loaded from there.
+            listed = any(p in (entry.value, entry.value.replace(":", ".")) for p in entries)
+            if name in disabled_names or listed:
+                continue
+            config = dict(entries.get(name, {}) or {})
+            self._collect(entry.load, entry.value, config, f"entry point: {name}")
 
     def _collect(self, load: Callable[[], Any], where: str, config: dict[str, Any], source: str) -> None:
         try:
@@ -229,7 +234,8 @@ class PluginManager:
 
 
 def _import(path: str) -> Any:
-    module_name, _, attr = path.rpartition(".")
+    # "package.module.Class", or "package.module:Class" as entry points write it.
+    module_name, _, attr = path.rpartition(":") if ":" in path else path.rpartition(".")
     try:
         return getattr(import_module(module_name), attr)
     except (ImportError, AttributeError, ValueError) as error:

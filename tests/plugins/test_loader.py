@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
-import httpx
 import pytest
-from channels.testing import WebsocketCommunicator
 
 from kuzzle_events import Application, Controller, KuzzleRequest, action
-from kuzzle_events.asgi import KuzzleASGI
 from kuzzle_events.errors import KuzzleError
 from kuzzle_events.plugin import Plugin, hook, pipe
-from kuzzle_events.protocols.websocket.consumer import KuzzleConsumer
+from kuzzle_events.testing import KuzzleClient, wait_for_hooks
 
 
 class DictPlugin(Plugin):
@@ -90,18 +88,12 @@ async def test_dict_shapes_controller_routes_pipes_hooks(kapp: Application) -> N
     await kapp.events.drain_hooks()
     assert plugin.audited == ["Ada"]
 
-    transport = httpx.ASGITransport(app=KuzzleASGI(app=kapp))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        got = await client.get("/_plugin/my-plugin/foo/Bo")
-        posted = await client.post("/_plugin/my-plugin/bar", json={"k": 1})
-    assert got.json()["result"] == {"name": "Bo", "greeting": "hi"} and got.headers["expires"] == "0"
-    assert posted.json()["result"] == {"k": 1}
-
-    ws = WebsocketCommunicator(KuzzleConsumer.as_asgi(kuzzle_app=kapp), "/")
-    await ws.connect()
-    await ws.send_json_to({"controller": "my-plugin/newController", "action": "myAction", "name": "Cy", "requestId": "p"})
-    assert (await ws.receive_json_from())["result"]["name"] == "Cy"
-    await ws.disconnect()
+    client = KuzzleClient(kapp)
+    _, headers, got = await client.http("GET", "/_plugin/my-plugin/foo/Bo")
+    assert json.loads(got)["result"] == {"name": "Bo", "greeting": "hi"} and headers["expires"] == "0"
+    assert json.loads((await client.http("POST", "/_plugin/my-plugin/bar", {"k": 1}))[2])["result"] == {"k": 1}
+    by_websocket = {"controller": "my-plugin/newController", "action": "myAction", "name": "Cy"}
+    assert (await client.query(by_websocket, via="websocket"))["result"]["name"] == "Cy"
 
     info = (await kapp.sdk.query({"controller": "server", "action": "info"}))["result"]["serverInfo"]["kuzzle"]
     assert info["plugins"]["my-plugin"]["version"] == "2.0.0"
@@ -221,17 +213,13 @@ async def test_installed_example_plugin_found_through_its_entry_point(make_app) 
     assert app.plugin.loaded["greeter"].source == "entry point: greeter"
     envelope = await app.sdk.query({"controller": "greeter/greeting", "action": "sayHello", "name": "Ada"})
     assert envelope["result"] == {"message": "Hello, Ada", "plugin": "greeter"}
-    await app.events.drain_hooks()
+    await wait_for_hooks(app)
     assert app.plugin.loaded["greeter"].instance.greeted == ["Ada"]
-    transport = httpx.ASGITransport(app=KuzzleASGI(app=app))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        assert (await client.get("/_plugin/greeter/hello/Bo")).json()["result"]["message"] == "Hello, Bo"
-        assert (await client.get("/_plugin/greeter/goodbye/Bo")).json()["result"]["message"] == "Goodbye, Bo"
-    ws = WebsocketCommunicator(KuzzleConsumer.as_asgi(kuzzle_app=app), "/")
-    await ws.connect()
-    await ws.send_json_to({"controller": "greeter/farewell", "action": "sayGoodbye", "name": "Cy", "requestId": "g"})
-    assert (await ws.receive_json_from())["result"]["message"] == "Goodbye, Cy"
-    await ws.disconnect()
+    client = KuzzleClient(app)
+    for path, message in (("/_plugin/greeter/hello/Bo", "Hello, Bo"), ("/_plugin/greeter/goodbye/Bo", "Goodbye, Bo")):
+        assert json.loads((await client.http("GET", path))[2])["result"]["message"] == message
+    farewell = {"controller": "greeter/farewell", "action": "sayGoodbye", "name": "Cy"}
+    assert (await client.query(farewell, via="websocket"))["result"]["message"] == "Goodbye, Cy"
 
 
 async def test_entry_point_plugin_can_be_disabled(make_app) -> None:
@@ -337,4 +325,22 @@ async def test_a_plugin_executing_its_own_action_from_a_pipe_stops_at_max_trigge
     with pytest.raises(KuzzleError) as raised:
         await app.sdk.query({"controller": "server", "action": "now"})
     assert "past MAX_TRIGGER_DEPTH (3)" in raised.value.message
+    await app.shutdown()
+
+
+@pytest.mark.parametrize(
+    "plugins",
+    [
+        {"greeter": {"greeting": "Hi"}},  # an installed plugin's config, by its entry-point name
+        {"kuzzle_events_greeter.GreeterPlugin": {"greeting": "Hi"}},  # the same plugin by its path
+        {"kuzzle_events_greeter:GreeterPlugin": {"greeting": "Hi"}},  # ... as its entry point writes it
+    ],
+)
+async def test_an_installed_plugin_configured_in_settings_loads_once(make_app, plugins) -> None:
+    app = make_app(PLUGINS=plugins)
+    app.plugin.use_settings(app.config.PLUGINS, [])
+    assert app.plugin.failures == []
+    await app.start()
+    envelope = await app.sdk.query({"controller": "greeter/greeting", "action": "sayHello", "name": "Ada"})
+    assert envelope["result"]["message"] == "Hi, Ada"
     await app.shutdown()
