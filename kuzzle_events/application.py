@@ -117,7 +117,7 @@ class Application:
         self.security = Security(self)
         self.realtime = Realtime(self)
         self.plugin = PluginManager(self)
-        self.mqtt: mqtt.ExternalBroker | None = None  # while MQTT is on (settings' MQTT)
+        self.mqtt: mqtt.MqttClients | None = None  # while MQTT is on (settings' MQTT)
         register_builtins(self)
 
     # Settings and engine, built on first use so that importing never touches Django settings --
