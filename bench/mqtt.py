@@ -74,7 +74,8 @@ async def mqtt_links(count: int, stack: list[Any], broker: tuple[str, int] | Non
         client = aiomqtt.Client(
             *(broker or BROKER),
             identifier=f"{PREFIX}-{n}",
-            protocol=aiomqtt.ProtocolVersion.V5,
+            # amqtt speaks MQTT 3.1.1 (as Kuzzle's aedes); the external mode's Mosquitto, 5 too.
+            protocol=aiomqtt.ProtocolVersion.V5 if broker is None else aiomqtt.ProtocolVersion.V311,
             # Quiet about the requests in flight: that many are, on purpose.
             logger=logging.getLogger("bench.mqtt.client"),
         )
