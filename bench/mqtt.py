@@ -1,5 +1,6 @@
-"""``server:now`` over MQTT (through this machine's Mosquitto) vs the same requests over WebSocket,
-against one kuzzle_events server (``project.asgi:application`` on uvicorn, MQTT on), in one run.
+"""``server:now`` over MQTT vs the same requests over WebSocket, in one run: through this machine's
+Mosquitto (``MODE`` external) and through the broker in the server process (``MODE`` embedded),
+each against its own kuzzle_events server (``project.asgi:application`` on uvicorn).
 
     .venv/bin/python bench/mqtt.py [--duration 3] [--rounds 2] [--modes 1x64,20x4]
 
@@ -64,22 +65,27 @@ class Link:
         return await future
 
 
-async def mqtt_links(count: int, stack: list[Any]) -> list[Link]:
+async def mqtt_links(count: int, stack: list[Any], broker: tuple[str, int] | None = None) -> list[Link]:
+    """Clients of Mosquitto (external mode: topics of their own), or of the embedded ``broker``."""
     import aiomqtt
 
     links = []
     for n in range(count):
         client = aiomqtt.Client(
-            *BROKER,
+            *(broker or BROKER),
             identifier=f"{PREFIX}-{n}",
-            protocol=aiomqtt.ProtocolVersion.V5,
+            # amqtt speaks MQTT 3.1.1 (as Kuzzle's aedes); the external mode's Mosquitto, 5 too.
+            protocol=aiomqtt.ProtocolVersion.V5 if broker is None else aiomqtt.ProtocolVersion.V311,
             # Quiet about the requests in flight: that many are, on purpose.
             logger=logging.getLogger("bench.mqtt.client"),
         )
         await client.__aenter__()
         stack.append(client)
-        request_topic, response_topic = f"{PREFIX}/request/c{n}", f"{PREFIX}/response/c{n}"
-        await client.subscribe(response_topic, qos=0)
+        if broker is None:
+            request_topic, response_topic = f"{PREFIX}/request/c{n}", f"{PREFIX}/response/c{n}"
+            await client.subscribe(response_topic, qos=0)
+        else:  # Kuzzle's topics; the broker hands each answer to its client, which subscribes to nothing
+            request_topic = "Kuzzle/request"
 
         async def send(text: str, client: Any = client, topic: str = request_topic) -> None:
             await client.publish(topic, text, qos=0)
@@ -154,13 +160,14 @@ async def measure(
 
 
 async def run_mode(
-    server: Server, protocol: str, clients: int, inflight: int, args: argparse.Namespace
+    server: Server, protocol: str, broker: tuple[str, int] | None, clients: int, inflight: int, args: argparse.Namespace
 ) -> dict[str, Any]:
     stack: list[Any] = []
     try:
-        links = await (
-            mqtt_links(clients, stack) if protocol == "mqtt" else websocket_links(server.port, clients, stack)
-        )
+        if protocol == "websocket":
+            links = await websocket_links(server.port, clients, stack)
+        else:
+            links = await mqtt_links(clients, stack, broker)
         return await measure(links, inflight, args.duration, args.warmup, server.cpu)
     finally:
         for item in reversed(stack):
@@ -180,12 +187,12 @@ def main() -> int:
     parser.add_argument("--modes", default="1x64,20x4", help="CxK: C clients, K requests in flight each")
     args = parser.parse_args()
     check_machine()
-    print_environment(["Django", "channels", "uvicorn", "aiomqtt", "paho-mqtt", "websockets"])
+    print_environment(["Django", "channels", "uvicorn", "aiomqtt", "paho-mqtt", "amqtt", "websockets"])
     warn_if_busy()
     os.sched_setaffinity(0, {int(CLIENT_CORE)})
     logging.getLogger("bench.mqtt.client").setLevel(logging.ERROR)
     modes = [tuple(int(x) for x in m.split("x")) for m in args.modes.split(",") if m]
-    port = free_port()
+    port, embedded_port, mqtt_port = free_port(), free_port(), free_port()
     env = {
         "DJANGO_SETTINGS_MODULE": "project.settings",
         "KUZZLE_MQTT_HOST": BROKER[0],
@@ -201,29 +208,49 @@ def main() -> int:
         ready_path="/_healthcheck",
         log_marker="MQTT requests read on",
     )
+    embedded = Server(
+        "kuzzle_events (embedded MQTT broker)",
+        uvicorn_argv("project.asgi:application", embedded_port, "--ws", "websockets-sansio"),
+        embedded_port,
+        env={"DJANGO_SETTINGS_MODULE": "project.settings", "KUZZLE_MQTT_MODE": "embedded", "KUZZLE_MQTT_PORT": str(mqtt_port)},
+        ready_path="/_healthcheck",
+        log_marker="MQTT broker on",
+    )
+    # protocol -> (server, the embedded broker's address or None)
+    targets: dict[str, tuple[Server, tuple[str, int] | None]] = {
+        "websocket": (server, None),
+        "mqtt external": (server, None),
+        "mqtt embedded": (embedded, (HOST, mqtt_port)),
+    }
     runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    with Servers([server]):
+    with Servers([server, embedded]):
         for round_no in range(args.rounds):
             for clients, inflight in modes:
                 mode = f"{clients}x{inflight}"
-                for protocol in ("mqtt", "websocket"):
-                    result = asyncio.run(run_mode(server, protocol, clients, inflight, args))
+                for protocol, (target, broker) in targets.items():
+                    result = asyncio.run(run_mode(target, protocol, broker, clients, inflight, args))
                     runs.setdefault((mode, protocol), []).append(result)
                     print(
-                        f"round {round_no + 1}: {mode:<6} {protocol:<9} {result['rate']:>8,.0f} req/s  "
+                        f"round {round_no + 1}: {mode:<6} {protocol:<13} {result['rate']:>8,.0f} req/s  "
                         f"server cpu {100 * result['server_cpu']:.0f}%  client cpu {100 * result['client_cpu']:.0f}%  "
                         f"bad {result['bad']}",
                         flush=True,
                     )
     print(f"\nserver:now, server on core 0, client on core 1, median of {args.rounds} rounds x {args.duration:g} s")
-    print(f"{'mode':<24} {'MQTT req/s':>12} {'WebSocket req/s':>16} {'MQTT / WS':>10}")
+    print(f"{'mode':<24} {'WebSocket':>10} {'MQTT ext.':>10} {'/ WS':>6} {'MQTT emb.':>10} {'/ WS':>6}  (req/s)")
     for clients, inflight in modes:
         mode = f"{clients}x{inflight}"
-        mqtt = statistics.median(r["rate"] for r in runs[(mode, "mqtt")])
-        ws = statistics.median(r["rate"] for r in runs[(mode, "websocket")])
+        ws, external, inside = (statistics.median(r["rate"] for r in runs[(mode, p)]) for p in targets)
         label = f"{clients} clients x {inflight} in flight"
-        print(f"{label:<24} {mqtt:>12,.0f} {ws:>16,.0f} {mqtt / ws if ws else 0:>9.2f}x")
-    print_commands([f"{server.name}: {server.shown()}", f"broker: Mosquitto on {BROKER[0]}:{BROKER[1]}"])
+        over_ws = [rate / ws if ws else 0.0 for rate in (external, inside)]
+        print(f"{label:<24} {ws:>10,.0f} {external:>10,.0f} {over_ws[0]:>5.2f}x {inside:>10,.0f} {over_ws[1]:>5.2f}x")
+    print_commands(
+        [
+            f"{server.name}: {server.shown()}",
+            f"{embedded.name}: {embedded.shown()}",
+            f"broker: Mosquitto on {BROKER[0]}:{BROKER[1]}",
+        ]
+    )
     return 0 if all(r["bad"] == 0 for results in runs.values() for r in results) else 1
 
 

@@ -121,7 +121,7 @@ class Application:
         self.realtime = Realtime(self)
         self.plugin = PluginManager(self)
         self.nesting = Nesting()  # MAX_TRIGGER_DEPTH, set with the other settings at start
-        self.mqtt: mqtt.ExternalBroker | None = None  # while MQTT is on (settings' MQTT)
+        self.mqtt: mqtt.MqttClients | None = None  # while MQTT is on (settings' MQTT)
         register_builtins(self)
 
     # Settings and engine, built on first use so that importing never touches Django settings --

@@ -74,6 +74,10 @@ MQTT_DEFAULTS: dict[str, Any] = {
     "REALTIME_NOTIFICATIONS": True,
     # Seconds to wait for the broker at start.
     "CONNECT_TIMEOUT": 10,
+    # "external": the shared subscription's group, so that each request reaches one process only.
+    "SHARED_GROUP": "kuzzle_events",
+    # "embedded": Kuzzle's allowPubSub: clients may publish on other topics than REQUEST_TOPIC.
+    "ALLOW_PUB_SUB": False,
 }
 
 
@@ -120,7 +124,7 @@ def _topic(value: Any) -> bool:
 
 
 _MQTT_TYPES: dict[str, Callable[[Any], bool]] = {
-    "MODE": lambda value: value in ("off", "external"),
+    "MODE": lambda value: value in ("off", "external", "embedded"),
     "HOST": _text,
     "PORT": _integer,
     "USERNAME": _optional_text,
@@ -129,6 +133,8 @@ _MQTT_TYPES: dict[str, Callable[[Any], bool]] = {
     "RESPONSE_TOPIC": _topic,
     "REALTIME_NOTIFICATIONS": lambda value: isinstance(value, bool),
     "CONNECT_TIMEOUT": _number,
+    "SHARED_GROUP": lambda value: _topic(value) and "/" not in value,
+    "ALLOW_PUB_SUB": lambda value: isinstance(value, bool),
 }
 
 
@@ -167,8 +173,9 @@ TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "SECURITY_CACHE_TTL": ("a number of seconds", _number),
     "RESTRICTED_PROFILES": ("a list of profile ids", _names),
     "MQTT": (
-        'a dict of MODE ("off" or "external"), HOST, PORT, USERNAME, PASSWORD, REQUEST_TOPIC and '
-        "RESPONSE_TOPIC (no wildcards), REALTIME_NOTIFICATIONS (bool), CONNECT_TIMEOUT (seconds)",
+        'a dict of MODE ("off", "external" or "embedded"), HOST, PORT, USERNAME, PASSWORD, REQUEST_TOPIC, '
+        "RESPONSE_TOPIC and SHARED_GROUP (no wildcards), REALTIME_NOTIFICATIONS and ALLOW_PUB_SUB (bool), "
+        "CONNECT_TIMEOUT (seconds)",
         _mqtt,
     ),
 }

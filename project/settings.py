@@ -28,6 +28,7 @@ env = environ.Env(
     KUZZLE_MAX_REQUEST_SIZE=(int, 1024 * 1024),
     KUZZLE_NODE=(str, "knode-1"),
     KUZZLE_PORT=(int, 7512),
+    KUZZLE_MQTT_MODE=(str, ""),
     KUZZLE_MQTT_HOST=(str, ""),
     KUZZLE_MQTT_PORT=(int, 1883),
     KUZZLE_MQTT_REQUEST_TOPIC=(str, "Kuzzle/request"),
@@ -126,16 +127,17 @@ KUZZLE_EVENTS = {
     "MAX_REQUEST_SIZE": env("KUZZLE_MAX_REQUEST_SIZE"),
     "NODE": env("KUZZLE_NODE"),
     "PORT": env("KUZZLE_PORT"),
-    # The API over MQTT when KUZZLE_MQTT_HOST names a broker (docker-compose.yml's mosquitto).
+    # The API over MQTT: through the broker KUZZLE_MQTT_HOST names (docker-compose.yml's
+    # mosquitto), or with KUZZLE_MQTT_MODE=embedded, a broker of its own on KUZZLE_MQTT_PORT.
     "MQTT": (
         {
-            "MODE": "external",
-            "HOST": env("KUZZLE_MQTT_HOST"),
+            "MODE": env("KUZZLE_MQTT_MODE") or "external",
+            "HOST": env("KUZZLE_MQTT_HOST") or "127.0.0.1",
             "PORT": env("KUZZLE_MQTT_PORT"),
             "REQUEST_TOPIC": env("KUZZLE_MQTT_REQUEST_TOPIC"),
             "RESPONSE_TOPIC": env("KUZZLE_MQTT_RESPONSE_TOPIC"),
         }
-        if env("KUZZLE_MQTT_HOST")
+        if env("KUZZLE_MQTT_HOST") or env("KUZZLE_MQTT_MODE") not in ("", "off")
         else {}
     ),
 }

@@ -10,8 +10,10 @@ import asyncio
 import functools
 import json
 import os
+import socket
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -28,6 +30,7 @@ from kuzzle_events.errors import PluginImplementationError
 from kuzzle_events.models import Role
 from tests.accounts import issue_token, make_user
 from tests.protocols.test_http import asgi_client
+from tests.servers import free_port
 
 WAIT = 10  # seconds before a test gives up on a message that never comes
 
@@ -35,14 +38,14 @@ WAIT = 10  # seconds before a test gives up on a message that never comes
 class Device:
     """An MQTT client of the API: publishes on <prefix>/request/<id>, reads <prefix>/response/<id>."""
 
-    def __init__(self, prefix: str, client_id: str | None = None) -> None:
+    def __init__(self, prefix: str, client_id: str | None = None, port: int = 1883) -> None:
         self.prefix = prefix
         self.id = client_id or uuid.uuid4().hex[:8]
         self.request_topic = f"{prefix}/request/{self.id}"
         self.response_topic = f"{prefix}/response/{self.id}"
         will = aiomqtt.Will(self.request_topic, b"", qos=1)
         self.client = aiomqtt.Client(
-            "127.0.0.1", 1883, identifier=f"device-{uuid.uuid4().hex}", protocol=aiomqtt.ProtocolVersion.V5, will=will
+            "127.0.0.1", port, identifier=f"device-{uuid.uuid4().hex}", protocol=aiomqtt.ProtocolVersion.V5, will=will
         )
         self.inbox: dict[str, asyncio.Queue[Any]] = {}
         self._reader: asyncio.Task[None] | None = None
@@ -280,3 +283,83 @@ def test_the_project_turns_mqtt_on_when_given_a_broker() -> None:
     assert run(env=bare, check=True).stdout.split() == ["off", "127.0.0.1", "1883"]
     given = {**bare, "KUZZLE_MQTT_HOST": "mosquitto", "KUZZLE_MQTT_PORT": "1884"}
     assert run(env=given, check=True).stdout.split() == ["external", "mosquitto", "1884"]
+
+
+async def test_two_servers_on_one_broker_run_each_request_once(
+    make_app: Callable[..., Application], prefix: str
+) -> None:
+    topics = {"MODE": "external", "REQUEST_TOPIC": f"{prefix}/request", "RESPONSE_TOPIC": f"{prefix}/response"}
+    apps = [make_app(MQTT=topics, NODE=f"node-{n}") for n in (1, 2)]
+    for app in apps:
+        await app.start()
+    try:
+        async with Device(prefix) as device:
+            nodes = [(await device.request({"controller": "server", "action": "now"}))["node"] for _ in range(20)]
+            await asyncio.sleep(0.3)
+            assert device._queue(device.response_topic).empty()  # no second answer to any of them
+            assert set(nodes) == {"node-1", "node-2"}  # the broker shares the requests out
+            assert all(device.id in app.mqtt.clients for app in apps if app.mqtt is not None)
+        # The goodbye reached one server, which told the other.
+        for _ in range(100):
+            if all(app.mqtt is not None and not app.mqtt.clients for app in apps):
+                break
+            await asyncio.sleep(0.05)
+        assert [app.mqtt.clients for app in apps if app.mqtt is not None] == [{}, {}]
+    finally:
+        for app in apps:
+            await app.shutdown()
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Any:
+    """A Mosquitto of this test's own on a free port: ``(port, start, stop)``."""
+    port = free_port()
+    config = tmp_path / "mosquitto.conf"
+    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n")
+    running: list[subprocess.Popen[bytes]] = []
+
+    def start() -> None:
+        running.append(subprocess.Popen(["mosquitto", "-c", str(config)], stderr=subprocess.DEVNULL))
+        for _ in range(100):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError("mosquitto did not start")
+
+    def stop() -> None:
+        process = running.pop()
+        process.kill()
+        process.wait()
+
+    yield port, start, stop
+    while running:
+        stop()
+
+
+async def test_the_server_reconnects_when_the_broker_comes_back(
+    make_app: Callable[..., Application], prefix: str, own_broker: Any
+) -> None:
+    port, start, stop = own_broker
+    start()
+    topics = {"REQUEST_TOPIC": f"{prefix}/request", "RESPONSE_TOPIC": f"{prefix}/response"}
+    app = make_app(MQTT={"MODE": "external", "PORT": port, **topics})
+    await app.start()
+    try:
+        async with Device(prefix, port=port) as device:
+            assert (await device.request({"controller": "server", "action": "now"}))["status"] == 200
+        stop()
+        await asyncio.sleep(0.5)
+        start()
+        # The server's client comes back by itself; a device connecting now is served.
+        for _ in range(100):
+            try:
+                async with Device(prefix, port=port) as device:
+                    now = device.request({"controller": "server", "action": "now"})
+                    envelope = await asyncio.wait_for(now, 1)  # sent before the server was back: lost
+                    break
+            except (aiomqtt.MqttError, TimeoutError):
+                await asyncio.sleep(0.2)
+        assert envelope["status"] == 200
+    finally:
+        await app.shutdown()

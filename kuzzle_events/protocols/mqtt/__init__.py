@@ -1,8 +1,11 @@
-"""The Kuzzle API over MQTT, through a broker the server connects to (``MQTT["MODE"] = "external"``).
+"""The Kuzzle API over MQTT: a broker in the server process, or one the server connects to.
 
-Kuzzle's own MQTT server is the broker, so it answers each client privately on ``Kuzzle/response``.
-A server that is only one client of a shared broker cannot: every subscriber of a topic gets what is
-published on it. Clients therefore name themselves in the topic:
+``MQTT["MODE"] = "embedded"`` (:mod:`~kuzzle_events.protocols.mqtt.embedded`): the server is the
+broker, as Kuzzle's is, and answers each client privately on ``Kuzzle/response``.
+
+``MQTT["MODE"] = "external"`` (:mod:`~kuzzle_events.protocols.mqtt.external`): the server is one
+client of a shared broker, where every subscriber of a topic gets what is published on it. Clients
+therefore name themselves in the topic:
 
 - a client publishes a request (a JSON object, as a WebSocket frame, ``requestId`` and ``jwt``
   included) on ``<REQUEST_TOPIC>/<client id>``, and gets its envelope, with ``room`` =
@@ -22,19 +25,22 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kuzzle_events.conf import mqtt_settings
+from kuzzle_events.protocols.mqtt.clients import MqttClients
+from kuzzle_events.protocols.mqtt.embedded import EmbeddedBroker
 from kuzzle_events.protocols.mqtt.external import ExternalBroker
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
 
-__all__ = ["ExternalBroker", "start"]
+__all__ = ["EmbeddedBroker", "ExternalBroker", "MqttClients", "start"]
 
 
-async def start(app: Application) -> ExternalBroker | None:
+async def start(app: Application) -> MqttClients | None:
     """Serve ``app`` over MQTT as its settings say; None when ``MQTT["MODE"]`` is ``"off"``."""
     settings = mqtt_settings(app.config)
     if settings["MODE"] == "off":
         return None
-    broker = ExternalBroker(app, settings)
+    broker: EmbeddedBroker | ExternalBroker
+    broker = EmbeddedBroker(app, settings) if settings["MODE"] == "embedded" else ExternalBroker(app, settings)
     await broker.start()
     return broker

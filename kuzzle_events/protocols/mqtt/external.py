@@ -1,22 +1,22 @@
 """The MQTT adapter for an external broker: messages to requests, envelopes to messages.
 
 The server is one client of the broker (aiomqtt, MQTT 5). It subscribes to the request topic and to
-its per-client subtopics; each client id it hears from becomes a connection with its
-:class:`~kuzzle_events.protocols.session.Session` (connection events, parsing pipes, early errors,
-token expiry), whose requests run concurrently through the funnel, each answered when done.
+its per-client subtopics as a *shared subscription* (``$share/<SHARED_GROUP>/...``): when several
+server processes use one broker, each request reaches one of them only, and is run once. The
+process that hears a client's goodbye (its will) tells the others on ``<RESPONSE_TOPIC>/<client
+id>/$left``, so that every process ends that client's connection. A lost broker is reconnected to,
+with a growing delay, until the server stops.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
-from kuzzle_events import errors
 from kuzzle_events.core import jsontext
-from kuzzle_events.core.request import Connection, KuzzleRequest
-from kuzzle_events.protocols.session import TOKEN_EXPIRED, Session, request_decoder
+from kuzzle_events.protocols.mqtt.clients import MqttClient, MqttClients, text_of
+from kuzzle_events.protocols.session import TOKEN_EXPIRED
 
 if TYPE_CHECKING:
     import aiomqtt
@@ -25,42 +25,19 @@ if TYPE_CHECKING:
 
 __all__ = ["ExternalBroker"]
 
-PROTOCOL = "mqtt"
+LEFT = "$left"
+RECONNECT_DELAYS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)  # seconds between attempts; the last one repeats
 
 
-class MqttClient:
-    """One MQTT client as the API sees it: its connection, where it is answered, its tasks."""
-
-    __slots__ = ("id", "response_topic", "session", "ready", "tasks")
-
-    def __init__(self, client_id: str, response_topic: str) -> None:
-        self.id = client_id
-        self.response_topic = response_topic
-        self.session: Session | None = None
-        self.ready: asyncio.Task[None] | None = None  # the session's opening, awaited by requests
-        self.tasks: set[asyncio.Task[None]] = set()
-
-    def spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        """Run ``coroutine`` as a task of this client, cancelled when it leaves."""
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
-        return task
-
-
-class ExternalBroker:
+class ExternalBroker(MqttClients):
     """The API served through the broker at ``HOST:PORT``, from :meth:`start` to :meth:`stop`."""
 
     def __init__(self, app: Application, settings: dict[str, Any]) -> None:
-        self.app = app
-        self.settings = settings
-        self.request_topic: str = settings["REQUEST_TOPIC"]
-        self.response_topic: str = settings["RESPONSE_TOPIC"]
-        self.clients: dict[str, MqttClient] = {}
+        super().__init__(app, settings)
         self._prefix = self.request_topic + "/"
+        self._left_suffix = "/" + LEFT
         self._mqtt: aiomqtt.Client | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._leaving: set[asyncio.Task[None]] = set()
         # The last notification published: the hub hands the same text to each subscriber of a
         # channel, and one publication on the channel topic reaches them all.
         self._last_notification: str | None = None
@@ -69,6 +46,14 @@ class ExternalBroker:
 
     async def start(self) -> None:
         """Connect to the broker and listen to the request topics (raises if the broker is away)."""
+        client = await self._connect()
+        self._reader = asyncio.get_running_loop().create_task(self._serve(client))
+        self.app.log.info("kuzzle_events: MQTT requests read on %s/<client id> at %s:%s", *self._where())
+
+    def _where(self) -> tuple[str, str, int]:
+        return self.request_topic, self.settings["HOST"], self.settings["PORT"]
+
+    async def _connect(self) -> aiomqtt.Client:
         import aiomqtt  # the [mqtt] extra, needed only when MQTT is on
 
         s = self.settings
@@ -82,27 +67,24 @@ class ExternalBroker:
             timeout=s["CONNECT_TIMEOUT"],
         )
         await client.__aenter__()
+        shared = f"$share/{s['SHARED_GROUP']}/"
+        topics = [(shared + self.request_topic, 1), (shared + self._prefix + "+", 1)]
+        topics.append((f"{self.response_topic}/+/{LEFT}", 1))
         try:
-            await client.subscribe([(self.request_topic, 1), (self._prefix + "+", 1)])
+            await client.subscribe(topics)
         except BaseException:
             await client.__aexit__(None, None, None)
             raise
         self._mqtt = client
-        self._reader = asyncio.get_running_loop().create_task(self._read(client))
-        self.app.log.info("kuzzle_events: MQTT requests read on %s/<client id> at %s:%s", *self._where())
-
-    def _where(self) -> tuple[str, str, int]:
-        return self.request_topic, self.settings["HOST"], self.settings["PORT"]
+        return client
 
     async def stop(self) -> None:
         """Close every client's connection, then the broker's."""
         reader, self._reader = self._reader, None
         if reader is not None:
             reader.cancel()
-        for client_id in list(self.clients):
-            await self._leave(client_id)
-        for task in list(self._leaving):
-            await task
+            await asyncio.gather(reader, return_exceptions=True)
+        await self.leave_all()
         client, self._mqtt = self._mqtt, None
         if client is not None:
             try:
@@ -110,79 +92,62 @@ class ExternalBroker:
             except Exception as error:  # the broker is already gone
                 self.app.log.debug("MQTT disconnection: %r", error)
 
-    async def _read(self, client: aiomqtt.Client) -> None:
-        try:
-            async for message in client.messages:
-                self._receive(message)
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:
-            self.app.log.error("kuzzle_events: MQTT broker connection lost: %r", error)
+    async def _serve(self, client: aiomqtt.Client) -> None:
+        """Read the broker's messages; on a lost connection, connect again (clients stay known)."""
+        while True:
+            try:
+                async for message in client.messages:
+                    self._receive(message)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                self.app.log.error("kuzzle_events: MQTT broker connection lost: %r", error)
+            self._mqtt = None
+            client = await self._reconnect()
+
+    async def _reconnect(self) -> aiomqtt.Client:
+        attempt = 0
+        while True:
+            await asyncio.sleep(RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)])
+            attempt += 1
+            try:
+                client = await self._connect()
+            except Exception as error:
+                if attempt == 1:
+                    self.app.log.warning("kuzzle_events: MQTT broker unreachable, retrying: %r", error)
+                continue
+            self.app.log.info("kuzzle_events: MQTT broker reconnected after %s attempt(s)", attempt)
+            return client
 
     # Messages -----------------------------------------------------------------------------------
 
     def _receive(self, message: aiomqtt.Message) -> None:
         topic = message.topic.value
+        if topic.endswith(self._left_suffix):  # another process heard a client's goodbye
+            self.leave_soon(topic[len(self.response_topic) + 1 : -len(self._left_suffix)])
+            return
         properties = message.properties
         reply_to = getattr(properties, "ResponseTopic", None) if properties is not None else None
         correlation = getattr(properties, "CorrelationData", None) if reply_to else None
         if topic.startswith(self._prefix):
             client_id = topic[len(self._prefix) :]
-            default_topic = f"{self.response_topic}/{client_id}"
         elif reply_to:
-            client_id = default_topic = reply_to
+            client_id = reply_to
         else:
             self.app.log.warning("MQTT message on %s without a client id nor a response topic: dropped", topic)
             return
-        payload = message.payload
-        if not payload:  # the client's will, or its goodbye
-            if client_id in self.clients:
-                task = asyncio.get_running_loop().create_task(self._leave(client_id))
-                self._leaving.add(task)
-                task.add_done_callback(self._leaving.discard)
+        if not message.payload:  # the client's will, or its goodbye: every process forgets it
+            self.leave_soon(client_id)
+            asyncio.get_running_loop().create_task(self.publish(f"{self.response_topic}/{client_id}/{LEFT}", ""))
             return
-        client = self.clients.get(client_id) or self._arrive(client_id, default_topic)
-        text = payload.decode("utf-8", "replace") if isinstance(payload, (bytes, bytearray)) else str(payload)
-        client.spawn(self._handle(client, text, reply_to or client.response_topic, correlation))
+        if client_id not in self.clients:
+            self.arrive(client_id, reply_to if client_id == reply_to else f"{self.response_topic}/{client_id}")
+        self.received(client_id, text_of(message.payload), reply_to, correlation)
 
-    def _arrive(self, client_id: str, response_topic: str) -> MqttClient:
-        client = self.clients[client_id] = MqttClient(client_id, response_topic)
-        connection = Connection(protocol=PROTOCOL, misc={"headers": {}, "clientId": client_id})
+    async def answer(self, client: MqttClient, topic: str, text: str, correlation: bytes | None) -> None:
+        await self.publish(topic, text, correlation)
 
-        async def send(text: str) -> None:
-            await self._notify(client, text)
-
-        client.session = Session(self.app, connection, send=send, spawn=client.spawn)
-        client.ready = client.spawn(client.session.open())
-        return client
-
-    async def _leave(self, client_id: str) -> None:
-        client = self.clients.pop(client_id, None)
-        if client is None or client.session is None:
-            return
-        for task in list(client.tasks):
-            task.cancel()
-        await asyncio.gather(*client.tasks, return_exceptions=True)
-        await client.session.close()
-
-    async def _handle(self, client: MqttClient, text: str, reply_to: str, correlation: bytes | None) -> None:
-        assert client.ready is not None and client.session is not None
-        await client.ready
-        session = client.session
-        if session.debug.enabled:
-            session.debug("message from %s: %s", client.id, text[:200])
-        try:
-            data = await session.parse(text, _decode) if session.parsing_pipes() else _decode(text)
-        except errors.KuzzleError as error:
-            await self.publish(reply_to, session.refused(error).to_json(room=True), correlation)
-            return
-        request = KuzzleRequest(data, connection=session.connection)
-        response = await self.app.funnel.execute(request)
-        if request.context.token is not None:
-            session.watch_token(request)
-        await self.publish(reply_to, response.to_json(room=True), correlation)
-
-    async def _notify(self, client: MqttClient, text: str) -> None:
+    async def notify(self, client: MqttClient, text: str) -> None:
         if text is TOKEN_EXPIRED:
             if self.settings["REALTIME_NOTIFICATIONS"]:
                 await self.publish(client.response_topic, text)
@@ -198,6 +163,7 @@ class ExternalBroker:
         """Publish ``text`` on ``topic`` (QoS 0, as Kuzzle does), with MQTT 5 correlation data when given."""
         client = self._mqtt
         if client is None:
+            self.app.log.warning("MQTT publication on %s dropped: the broker is unreachable", topic)
             return
         try:
             await client.publish(topic, text.encode(), qos=0, properties=_properties(correlation))
@@ -214,6 +180,3 @@ def _properties(correlation: bytes | None) -> Any:
     properties = Properties(PacketTypes.PUBLISH)
     properties.CorrelationData = correlation
     return properties
-
-
-_decode = request_decoder("network.mqtt.unexpected_error")
