@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -46,6 +47,10 @@ DEFAULTS: dict[str, Any] = {
     # Seconds during which a process trusts its copy of roles and profiles before checking
     # whether another process changed them (requests with a token always check).
     "SECURITY_CACHE_TTL": 1.0,
+    # With a Redis channel layer, seconds during which the other processes keep counting this
+    # process's subscriptions (realtime:count, realtime:list) after its last refresh; it refreshes
+    # them three times per period, so a killed process's subscribers are dropped within it.
+    "SUBSCRIPTIONS_TTL": 6.0,
     # Profiles given to users made by security:createRestrictedUser.
     "RESTRICTED_PROFILES": ["default"],
     # The API over MQTT (kuzzle_events.protocols.mqtt): MODE "off", or "external" for a broker at
@@ -79,6 +84,10 @@ def _number(value: Any) -> bool:
 
 def _integer(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _positive(value: Any) -> bool:
+    return _number(value) and math.isfinite(value) and value > 0
 
 
 def _text(value: Any) -> bool:
@@ -149,6 +158,7 @@ TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "LOGIN_ATTEMPTS": ("an integer", _integer),
     "LOGIN_WINDOW": ("a number of seconds", _number),
     "SECURITY_CACHE_TTL": ("a number of seconds", _number),
+    "SUBSCRIPTIONS_TTL": ("a number of seconds above 0", _positive),
     "RESTRICTED_PROFILES": ("a list of profile ids", _names),
     "MQTT": (
         'a dict of MODE ("off" or "external"), HOST, PORT, USERNAME, PASSWORD, REQUEST_TOPIC and '

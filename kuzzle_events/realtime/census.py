@@ -1,0 +1,290 @@
+"""Subscriptions counted across processes: each process's rooms in Redis, under a key that expires.
+
+Every process sharing a Redis channel layer keeps, in a hash of its own, how many of its
+connections are subscribed to each of its rooms, with the room's index and collection (what
+``realtime:list`` shows). The hash expires ``ttl`` seconds after the process last refreshed it, and
+the process refreshes it three times per ``ttl`` while it has subscribers: a process that dies
+without a word (SIGKILL, a lost machine) stops being counted within ``ttl`` seconds. A sorted set
+lists the processes, so that a reader finds every hash without scanning the keyspace.
+
+Counts summed over every process answer ``realtime:count``, ``realtime:list`` and the user
+notifications. When Redis cannot be reached, each method answers None and the caller counts its own
+process's subscribers: a request never fails because of the census.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import json
+import logging
+import time
+from collections.abc import Awaitable, Iterable, Mapping
+from typing import Any, TypeVar, cast
+
+from redis import asyncio as aioredis
+from redis.exceptions import RedisError
+
+from kuzzle_events.realtime.rooms import Rooms
+
+__all__ = ["Census", "RoomList", "census_of_layer"]
+
+RoomList = dict[str, dict[str, dict[str, int]]]
+T = TypeVar("T")
+
+# Longest wait on Redis for one operation: past it, the request is answered with local counts.
+TIMEOUT = 1.0
+# A field of every hash written whole. A hash without it was lost (Redis restarted empty, or the
+# hash expired while its process was stalled) and is written whole again, not patched room by room.
+_COMPLETE = "*"
+# Seconds after its last refresh a process leaves the list of processes (its hash expired long
+# before: this only keeps the list short).
+_FORGET_AFTER = 600.0
+_FAILURES = (RedisError, OSError, asyncio.TimeoutError)
+
+
+class Census:
+    """This process's subscriber counts in Redis, and every live process's counts summed."""
+
+    def __init__(
+        self, client: aioredis.Redis, rooms: Rooms, origin: str, *, ttl: float, prefix: str, log: logging.Logger
+    ) -> None:
+        self._client = client
+        self._rooms = rooms
+        self._origin = origin
+        self._ttl_ms = max(1, round(ttl * 1000))
+        self._period = ttl / 3
+        self._processes = f"{prefix}:processes"
+        self._prefix = f"{prefix}:process:"
+        self._key = self._prefix + origin
+        self._log = log
+        # Writes go one at a time, each with the counts of the moment it is sent: the last one
+        # written is always the latest state.
+        self._lock = asyncio.Lock()
+        self._dirty: set[str] = set()
+        self._whole = True  # the next write rewrites the whole hash
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._reachable = True
+        self._used = False
+        self._closed = False
+
+    # What the hub asks ---------------------------------------------------------------------------
+
+    async def changed(self, room_ids: Iterable[str]) -> dict[str, int] | None:
+        """Write this process's counts of ``room_ids``; their counts summed over every live process."""
+        wanted = builtins.list(room_ids)
+        self._used = True
+        self._dirty.update(wanted)
+
+        async def write_then_sum() -> dict[str, int]:
+            async with self._lock:
+                processes = await _bounded(self._flush())
+            return await _bounded(self._sum(processes, wanted))
+
+        return await self._answer(write_then_sum())
+
+    async def count(self, room_id: str) -> int | None:
+        """Subscribers of ``room_id`` on every live process."""
+
+        async def read() -> int:
+            counts = await _bounded(self._sum(await _bounded(self._members()), [room_id]))
+            return counts[room_id]
+
+        return await self._answer(read())
+
+    async def list(self) -> RoomList | None:
+        """``{index: {collection: {room id: subscribers}}}`` of every live process."""
+
+        async def read() -> RoomList:
+            listed: RoomList = {}
+            for fields in await _bounded(self._hashes(await _bounded(self._members()))):
+                for room_id, entry in fields.items():
+                    if room_id == _COMPLETE:
+                        continue
+                    count, index, collection = json.loads(entry)
+                    rooms = listed.setdefault(index, {}).setdefault(collection, {})
+                    rooms[room_id] = rooms.get(room_id, 0) + count
+            return listed
+
+        return await self._answer(read())
+
+    async def _answer(self, step: Awaitable[T]) -> T | None:
+        try:
+            result = await step
+        except _FAILURES as error:
+            self._unreachable(error)
+            return None
+        finally:
+            self._keep()
+        self._reachable_again()
+        return result
+
+    async def close(self) -> None:
+        """Stop refreshing; this process's subscriptions leave the census now."""
+        self._closed = True
+        heartbeat, self._heartbeat = self._heartbeat, None
+        if heartbeat is not None:
+            heartbeat.cancel()
+            await asyncio.wait([heartbeat])
+        try:
+            if self._used:
+                await _bounded(self._leave())
+        except _FAILURES as error:  # its hash expires by itself
+            self._log.info("realtime: subscriptions of this process left in Redis until they expire: %r", error)
+        finally:
+            await self._client.aclose(close_connection_pool=True)
+
+    # Redis ----------------------------------------------------------------------------------------
+
+    async def _flush(self) -> builtins.list[str]:
+        """Write the rooms changed since the last write; the processes of the census."""
+        if not self._rooms.rooms:
+            # Nothing left here: leave the census (the next subscription writes the hash whole).
+            self._dirty.clear()
+            await self._leave()
+            return await self._members()
+        whole, rooms = self._whole, self._dirty
+        self._whole, self._dirty = False, set()
+        try:
+            pipe = self._client.pipeline(transaction=True)
+            if whole:
+                pipe.delete(self._key)
+                fields: dict[Any, Any] = {room_id: self._entry(room_id) for room_id in self._rooms.rooms}
+                fields[_COMPLETE] = "1"
+                pipe.hset(self._key, mapping=fields)
+            else:
+                pipe.hexists(self._key, _COMPLETE)
+                present = [room_id for room_id in rooms if room_id in self._rooms.rooms]
+                gone = [room_id for room_id in rooms if room_id not in self._rooms.rooms]
+                if present:
+                    pipe.hset(self._key, mapping={room_id: self._entry(room_id) for room_id in present})
+                if gone:
+                    pipe.hdel(self._key, *gone)
+            self._refresh(pipe)
+            pipe.zrange(self._processes, 0, -1)
+            results = await pipe.execute()
+        except BaseException:
+            self._whole = True  # what was lost is in the next whole write
+            raise
+        if not whole and not results[0]:
+            self._whole = True
+            return await self._flush()
+        return builtins.list(results[-1])
+
+    def _refresh(self, pipe: Any) -> None:
+        now = time.time()
+        pipe.pexpire(self._key, self._ttl_ms)
+        pipe.zadd(self._processes, {self._origin: now})
+        pipe.zremrangebyscore(self._processes, "-inf", now - _FORGET_AFTER)
+        pipe.pexpire(self._processes, round(_FORGET_AFTER * 1000))
+
+    async def _leave(self) -> None:
+        pipe = self._client.pipeline(transaction=True)
+        pipe.delete(self._key)
+        pipe.zrem(self._processes, self._origin)
+        await pipe.execute()
+        self._whole = True
+
+    async def _members(self) -> builtins.list[str]:
+        return cast("builtins.list[str]", await self._client.zrange(self._processes, 0, -1))
+
+    async def _sum(self, processes: builtins.list[str], room_ids: builtins.list[str]) -> dict[str, int]:
+        counts = dict.fromkeys(room_ids, 0)
+        if not processes or not room_ids:
+            return counts
+        pipe = self._client.pipeline(transaction=False)
+        for origin in processes:
+            pipe.hmget(self._prefix + origin, room_ids)
+        for entries in await pipe.execute():
+            for room_id, entry in zip(room_ids, entries, strict=True):
+                if entry is not None:
+                    counts[room_id] += json.loads(entry)[0]
+        return counts
+
+    async def _hashes(self, processes: builtins.list[str]) -> builtins.list[Mapping[str, str]]:
+        if not processes:
+            return []
+        pipe = self._client.pipeline(transaction=False)
+        for origin in processes:
+            pipe.hgetall(self._prefix + origin)
+        return builtins.list(await pipe.execute())
+
+    def _entry(self, room_id: str) -> str:
+        room = self._rooms.rooms[room_id]
+        return json.dumps([room.count(), room.index, room.collection], separators=(",", ":"))
+
+    # Heartbeat ------------------------------------------------------------------------------------
+
+    def _keep(self) -> None:
+        # After every use of Redis: a task refreshes this process's hash while it has
+        # subscribers, and closes the connections once it has none (or when its loop ends).
+        if self._heartbeat is None and not self._closed:
+            self._heartbeat = asyncio.get_running_loop().create_task(self._beat())
+
+    async def _beat(self) -> None:
+        try:
+            while True:
+                await asyncio.sleep(self._period)
+                if not self._rooms.rooms:
+                    break
+                try:
+                    async with self._lock:
+                        await _bounded(self._keep_alive())
+                except _FAILURES as error:
+                    self._unreachable(error)
+                else:
+                    self._reachable_again()
+        except asyncio.CancelledError:
+            await self._disconnect(inuse=True)
+            raise
+        # No subscribers left (the write of the last one's leave left the census): close the idle
+        # connections; a use in flight starts another task when it ends.
+        self._heartbeat = None
+        await self._disconnect(inuse=False)
+
+    async def _disconnect(self, *, inuse: bool) -> None:
+        try:
+            await self._client.connection_pool.disconnect(inuse_connections=inuse)
+        except Exception as error:  # closing: nothing more to do with them
+            self._log.debug("realtime: closing connections to Redis: %r", error)
+
+    async def _keep_alive(self) -> None:
+        if self._whole or self._dirty:
+            await self._flush()
+            return
+        pipe = self._client.pipeline(transaction=True)
+        self._refresh(pipe)
+        if not (await pipe.execute())[0]:  # the hash was lost: write it whole
+            self._whole = True
+            await self._flush()
+
+    # Reachability ---------------------------------------------------------------------------------
+
+    def _unreachable(self, error: BaseException) -> None:
+        if self._reachable:
+            self._reachable = False
+            self._log.warning("realtime: Redis unreachable, counting this process's subscribers only: %r", error)
+
+    def _reachable_again(self) -> None:
+        if not self._reachable:
+            self._reachable = True
+            self._log.info("realtime: Redis reachable again, counting every process's subscribers")
+
+
+async def _bounded(step: Awaitable[T]) -> T:
+    return await asyncio.wait_for(step, TIMEOUT)
+
+
+def census_of_layer(
+    layer: Mapping[str, Any], rooms: Rooms, origin: str, *, ttl: float, log: logging.Logger
+) -> Census | None:
+    """The census on the Redis of a channels_redis layer's settings (its first host); None for other layers."""
+    if not str(layer.get("BACKEND", "")).startswith("channels_redis."):
+        return None
+    from channels_redis.utils import create_pool, decode_hosts
+
+    options = layer.get("CONFIG") or {}
+    host = decode_hosts(options.get("hosts"))[0]
+    pool = create_pool({**host, "decode_responses": True})
+    prefix = f"{options.get('prefix', 'asgi')}:kuzzle_events:subscriptions"
+    return Census(aioredis.Redis(connection_pool=pool), rooms, origin, ttl=ttl, prefix=prefix, log=log)
