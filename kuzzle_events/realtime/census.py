@@ -19,10 +19,12 @@ import builtins
 import json
 import logging
 import time
-from collections.abc import Awaitable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar, cast
 
 from redis import asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from kuzzle_events.realtime.rooms import Rooms
@@ -81,7 +83,7 @@ class Census:
                 processes = await _bounded(self._flush())
             return await _bounded(self._sum(processes, wanted))
 
-        return await self._answer(write_then_sum())
+        return await self._answer(write_then_sum)
 
     async def count(self, room_id: str) -> int | None:
         """Subscribers of ``room_id`` on every live process."""
@@ -90,7 +92,7 @@ class Census:
             counts = await _bounded(self._sum(await _bounded(self._members()), [room_id]))
             return counts[room_id]
 
-        return await self._answer(read())
+        return await self._answer(read)
 
     async def list(self) -> RoomList | None:
         """``{index: {collection: {room id: subscribers}}}`` of every live process."""
@@ -106,11 +108,15 @@ class Census:
                     rooms[room_id] = rooms.get(room_id, 0) + count
             return listed
 
-        return await self._answer(read())
+        return await self._answer(read)
 
-    async def _answer(self, step: Awaitable[T]) -> T | None:
+    async def _answer(self, step: Callable[[], Awaitable[T]]) -> T | None:
+        if not self._reachable:
+            # Until the heartbeat reaches Redis again, requests do not wait on it.
+            self._keep()
+            return None
         try:
-            result = await step
+            result = await step()
         except _FAILURES as error:
             self._unreachable(error)
             return None
@@ -217,7 +223,8 @@ class Census:
 
     def _keep(self) -> None:
         # After every use of Redis: a task refreshes this process's hash while it has
-        # subscribers, and closes the connections once it has none (or when its loop ends).
+        # subscribers, tries Redis again while it is unreachable, and closes the connections once
+        # neither is needed (or when its loop ends).
         if self._heartbeat is None and not self._closed:
             self._heartbeat = asyncio.get_running_loop().create_task(self._beat())
 
@@ -225,7 +232,7 @@ class Census:
         try:
             while True:
                 await asyncio.sleep(self._period)
-                if not self._rooms.rooms:
+                if not self._rooms.rooms and self._reachable:
                     break
                 try:
                     async with self._lock:
@@ -237,8 +244,8 @@ class Census:
         except asyncio.CancelledError:
             await self._disconnect(inuse=True)
             raise
-        # No subscribers left (the write of the last one's leave left the census): close the idle
-        # connections; a use in flight starts another task when it ends.
+        # No subscribers left (the write of the last one's leave left the census), Redis reached:
+        # close the idle connections; a use in flight starts another task when it ends.
         self._heartbeat = None
         await self._disconnect(inuse=False)
 
@@ -249,7 +256,7 @@ class Census:
             self._log.debug("realtime: closing connections to Redis: %r", error)
 
     async def _keep_alive(self) -> None:
-        if self._whole or self._dirty:
+        if self._whole or self._dirty or not self._rooms.rooms:
             await self._flush()
             return
         pipe = self._client.pipeline(transaction=True)
@@ -285,6 +292,7 @@ def census_of_layer(
 
     options = layer.get("CONFIG") or {}
     host = decode_hosts(options.get("hosts"))[0]
-    pool = create_pool({**host, "decode_responses": True})
+    # No retry: a failed operation is answered with local counts at once, and the heartbeat tries again.
+    pool = create_pool({"retry": Retry(NoBackoff(), 0), **host, "decode_responses": True})
     prefix = f"{options.get('prefix', 'asgi')}:kuzzle_events:subscriptions"
     return Census(aioredis.Redis(connection_pool=pool), rooms, origin, ttl=ttl, prefix=prefix, log=log)
