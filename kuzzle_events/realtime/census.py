@@ -42,7 +42,8 @@ _COMPLETE = "*"
 # Seconds after its last refresh a process leaves the list of processes (its hash expired long
 # before: this only keeps the list short).
 _FORGET_AFTER = 600.0
-_FAILURES = (RedisError, OSError, asyncio.TimeoutError)
+# A lost or slow Redis, and anything unexpected in what it holds: a request never fails for them.
+_FAILURES = (RedisError, OSError, asyncio.TimeoutError, ValueError, TypeError, LookupError)
 
 
 class Census:
@@ -133,7 +134,7 @@ class Census:
             heartbeat.cancel()
             await asyncio.wait([heartbeat])
         try:
-            if self._used:
+            if self._used and self._reachable:
                 await _bounded(self._leave())
         except _FAILURES as error:  # its hash expires by itself
             self._log.info("realtime: subscriptions of this process left in Redis until they expire: %r", error)
@@ -270,7 +271,7 @@ class Census:
     def _unreachable(self, error: BaseException) -> None:
         if self._reachable:
             self._reachable = False
-            self._log.warning("realtime: Redis unreachable, counting this process's subscribers only: %r", error)
+            self._log.warning("realtime: Redis unreachable, counting this process's subscribers only (%r)", error)
 
     def _reachable_again(self) -> None:
         if not self._reachable:
