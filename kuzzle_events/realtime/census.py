@@ -20,7 +20,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from redis import asyncio as aioredis
 from redis.asyncio.retry import Retry
@@ -43,6 +43,28 @@ _COMPLETE = "*"
 # before: this only keeps the list short).
 _FORGET_AFTER = 600.0
 # A lost or slow Redis, and anything unexpected in what it holds: a request never fails for them.
+# Counts of rooms ARGV[2..] summed over the processes listed in KEYS[1], whose hashes are named
+# ARGV[1] .. process: one round trip, whatever the number of processes.
+_SUM = """
+local counts = {}
+for i = 2, #ARGV do counts[i - 1] = 0 end
+for _, process in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local key = ARGV[1] .. process
+  for i = 2, #ARGV do
+    local entry = redis.call('HGET', key, ARGV[i])
+    if entry then counts[i - 1] = counts[i - 1] + cjson.decode(entry)[1] end
+  end
+end
+return counts
+"""
+# Every hash of the processes listed in KEYS[1] (named ARGV[1] .. process), field, value, field...
+_ALL = """
+local hashes = {}
+for _, process in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  table.insert(hashes, redis.call('HGETALL', ARGV[1] .. process))
+end
+return hashes
+"""
 _FAILURES = (RedisError, OSError, asyncio.TimeoutError, ValueError, TypeError, LookupError)
 
 
@@ -81,8 +103,7 @@ class Census:
 
         async def write_then_sum() -> dict[str, int]:
             async with self._lock:
-                processes = await _bounded(self._flush())
-            return await _bounded(self._sum(processes, wanted))
+                return await _bounded(self._flush(wanted))
 
         return await self._answer(write_then_sum)
 
@@ -90,8 +111,8 @@ class Census:
         """Subscribers of ``room_id`` on every live process."""
 
         async def read() -> int:
-            counts = await _bounded(self._sum(await _bounded(self._members()), [room_id]))
-            return counts[room_id]
+            counts = await _bounded(self._client.eval(_SUM, 1, self._processes, self._prefix, room_id))
+            return int(counts[0])
 
         return await self._answer(read)
 
@@ -100,8 +121,8 @@ class Census:
 
         async def read() -> RoomList:
             listed: RoomList = {}
-            for fields in await _bounded(self._hashes(await _bounded(self._members()))):
-                for room_id, entry in fields.items():
+            for fields in await _bounded(self._client.eval(_ALL, 1, self._processes, self._prefix)):
+                for room_id, entry in zip(fields[::2], fields[1::2], strict=True):
                     if room_id == _COMPLETE:
                         continue
                     count, index, collection = json.loads(entry)
@@ -135,7 +156,9 @@ class Census:
             await asyncio.wait([heartbeat])
         try:
             if self._used and self._reachable:
-                await _bounded(self._leave())
+                pipe = self._client.pipeline(transaction=True)
+                self._leave(pipe)
+                await _bounded(pipe.execute())
         except _FAILURES as error:  # its hash expires by itself
             self._log.info("realtime: subscriptions of this process left in Redis until they expire: %r", error)
         finally:
@@ -143,13 +166,18 @@ class Census:
 
     # Redis ----------------------------------------------------------------------------------------
 
-    async def _flush(self) -> builtins.list[str]:
-        """Write the rooms changed since the last write; the processes of the census."""
+    async def _flush(self, wanted: builtins.list[str]) -> dict[str, int]:
+        """Write the rooms changed since the last write; the counts of ``wanted`` over every process."""
         if not self._rooms.rooms:
             # Nothing left here: leave the census (the next subscription writes the hash whole).
             self._dirty.clear()
-            await self._leave()
-            return await self._members()
+            self._whole = True  # even if this fails: whatever is left in the hash is then replaced
+            pipe = self._client.pipeline(transaction=True)
+            self._leave(pipe)
+            if wanted:
+                self._sum(pipe, wanted)
+            results = await pipe.execute()
+            return self._counts(wanted, results[-1] if wanted else [])
         whole, rooms = self._whole, self._dirty
         self._whole, self._dirty = False, set()
         try:
@@ -168,15 +196,16 @@ class Census:
                 if gone:
                     pipe.hdel(self._key, *gone)
             self._refresh(pipe)
-            pipe.zrange(self._processes, 0, -1)
+            if wanted:
+                self._sum(pipe, wanted)
             results = await pipe.execute()
         except BaseException:
             self._whole = True  # what was lost is in the next whole write
             raise
         if not whole and not results[0]:
             self._whole = True
-            return await self._flush()
-        return builtins.list(results[-1])
+            return await self._flush(wanted)
+        return self._counts(wanted, results[-1] if wanted else [])
 
     def _refresh(self, pipe: Any) -> None:
         now = time.time()
@@ -185,36 +214,16 @@ class Census:
         pipe.zremrangebyscore(self._processes, "-inf", now - _FORGET_AFTER)
         pipe.pexpire(self._processes, round(_FORGET_AFTER * 1000))
 
-    async def _leave(self) -> None:
-        pipe = self._client.pipeline(transaction=True)
+    def _leave(self, pipe: Any) -> None:
         pipe.delete(self._key)
         pipe.zrem(self._processes, self._origin)
-        await pipe.execute()
-        self._whole = True
 
-    async def _members(self) -> builtins.list[str]:
-        return cast("builtins.list[str]", await self._client.zrange(self._processes, 0, -1))
+    def _sum(self, pipe: Any, room_ids: builtins.list[str]) -> None:
+        pipe.eval(_SUM, 1, self._processes, self._prefix, *room_ids)
 
-    async def _sum(self, processes: builtins.list[str], room_ids: builtins.list[str]) -> dict[str, int]:
-        counts = dict.fromkeys(room_ids, 0)
-        if not processes or not room_ids:
-            return counts
-        pipe = self._client.pipeline(transaction=False)
-        for origin in processes:
-            pipe.hmget(self._prefix + origin, room_ids)
-        for entries in await pipe.execute():
-            for room_id, entry in zip(room_ids, entries, strict=True):
-                if entry is not None:
-                    counts[room_id] += json.loads(entry)[0]
-        return counts
-
-    async def _hashes(self, processes: builtins.list[str]) -> builtins.list[Mapping[str, str]]:
-        if not processes:
-            return []
-        pipe = self._client.pipeline(transaction=False)
-        for origin in processes:
-            pipe.hgetall(self._prefix + origin)
-        return builtins.list(await pipe.execute())
+    @staticmethod
+    def _counts(room_ids: builtins.list[str], counts: builtins.list[Any]) -> dict[str, int]:
+        return {room_id: int(count) for room_id, count in zip(room_ids, counts, strict=True)}
 
     def _entry(self, room_id: str) -> str:
         room = self._rooms.rooms[room_id]
@@ -258,13 +267,13 @@ class Census:
 
     async def _keep_alive(self) -> None:
         if self._whole or self._dirty or not self._rooms.rooms:
-            await self._flush()
+            await self._flush([])
             return
         pipe = self._client.pipeline(transaction=True)
         self._refresh(pipe)
         if not (await pipe.execute())[0]:  # the hash was lost: write it whole
             self._whole = True
-            await self._flush()
+            await self._flush([])
 
     # Reachability ---------------------------------------------------------------------------------
 
