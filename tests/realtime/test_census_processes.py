@@ -64,12 +64,14 @@ class Subscriber:
 async def test_counts_cover_both_processes_and_a_killed_one_is_forgotten(database: Path) -> None:
     first = start("first", database, "node-a")
     a = next(first)
-    second = start("second", database, "node-b")
-    b = next(second)
     try:
-        await counts_over_processes(a, b)
+        second = start("second", database, "node-b")
+        b = next(second)
+        try:
+            await counts_over_processes(a, b)
+        finally:
+            second.close()  # the killed one: nothing to stop
     finally:
-        second.close()
         first.close()
 
 
