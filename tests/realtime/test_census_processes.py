@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
 import time
 import uuid
@@ -15,9 +14,9 @@ from typing import Any
 import pytest
 import websockets
 
+from tests.realtime.test_census import REDIS_URL, needs_redis
 from tests.servers import UVICORN, Server, query, serve
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/3")
 SETTINGS = "tests.realtime.short_ttl_settings"  # SUBSCRIPTIONS_TTL: 1 s
 
 
@@ -61,6 +60,7 @@ class Subscriber:
         return dict(json.loads(await asyncio.wait_for(self.ws.recv(), 5)))
 
 
+@needs_redis
 async def test_counts_cover_both_processes_and_a_killed_one_is_forgotten(database: Path) -> None:
     first = start("first", database, "node-a")
     a = next(first)
