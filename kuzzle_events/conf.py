@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
@@ -54,6 +55,10 @@ DEFAULTS: dict[str, Any] = {
     # Seconds during which a process trusts its copy of roles and profiles before checking
     # whether another process changed them (requests with a token always check).
     "SECURITY_CACHE_TTL": 1.0,
+    # With a Redis channel layer, seconds during which the other processes keep counting this
+    # process's subscriptions (realtime:count, realtime:list) after its last refresh; it refreshes
+    # them three times per period, so a killed process's subscribers are dropped within it.
+    "SUBSCRIPTIONS_TTL": 6.0,
     # Profiles given to users made by security:createRestrictedUser.
     "RESTRICTED_PROFILES": ["default"],
     # The API over MQTT (kuzzle_events.protocols.mqtt): MODE "off", or "external" for a broker at
@@ -95,6 +100,10 @@ def _integer(value: Any) -> bool:
 
 def _positive_integer(value: Any) -> bool:
     return _integer(value) and value >= 1
+
+
+def _positive(value: Any) -> bool:
+    return _number(value) and math.isfinite(value) and value > 0
 
 
 def _text(value: Any) -> bool:
@@ -171,6 +180,7 @@ TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "LOGIN_ATTEMPTS": ("an integer", _integer),
     "LOGIN_WINDOW": ("a number of seconds", _number),
     "SECURITY_CACHE_TTL": ("a number of seconds", _number),
+    "SUBSCRIPTIONS_TTL": ("a number of seconds above 0", _positive),
     "RESTRICTED_PROFILES": ("a list of profile ids", _names),
     "MQTT": (
         'a dict of MODE ("off", "external" or "embedded"), HOST, PORT, USERNAME, PASSWORD, REQUEST_TOPIC, '

@@ -40,10 +40,10 @@ async def publish(app: Application, request: KuzzleRequest) -> dict[str, Any]:
 
 
 async def count(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    """How many connections of this process are subscribed to ``body.roomId``."""
-    return app.realtime.count(request)
+    """How many connections are subscribed to ``body.roomId``, on every process sharing the channel layer."""
+    return await app.realtime.count(request)
 
 
 async def list_(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    """``{index: {collection: {roomId: count}}}`` of this process."""
-    return app.realtime.list()
+    """``{index: {collection: {roomId: count}}}`` of every process sharing the channel layer."""
+    return await app.realtime.list()

@@ -2,7 +2,9 @@
 
 Each change (a publish, a document write) is matched against this process's rooms and sent to the
 subscribed connections. With a channel layer shared between processes (channels_redis), it is also
-sent to a group that every process's hub reads, so subscribers on other processes get it too.
+sent to a group that every process's hub reads, so subscribers on other processes get it too, and
+subscribers are counted over every process (``realtime.census``): ``realtime:count``,
+``realtime:list`` and user notifications answer as one node would.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from kuzzle_events.realtime.rooms import SCOPES, Rooms, document_notification, u
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
     from kuzzle_events.core.request import KuzzleRequest
+    from kuzzle_events.realtime.census import Census, RoomList
 
 __all__ = ["Realtime", "GROUP"]
 
@@ -39,6 +42,8 @@ class Realtime:
         self._layer: Any = None
         self._channel: str | None = None
         self._listener: asyncio.Task[None] | None = None
+        # Subscribers counted over every process sharing the layer; None: this process's only.
+        self.census: Census | None = None
 
     # Process life -------------------------------------------------------------------------------
 
@@ -51,8 +56,27 @@ class Realtime:
         layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
         if not isinstance(layer, InMemoryChannelLayer):
             self._layer = layer
+            self._start_census()
+
+    def _start_census(self) -> None:
+        # channels_redis is an optional dependency: imported only when the layer is one of its.
+        from kuzzle_events.realtime.census import census_of_layer
+
+        self.census = census_of_layer(
+            channel_layers.configs[DEFAULT_CHANNEL_LAYER],
+            self.rooms,
+            self._origin,
+            ttl=self._app.config.SUBSCRIPTIONS_TTL,
+            log=self._app.log,
+        )
+
+    async def _stop_census(self) -> None:
+        census, self.census = self.census, None
+        if census is not None:
+            await census.close()
 
     async def stop(self) -> None:
+        await self._stop_census()
         await self._stop_listening()
         if self._layer is not None and hasattr(self._layer, "close_pools"):
             await self._layer.close_pools()
@@ -99,14 +123,20 @@ class Realtime:
     async def detach(self, connection_id: str) -> None:
         """A closed connection: its subscriptions die with it."""
         self._senders.pop(connection_id, None)
-        rooms = self.rooms.rooms_of(connection_id)
-        for room_id in rooms:
+        left = []
+        for room_id in self.rooms.rooms_of(connection_id):
             room = self.rooms.rooms[room_id]
-            index, collection = room.index, room.collection
+            left.append((room_id, room.index, room.collection))
             self.rooms.unsubscribe(connection_id, room_id)
-            await self._broadcast(_user_message(room_id, index, collection, "unsubscribe", "out", None, connection_id))
-        if rooms and not self.rooms.rooms:
+        if not left:
+            return
+        if not self.rooms.rooms:
             await self._stop_listening()
+        counts = await self._counts([room_id for room_id, _, _ in left])
+        for room_id, index, collection in left:
+            await self._broadcast(
+                _user_message(room_id, index, collection, "unsubscribe", "out", None, connection_id, counts[room_id])
+            )
 
     # Actions ------------------------------------------------------------------------------------
 
@@ -117,10 +147,12 @@ class Realtime:
         users = _option(request, "users", "none")
         body = request.get_body({})
         subscription = self.rooms.subscribe(connection_id, index, collection, body, scope, users)
+        room_id = subscription.room_id
         await self._listen_if_needed()
+        counts = await self._counts([room_id])
         await self._broadcast(
             _user_message(
-                subscription.room_id, index, collection, "subscribe", "in", request.input.volatile, connection_id
+                room_id, index, collection, "subscribe", "in", request.input.volatile, connection_id, counts[room_id]
             )
         )
         events = self._app.events
@@ -146,8 +178,11 @@ class Realtime:
         self.rooms.unsubscribe(connection_id, room_id)
         if not self.rooms.rooms:
             await self._stop_listening()
+        counts = await self._counts([room_id])
         await self._broadcast(
-            _user_message(room_id, index, collection, "unsubscribe", "out", request.input.volatile, connection_id)
+            _user_message(
+                room_id, index, collection, "unsubscribe", "out", request.input.volatile, connection_id, counts[room_id]
+            )
         )
         events = self._app.events
         if events.has_listeners("core:realtime:user:unsubscribe:after"):
@@ -165,18 +200,34 @@ class Realtime:
         )
         return {"published": True}
 
-    def count(self, request: KuzzleRequest) -> dict[str, Any]:
+    async def count(self, request: KuzzleRequest) -> dict[str, Any]:
+        """Subscribers of ``body.roomId`` on every process; 0 for a room nobody is subscribed to (Kuzzle's cluster)."""
         room_id = request.get_body().get("roomId")
-        room = self.rooms.rooms.get(room_id) if isinstance(room_id, str) else None
-        if room is None:
-            raise errors.get("core.realtime.room_not_found", room_id)
-        return {"count": room.count()}
+        if room_id is None:
+            raise errors.get("api.assert.missing_argument", "body.roomId")
+        if not isinstance(room_id, str):
+            raise errors.get("api.assert.invalid_type", "body.roomId", "string")
+        counted = None if self.census is None else await self.census.count(room_id)
+        return {"count": self._local_count(room_id) if counted is None else counted}
 
-    def list(self) -> dict[str, Any]:
-        listed: dict[str, Any] = {}
+    async def list(self) -> RoomList:
+        """``{index: {collection: {roomId: subscribers}}}`` over every process."""
+        listed = None if self.census is None else await self.census.list()
+        if listed is not None:
+            return listed
+        listed = {}
         for room in self.rooms.rooms.values():
             listed.setdefault(room.index, {}).setdefault(room.collection, {})[room.id] = room.count()
         return listed
+
+    async def _counts(self, room_ids: builtins.list[str]) -> dict[str, int]:
+        # After a join or a leave: the census is told, and answers the counts over every process.
+        counted = None if self.census is None else await self.census.changed(room_ids)
+        return counted if counted is not None else {room_id: self._local_count(room_id) for room_id in room_ids}
+
+    def _local_count(self, room_id: str) -> int:
+        room = self.rooms.rooms.get(room_id)
+        return 0 if room is None else room.count()
 
     async def document_changed(
         self, request: KuzzleRequest, index: str, collection: str, action: str, documents: builtins.list[dict[str, Any]]
@@ -207,7 +258,10 @@ class Realtime:
             for channel, members, users in self.rooms.user_targets(message["roomId"]):
                 if users not in (message["user"], "all"):
                     continue
-                count = self.rooms.rooms[message["roomId"]].count()
+                # Counted where the join or the leave happened, so that every process sends the same.
+                count = message.get("count")
+                if count is None:
+                    count = self._local_count(message["roomId"])
                 text = user_notification(channel=channel, user=message["user"], count=count, **common)
                 # The connection that joined or left is not told about itself.
                 texts.extend((c, text) for c in members if c != message["connection"])
@@ -251,7 +305,7 @@ def _option(request: KuzzleRequest, name: str, default: str) -> str:
 
 
 def _user_message(
-    room_id: str, index: str, collection: str, action: str, user: str, volatile: Any, connection_id: str
+    room_id: str, index: str, collection: str, action: str, user: str, volatile: Any, connection_id: str, count: int
 ) -> dict[str, Any]:
     return {
         "kind": "user",
@@ -262,6 +316,7 @@ def _user_message(
         "action": action,
         "user": user,
         "volatile": volatile,
+        "count": count,
     }
 
 
