@@ -48,6 +48,9 @@ DEFAULTS: dict[str, Any] = {
     "SECURITY_CACHE_TTL": 1.0,
     # Profiles given to users made by security:createRestrictedUser.
     "RESTRICTED_PROFILES": ["default"],
+    # Messages a WebSocket may have waiting for a client that reads too slowly (Kuzzle's
+    # WS_BACKPRESSURE_BUFFER_MAX_LENGTH); one more and the connection is closed with code 1011.
+    "WEBSOCKET_BACKPRESSURE_BUFFER_MAX_LENGTH": 50,
     # The API over MQTT (kuzzle_events.protocols.mqtt): MODE "off", or "external" for a broker at
     # HOST:PORT. Keys left out take their value from MQTT_DEFAULTS.
     "MQTT": {},
@@ -79,6 +82,10 @@ def _number(value: Any) -> bool:
 
 def _integer(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _positive_integer(value: Any) -> bool:
+    return _integer(value) and value > 0
 
 
 def _text(value: Any) -> bool:
@@ -150,6 +157,7 @@ TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "LOGIN_WINDOW": ("a number of seconds", _number),
     "SECURITY_CACHE_TTL": ("a number of seconds", _number),
     "RESTRICTED_PROFILES": ("a list of profile ids", _names),
+    "WEBSOCKET_BACKPRESSURE_BUFFER_MAX_LENGTH": ("a positive integer", _positive_integer),
     "MQTT": (
         'a dict of MODE ("off" or "external"), HOST, PORT, USERNAME, PASSWORD, REQUEST_TOPIC and '
         "RESPONSE_TOPIC (no wildcards), REALTIME_NOTIFICATIONS (bool), CONNECT_TIMEOUT (seconds)",
