@@ -188,6 +188,13 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
             self.session.watch_token(request)  # type: ignore[union-attr]
         self._send_text(response.sendable_json(room=True))
 
+    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False) -> None:
+        """As Channels' ``send``; a text goes through the outbox, after the texts before it."""
+        if text_data is not None and not close:
+            self._send_text(text_data)
+        else:
+            await super().send(text_data, bytes_data, close)
+
     def _not_sent(self, error: BaseException) -> None:
         # The client left before its answer was ready.
         self.app.log.debug("WebSocket answer not delivered: %r", error)

@@ -157,13 +157,13 @@ class Outbox:
             self._stalled[0].close()
             self._stalled = None
 
-    async def close(self, code: int, reason: str, timeout: float = CLOSE_TIMEOUT) -> None:
-        """Close the WebSocket with ``code`` and ``reason``, waiting at most ``timeout`` seconds for
-        the server to take the close frame; nothing is written after it."""
+    async def close(self, code: int, reason: str, timeout: float | None = None) -> None:
+        """Close the WebSocket with ``code`` and ``reason``, waiting at most ``timeout`` seconds
+        (``CLOSE_TIMEOUT``) for the server to take the close frame; nothing is written after it."""
         self._drop()
         closing = self._send({"type": "websocket.close", "code": code, "reason": reason})
         try:
-            await asyncio.wait_for(_awaited(closing), timeout)
+            await asyncio.wait_for(_awaited(closing), CLOSE_TIMEOUT if timeout is None else timeout)
         except Exception as error:  # a peer that reads nothing (TimeoutError), or one that left
             self._failed(error)
 
