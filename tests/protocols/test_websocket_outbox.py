@@ -197,3 +197,31 @@ async def test_a_write_that_waits_before_the_writer_runs_is_finished_by_it(peer:
     assert peer.texts == ["waits", "behind"]
     writer.cancel()
     await asyncio.gather(writer, return_exceptions=True)
+
+
+class Transport:
+    def __init__(self) -> None:
+        self.aborted = False
+
+    def abort(self) -> None:
+        self.aborted = True
+
+
+async def test_a_peer_that_reads_not_even_the_close_frame_has_its_connection_dropped(
+    peer: Peer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As under uvicorn: the server's send is a method of the connection's protocol, holding its transport.
+    peer.transport = Transport()  # type: ignore[attr-defined]
+    box = Outbox(peer.send, 3, failed=lambda error: None)
+    monkeypatch.setattr(outbox_module, "CLOSE_TIMEOUT", 0.05)
+    peer.gate.clear()
+    async with asyncio.timeout(5):
+        await box.close(1011, "too slow")
+    assert peer.transport.aborted  # type: ignore[attr-defined]
+
+
+async def test_a_peer_that_takes_the_close_frame_keeps_its_connection_to_the_closing_handshake(peer: Peer) -> None:
+    peer.transport = Transport()  # type: ignore[attr-defined]
+    box = Outbox(peer.send, 3, failed=lambda error: None)
+    await box.close(1011, "too slow")
+    assert peer.sent and not peer.transport.aborted  # type: ignore[attr-defined]

@@ -13,6 +13,8 @@ connection's own requests or a publisher notifying every subscriber, it returns 
 from __future__ import annotations
 
 import asyncio
+import socket
+import struct
 import types
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator
@@ -164,8 +166,28 @@ class Outbox:
         closing = self._send({"type": "websocket.close", "code": code, "reason": reason})
         try:
             await asyncio.wait_for(_awaited(closing), CLOSE_TIMEOUT if timeout is None else timeout)
-        except Exception as error:  # a peer that reads nothing (TimeoutError), or one that left
+        except TimeoutError as error:  # a peer that reads nothing
             self._failed(error)
+            _abort(self._send)
+        except Exception as error:  # one that left
+            self._failed(error)
+
+
+def _abort(send: AsgiSend) -> None:
+    """Drop the connection of ``send`` at once, when its server lets us."""
+    # ASGI has no way to drop a connection: the server closes its socket once its buffer is
+    # flushed, so a peer that reads nothing would hold it (and that buffer) for as long as it
+    # stays. uvicorn's send is a method of the connection's protocol, which holds its transport.
+    transport: Any = getattr(getattr(send, "__self__", None), "transport", None)
+    abort = getattr(transport, "abort", None)
+    if not callable(abort):
+        return
+    sock: Any = transport.get_extra_info("socket") if hasattr(transport, "get_extra_info") else None
+    try:  # a reset, rather than the kernel trying on to send what is queued to that peer
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except (AttributeError, OSError):
+        pass
+    abort()
 
 
 async def _awaited(awaitable: Awaitable[None]) -> None:
