@@ -405,6 +405,15 @@ class StalledClient:
         return next(text for text in self.texts() if text.get("requestId") == request["requestId"])
 
 
+@pytest.mark.parametrize("value", [0, -1, "50", 2.5, True, None])
+def test_the_backpressure_bound_is_a_positive_integer(make_app: Any, value: Any) -> None:
+    from kuzzle_events.errors import KuzzleError
+
+    with pytest.raises(KuzzleError, match="WEBSOCKET_BACKPRESSURE_BUFFER_MAX_LENGTH must be a positive integer"):
+        _ = make_app(WEBSOCKET_BACKPRESSURE_BUFFER_MAX_LENGTH=value).config
+    assert make_app().config.WEBSOCKET_BACKPRESSURE_BUFFER_MAX_LENGTH == 50  # Kuzzle's
+
+
 SUBSCRIBE = {"controller": "realtime", "action": "subscribe", "index": "i", "collection": "c", "body": {}}
 
 

@@ -190,10 +190,12 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
 
     async def send(self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False) -> None:
         """As Channels' ``send``; a text goes through the outbox, after the texts before it."""
-        if text_data is not None and not close:
-            self._send_text(text_data)
-        else:
+        if text_data is None:
             await super().send(text_data, bytes_data, close)
+            return
+        self._send_text(text_data)
+        if close:
+            await self.close(close)
 
     def _not_sent(self, error: BaseException) -> None:
         # The client left before its answer was ready.
