@@ -225,3 +225,14 @@ async def test_a_peer_that_takes_the_close_frame_keeps_its_connection_to_the_clo
     box = Outbox(peer.send, 3, failed=lambda error: None)
     await box.close(1011, "too slow")
     assert peer.sent and not peer.transport.aborted  # type: ignore[attr-defined]
+
+
+async def test_a_peer_whose_connection_ends_while_its_close_frame_waits_has_it_dropped(peer: Peer) -> None:
+    peer.transport = Transport()  # type: ignore[attr-defined]
+    box = Outbox(peer.send, 3, failed=lambda error: None)
+    peer.gate.clear()
+    closing = asyncio.get_running_loop().create_task(box.close(1011, "too slow"))
+    await asyncio.sleep(0.01)
+    closing.cancel()  # (the connection's tasks are cancelled at its end)
+    await asyncio.gather(closing, return_exceptions=True)
+    assert peer.transport.aborted  # type: ignore[attr-defined]

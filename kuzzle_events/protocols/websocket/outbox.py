@@ -169,6 +169,9 @@ class Outbox:
         except TimeoutError as error:  # a peer that reads nothing
             self._failed(error)
             _abort(self._send)
+        except asyncio.CancelledError:  # the connection ends first: nor will it read the rest
+            _abort(self._send)
+            raise
         except Exception as error:  # one that left
             self._failed(error)
 
