@@ -140,6 +140,8 @@ class Outbox:
     def _write_backlog(self) -> None:
         """Write the texts that waited, until one waits in turn (or none is left)."""
         backlog = self._backlog
+        if backlog is _CLOSED:
+            return
         while backlog:
             if not self._write(backlog.popleft()):
                 return
