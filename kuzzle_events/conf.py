@@ -61,6 +61,9 @@ DEFAULTS: dict[str, Any] = {
     "SUBSCRIPTIONS_TTL": 6.0,
     # Profiles given to users made by security:createRestrictedUser.
     "RESTRICTED_PROFILES": ["default"],
+    # Messages a WebSocket may have waiting for a client that reads too slowly (Kuzzle's
+    # WS_BACKPRESSURE_BUFFER_MAX_LENGTH); one more and the connection is closed with code 1011.
+    "WEBSOCKET_BACKPRESSURE_BUFFER_MAX_LENGTH": 50,
     # The API over MQTT (kuzzle_events.protocols.mqtt): MODE "off", or "external" for a broker at
     # HOST:PORT. Keys left out take their value from MQTT_DEFAULTS.
     "MQTT": {},
@@ -182,6 +185,7 @@ TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "SECURITY_CACHE_TTL": ("a number of seconds", _number),
     "SUBSCRIPTIONS_TTL": ("a number of seconds above 0", _positive),
     "RESTRICTED_PROFILES": ("a list of profile ids", _names),
+    "WEBSOCKET_BACKPRESSURE_BUFFER_MAX_LENGTH": ("a positive integer", _positive_integer),
     "MQTT": (
         'a dict of MODE ("off", "external" or "embedded"), HOST, PORT, USERNAME, PASSWORD, REQUEST_TOPIC, '
         "RESPONSE_TOPIC and SHARED_GROUP (no wildcards), REALTIME_NOTIFICATIONS and ALLOW_PUB_SUB (bool), "

@@ -373,3 +373,114 @@ async def test_without_a_channel_layer(ws_app: Application) -> None:
     assert (await ws.receive_json_from())["status"] == 200
     assert consumers[0].channel_layer is None and not hasattr(consumers[0], "channel_name")
     await ws.disconnect()
+
+
+class StalledClient:
+    """A client driving the consumer through ASGI whose reading can stop: while ``reading`` is
+    clear, the consumer's writes wait, as a server's do for a peer that reads nothing."""
+
+    def __init__(self, app: Application, consumer_class: type[KuzzleConsumer] = KuzzleConsumer) -> None:
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.sent: list[dict[str, Any]] = []
+        self.reading = asyncio.Event()
+        self.reading.set()
+        self.inbox.put_nowait({"type": "websocket.connect"})
+        consumer = consumer_class.as_asgi(kuzzle_app=app)
+        scope = {"type": "websocket", "path": "/", "headers": [], "client": ("127.0.0.1", 1), "subprotocols": []}
+        self.task = asyncio.get_running_loop().create_task(consumer(scope, self.inbox.get, self.send))
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if message["type"] != "websocket.accept":
+            await self.reading.wait()
+        self.sent.append(message)
+
+    def texts(self) -> list[dict[str, Any]]:
+        return [json.loads(m["text"]) for m in self.sent if m["type"] == "websocket.send"]
+
+    async def request(self, request: dict[str, Any]) -> dict[str, Any]:
+        self.inbox.put_nowait({"type": "websocket.receive", "text": json.dumps(request)})
+        async with asyncio.timeout(5):
+            while not any(text.get("requestId") == request["requestId"] for text in self.texts()):
+                await asyncio.sleep(0.001)
+        return next(text for text in self.texts() if text.get("requestId") == request["requestId"])
+
+
+@pytest.mark.parametrize("value", [0, -1, "50", 2.5, True, None])
+def test_the_backpressure_bound_is_a_positive_integer(make_app: Any, value: Any) -> None:
+    from kuzzle_events.errors import KuzzleError
+
+    with pytest.raises(KuzzleError, match="WEBSOCKET_BACKPRESSURE_BUFFER_MAX_LENGTH must be a positive integer"):
+        _ = make_app(WEBSOCKET_BACKPRESSURE_BUFFER_MAX_LENGTH=value).config
+    assert make_app().config.WEBSOCKET_BACKPRESSURE_BUFFER_MAX_LENGTH == 50  # Kuzzle's
+
+
+SUBSCRIBE = {"controller": "realtime", "action": "subscribe", "index": "i", "collection": "c", "body": {}}
+
+
+def publish(n: int) -> dict[str, Any]:
+    return {"controller": "realtime", "action": "publish", "index": "i", "collection": "c", "body": {"n": n}}
+
+
+async def test_a_publisher_never_waits_for_a_subscriber_that_reads_nothing(ws_app: Application) -> None:
+    stalled = StalledClient(ws_app)
+    assert (await stalled.request({**SUBSCRIBE, "requestId": "s"}))["status"] == 200
+    stalled.reading.clear()
+    publisher = await connect(ws_app)
+    for n in range(10):  # fewer than the bound: the subscriber stays connected
+        await publisher.send_json_to({**publish(n), "requestId": f"p{n}"})
+        assert (await publisher.receive_json_from(timeout=2))["status"] == 200
+    stalled.reading.set()  # it reads again: every notification, in order
+    async with asyncio.timeout(5):
+        while len(stalled.texts()) < 11:
+            await asyncio.sleep(0.001)
+    assert [text["result"]["_source"]["n"] for text in stalled.texts()[1:]] == list(range(10))
+    assert not stalled.task.done()
+    await publisher.disconnect()
+    stalled.inbox.put_nowait({"type": "websocket.disconnect", "code": 1000})
+    await asyncio.wait_for(stalled.task, 5)
+
+
+async def test_a_subscriber_past_the_bound_is_closed_with_1011_and_a_log_line(
+    make_app: Any, warnings_log: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(WEBSOCKET_BACKPRESSURE_BUFFER_MAX_LENGTH=3)
+    removed: list[str] = []
+    app.hook.register("connection:remove", inline(lambda c: removed.append(c["id"])))
+    stalled = StalledClient(app)
+    assert (await stalled.request({**SUBSCRIBE, "requestId": "s"}))["status"] == 200
+    stalled.reading.clear()
+    publisher = await connect(app)
+    for n in range(5):  # one written (and waiting), three waiting behind it, one too many
+        await publisher.send_json_to({**publish(n), "requestId": f"p{n}"})
+        assert (await publisher.receive_json_from(timeout=2))["status"] == 200
+    async with asyncio.timeout(5):  # its session is closed at once: it is no longer a subscriber
+        while not removed:
+            await asyncio.sleep(0.001)
+            await app.events.drain_hooks()
+    [line] = [r.getMessage() for r in warnings_log.records if "too much backpressure" in r.getMessage()]
+    assert f"WebSocket connection {removed[0]} closed (1011)" in line and "more than 3 messages" in line
+    stalled.reading.set()  # once it reads again, it gets the close frame, and nothing more
+    await asyncio.wait_for(stalled.task, 5)
+    assert stalled.sent[-1] == {
+        "type": "websocket.close",
+        "code": 1011,
+        "reason": "too much backpressure: client is too slow",
+    }
+    assert len(stalled.texts()) == 1  # the subscription's answer; the notifications were dropped
+    await publisher.send_json_to({**publish(99), "requestId": "after"})
+    assert (await publisher.receive_json_from(timeout=2))["status"] == 200
+    await publisher.disconnect()
+    assert len(stalled.texts()) == 1
+
+
+async def test_texts_sent_by_a_handler_of_the_consumer_go_through_its_outbox(make_app: Any, settings: Any) -> None:
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    app = make_app(WEBSOCKET_BACKPRESSURE_BUFFER_MAX_LENGTH=3)
+    stalled = StalledClient(app, Notified)
+    assert (await stalled.request({"controller": "server", "action": "now", "requestId": "r"}))["status"] == 200
+    stalled.reading.clear()
+    for n in range(5):  # the handler's sends never wait; past the bound, the connection is closed
+        await get_channel_layer().group_send(Notified.groups[0], {"type": "notify.client", "payload": {"n": n}})
+    stalled.reading.set()
+    await asyncio.wait_for(stalled.task, 5)
+    assert stalled.sent[-1]["type"] == "websocket.close" and stalled.sent[-1]["code"] == 1011

@@ -2,7 +2,9 @@
 
 One JSON request per frame, one envelope back carrying ``room`` = ``requestId``; requests of one
 connection run concurrently and each is answered as soon as it is done. ``{"p":1}`` is answered
-``{"p":2}``. A bad frame gets an error envelope and the connection stays open.
+``{"p":2}``. A bad frame gets an error envelope and the connection stays open. A client that reads
+too slowly for what it is sent is disconnected with code 1011, as Kuzzle does (see
+:mod:`~kuzzle_events.protocols.websocket.outbox`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from channels.layers import get_channel_layer
 from kuzzle_events import errors
 from kuzzle_events.core.request import Connection, KuzzleRequest
 from kuzzle_events.protocols.session import Session, request_decoder, resolve_app, scope_headers
+from kuzzle_events.protocols.websocket.outbox import Outbox
 from kuzzle_events.protocols.websocket.scheduler import Scheduler
 
 if TYPE_CHECKING:
@@ -28,6 +31,10 @@ __all__ = ["KuzzleConsumer"]
 
 PING = '{"p":1}'
 PONG = '{"p":2}'
+# Kuzzle's close frame for a client that cannot keep up with what it is sent (its
+# WS_FORCED_TERMINATION_CODE: 1011, the server ends the connection on a condition of its own).
+BACKPRESSURE_CLOSE_CODE = 1011
+BACKPRESSURE_CLOSE_REASON = "too much backpressure: client is too slow"
 
 Message = dict[str, Any]
 
@@ -41,10 +48,13 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
     When a channel layer is configured, its messages are read by a task of their own and
     dispatched to the handler methods their types name, as Channels does. Connection events,
     parsing pipes, early errors and token expiry are the connection's
-    :class:`~kuzzle_events.protocols.session.Session`.
+    :class:`~kuzzle_events.protocols.session.Session`. Every text to the client (answers and
+    notifications, in order) goes through its :class:`~kuzzle_events.protocols.websocket.outbox.Outbox`,
+    whose writer is a task of the connection: no sender waits for the client.
     """
 
     kuzzle_app: Application | None = None
+    _send_text: Callable[[str], None]  # the outbox's put: how the connection sends a text
 
     def __init__(self, *args: Any, kuzzle_app: Application | None = None, **kwargs: Any) -> None:
         """``KuzzleConsumer.as_asgi(kuzzle_app=...)`` serves another application than ``kuzzle_events.app``."""
@@ -52,6 +62,7 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         if kuzzle_app is not None:
             self.kuzzle_app = kuzzle_app
         self.session: Session | None = None
+        self._gone = False  # the session is closed
 
     @property
     def app(self) -> Application:
@@ -65,6 +76,8 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         """Serve one connection (ASGI): until it is closed, a handler stops the consumer, or one fails."""
         self.scope = scope
         self.base_send = send
+        self.outbox = Outbox(send, self.app.config.WEBSOCKET_BACKPRESSURE_BUFFER_MAX_LENGTH, failed=self._not_sent)
+        self._send_text = self.outbox.put
         self.scheduler = Scheduler(receive, self._client_message, stop=StopConsumer)
         self._run = self.scheduler.run
         layer_reader: list[Coroutine[Any, Any, None]] = []  # only with a channel layer
@@ -73,7 +86,7 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
             self.channel_name = await self.channel_layer.new_channel()
             self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
             layer_reader.append(self._read_channel_layer())
-        await self.scheduler.serve(*layer_reader)
+        await self.scheduler.serve(self._write(), *layer_reader)
 
     def _client_message(self, message: Message) -> Awaitable[None]:
         """What handles one of the client's messages (a plain function: no coroutine of its own)."""
@@ -103,6 +116,24 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         await self.disconnect(message.get("code", 1000))
         raise StopConsumer()
 
+    async def _write(self) -> None:
+        """The connection's writer (:meth:`Outbox.run`); once the client has fallen behind, the
+        connection is closed with Kuzzle's code and reason."""
+        outbox = self.outbox
+        await outbox.run()
+        self.app.log.warning(
+            "WebSocket connection %s closed (%d): too much backpressure, client is too slow (more than %d messages waiting)",
+            self.connection.id,
+            BACKPRESSURE_CLOSE_CODE,
+            outbox.limit,
+        )
+        if self.channel_layer is not None:
+            for group in self.groups:
+                await self.channel_layer.group_discard(group, self.channel_name)
+        await self.disconnect(BACKPRESSURE_CLOSE_CODE)
+        await outbox.close(BACKPRESSURE_CLOSE_CODE, BACKPRESSURE_CLOSE_REASON)
+        raise StopConsumer()
+
     async def connect(self) -> None:
         if self.scope.get("path", "/") not in ("/", ""):
             await self.close(code=4404)
@@ -116,7 +147,7 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
             ips=[client[0]] if client else [],
             misc={"headers": scope_headers(self.scope.get("headers", [])), "path": self.scope.get("path", "/")},
         )
-        self.session = Session(app, self.connection, send=self._send_text, spawn=self.scheduler.spawn)
+        self.session = Session(app, self.connection, send=self.outbox.send, spawn=self.scheduler.spawn)
         self._funnel = app.funnel
         # Like Kuzzle's server (the `ws` package's default), accept the first subprotocol asked for:
         # the SDK with a global WebSocket (browsers, Node.js >= 22) calls `new WebSocket(url, null)`,
@@ -126,13 +157,14 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         await self.session.open()
 
     async def disconnect(self, code: int) -> None:
-        if self.session is not None:
+        if self.session is not None and not self._gone:  # (once, whoever ends the connection first)
+            self._gone = True
             await self.session.close()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         text = text_data if text_data is not None else (bytes_data or b"").decode("utf-8", "replace")
         if text == PING:
-            await self._send_text(PONG)
+            self._send_text(PONG)
             return
         session = self.session
         assert session is not None  # frames come only once connected
@@ -141,10 +173,10 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         try:
             data = await session.parse(text, _decode) if session.parsing_pipes() else _decode(text)
         except errors.KuzzleError as error:
-            await self._send_text(session.refused(error).sendable_json(room=True))
+            self._send_text(session.refused(error).sendable_json(room=True))
             return
         if data == {"p": 1}:
-            await self._send_text(PONG)
+            self._send_text(PONG)
             return
         waiting = self._run(self._execute(KuzzleRequest(data, connection=session.connection)))
         if waiting is not None:
@@ -154,14 +186,20 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         response = await self._funnel.execute(request)
         if request.context.token is not None:  # (no call per message for requests without one)
             self.session.watch_token(request)  # type: ignore[union-attr]
-        await self._send_text(response.sendable_json(room=True))
+        self._send_text(response.sendable_json(room=True))
 
-    async def _send_text(self, text: str) -> None:
-        try:
-            # What self.send(text_data=...) sends, without its two layers of calls.
-            await self.base_send({"type": "websocket.send", "text": text})
-        except Exception as error:  # the client left before its answer was ready
-            self.app.log.debug("WebSocket answer not delivered: %r", error)
+    async def send(self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False) -> None:
+        """As Channels' ``send``; a text goes through the outbox, after the texts before it."""
+        if text_data is None:
+            await super().send(text_data, bytes_data, close)
+            return
+        self._send_text(text_data)
+        if close:
+            await self.close(close)
+
+    def _not_sent(self, error: BaseException) -> None:
+        # The client left before its answer was ready.
+        self.app.log.debug("WebSocket answer not delivered: %r", error)
 
 
 _decode = request_decoder("network.websocket.unexpected_error")
