@@ -154,13 +154,15 @@ def search(
     target = _collection(index, collection)
     documents = _matching(target, prepared["query"], postgres)
     keys = parse_sort(prepared["sort"])
-    result: dict[str, Any] = {"total": documents.count()}
-    if "aggregations" in prepared:
-        result["aggregations"] = aggregate(documents, prepared["aggregations"], postgres)
+    matching = documents
     if prepared["search_after"] is not None:
         documents = _narrowed(documents, after(keys, prepared["search_after"], postgres))
     rows = _page(documents, keys, postgres, start, size) if size else []
-    result["hits"] = _hits(rows, target)
+    # A first page that is not full holds every match: no COUNT needed.
+    whole = start == 0 and len(rows) < size and prepared["search_after"] is None
+    result: dict[str, Any] = {"hits": _hits(rows, target), "total": len(rows) if whole else matching.count()}
+    if "aggregations" in prepared:
+        result["aggregations"] = aggregate(matching, prepared["aggregations"], postgres)
     if ttl is not None:
         now = now_ms()
         ScrollCursor.objects.filter(expires_at__lte=now).delete()

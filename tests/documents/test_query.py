@@ -350,3 +350,16 @@ def test_an_equality_can_read_the_gin_index_on_postgresql(books: None) -> None:
         finally:
             cursor.execute("RESET enable_seqscan")
     assert "kuzzle_document_source_gin" in plan
+
+
+def test_a_search_is_a_limited_select_and_a_count_only_when_the_page_is_full(books: None) -> None:
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as short:
+        assert search.search("library", "books", {"query": {"term": {"genre": "sf"}}})["total"] == 3
+    selects = [q["sql"] for q in short.captured_queries if "kuzzle_events_document" in q["sql"]]
+    assert len(selects) == 1 and "LIMIT" in selects[0] and "COUNT(" not in selects[0]
+    with CaptureQueriesContext(connection) as full:
+        assert search.search("library", "books", {"query": {"term": {"genre": "sf"}}}, size=2)["total"] == 3
+    counted = [q["sql"] for q in full.captured_queries if "COUNT(" in q["sql"]]
+    assert len(counted) == 1
