@@ -47,19 +47,25 @@ class _Raw(models.Field):
 
 
 class _JsonEachHas(Func):
-    """SQLite: the JSON value at ``path`` is ``value``, or an array holding it (JSON1's json_each)."""
+    """SQLite: the JSON value at ``path`` is one of ``values``, or an array holding one
+    (JSON1's json_each). ``values``: ``[(json types, [values of these types])]``."""
 
     output_field = BooleanField()
 
-    def __init__(self, path: str, types: tuple[str, ...], value: Any) -> None:
+    def __init__(self, path: str, values: list[tuple[tuple[str, ...], list[Any]]]) -> None:
         super().__init__(F("source"), Value(path))
-        self.types, self.value = types, value
+        self.values = values
 
     def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
         sql, params = super().as_sql(compiler, connection, template="json_each(%(expressions)s)", **extra)
-        marks = ", ".join(["%s"] * len(self.types))
-        where = f"EXISTS (SELECT 1 FROM {sql} AS item WHERE item.type IN ({marks}) AND item.value = %s)"
-        return where, (*params, *self.types, self.value)
+        tests, extra_params = [], []
+        for types, values in self.values:
+            tests.append(
+                f"(item.type IN ({', '.join(['%s'] * len(types))}) AND item.value IN ({', '.join(['%s'] * len(values))}))"
+            )
+            extra_params += [*types, *values]
+        where = f"EXISTS (SELECT 1 FROM {sql} AS item WHERE {' OR '.join(tests)})"
+        return where, (*params, *extra_params)
 
 
 class Field:
@@ -126,14 +132,27 @@ class Field:
 
     def equals(self, value: Any) -> Q:
         """The field is ``value``, or an array holding it (Elasticsearch's ``term``)."""
+        return self.equals_any([value])
+
+    def equals_any(self, values: list[Any]) -> Q:
+        """The field is one of ``values``, or an array holding one (``terms``)."""
+        if not values:
+            return NONE
         if self.postgres:
             # Containment: what the GIN index (jsonb_path_ops) answers.
-            nested: Any = value
-            listed: Any = [value]
-            for part in reversed(self.path):
-                nested, listed = {part: nested}, {part: listed}
-            return Q(source__contains=nested) | Q(source__contains=listed)
-        return Q(_JsonEachHas(self._json_path(), self.types_of(value), value))
+            condition = Q()
+            for value in values:
+                nested: Any = value
+                listed: Any = [value]
+                for part in reversed(self.path):
+                    nested, listed = {part: nested}, {part: listed}
+                condition = condition | Q(source__contains=nested) | Q(source__contains=listed)
+            return condition
+        # One json_each for all of them (SQLite limits the depth of an expression).
+        groups: dict[tuple[str, ...], list[Any]] = {}
+        for value in values:
+            groups.setdefault(self.types_of(value), []).append(value)
+        return Q(_JsonEachHas(self._json_path(), list(groups.items())))
 
     def compare(self, op: str, bound: Any) -> Q:
         """A range bound: numbers compare with numbers, strings with strings."""
@@ -177,6 +196,10 @@ class Column(Field):
 
     def equals(self, value: Any) -> Q:
         return comparison("eq", F(self.name), Value(value)) if self._fits(value) else NONE
+
+    def equals_any(self, values: list[Any]) -> Q:
+        fitting = [v for v in values if self._fits(v)]
+        return Q(In(F(self.name), fitting)) if fitting else NONE
 
     def range(self, bounds: dict[str, Any]) -> Q:
         if not all(self._fits(b) for b in bounds.values()):

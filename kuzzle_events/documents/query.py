@@ -130,8 +130,7 @@ class Translator:
         ((name, values),) = fields.items()
         if not isinstance(values, list) or not all(_scalar(v) for v in values):
             raise _invalid(f"{where}.{name}", "an array of strings, numbers or booleans")
-        target = self.field(name, where)
-        return either([target.equals(v) for v in values])
+        return self.field(name, where).equals_any(values)
 
     def _range(self, content: Any, where: str) -> Q | None:
         name, bounds = self._single(content, where, None, set())

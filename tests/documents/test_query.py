@@ -134,6 +134,14 @@ def test_koncorde_in_sql(books: None, filters: Any, expected: list[str]) -> None
     assert ids(filters, "koncorde") == expected
 
 
+def test_terms_with_many_values(books: None) -> None:
+    # One json_each on SQLite, whose expressions have a bounded depth.
+    values: list[Any] = ["Dune", *(f"x{n}" for n in range(2000)), 1815, True]
+    assert ids({"terms": {"title": values}}) == ["b1"]
+    assert ids({"terms": {"year": values}}) == ["b2"]
+    assert ids({"terms": {"_id": values + ["b3"]}}) == ["b3"]
+
+
 def test_koncorde_translation_is_kuzzles() -> None:
     assert to_elasticsearch({}) == {}
     assert to_elasticsearch({"and": [{"equals": {"a": 1}}, {"in": {"b": [1]}}]}) == {
