@@ -70,7 +70,7 @@ def prepare(body: Any, lang: str = "elasticsearch") -> dict[str, Any]:
         check(aggs)
         prepared["aggregations"] = aggs
     # Translated once on any vendor: what is refused is refused before the database is read.
-    Translator("check").query(query)
+    Translator("sqlite").query(query)
     keys = parse_sort(prepared["sort"])
     if prepared["search_after"] is not None:
         if not isinstance(prepared["search_after"], list) or not keys:
