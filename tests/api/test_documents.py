@@ -195,6 +195,32 @@ async def test_scroll_through_the_funnel(library: Application) -> None:
     assert (missing["status"], missing["error"]["id"]) == (400, "api.assert.missing_argument")
 
 
+async def test_kuzzles_search_scenarios(library: Application) -> None:
+    """DocumentController.feature's search and count scenarios (without highlight)."""
+    people = [("document-1", "Melis", 25, "developer"), ("document-2", "Cavadanti", 32, "cto"),
+              ("document-3", "Aschen", 27, "developer")]  # fmt: skip
+    documents = [{"_id": i, "body": {"name": n, "age": a, "city": "Istanbul", "job": j}} for i, n, a, j in people]
+    await doc(library, "mCreate", body={"documents": documents})
+    after = await doc(library, "search", body={"search_after": [25], "sort": [{"age": "asc"}]})
+    assert [h["_id"] for h in after["result"]["hits"]] == ["document-3", "document-2"]
+    first = await doc(library, "search", body={"query": {}}, scroll="30s", size=1)
+    remaining = [(first["result"]["remaining"], first["result"]["total"], len(first["result"]["hits"]))]
+    for _ in range(2):
+        page = await call(library, controller="document", action="scroll", scroll="30s",
+                          scrollId=first["result"]["scrollId"])  # fmt: skip
+        remaining.append((page["result"]["remaining"], page["result"]["total"], len(page["result"]["hits"])))
+    assert remaining == [(2, 3, 1), (1, 3, 1), (0, 3, 1)]
+    koncorde = {"and": [{"equals": {"city": "Istanbul"}}, {"exists": "name"}, {"not": {"range": {"age": {"gt": 25}}}}]}
+    found = await doc(library, "search", body={"query": koncorde}, lang="koncorde")
+    assert [h["_id"] for h in found["result"]["hits"]] == ["document-1"]
+    mixed = {"and": [{"equals": {"city": "Istanbul"}}, {"wildcard": {"name": {"value": "*e*"}}}]}
+    found = await doc(library, "search", body={"query": mixed}, lang="koncorde")
+    assert [h["_id"] for h in found["result"]["hits"]] == ["document-1", "document-3"]
+    assert (await doc(library, "count", body={"query": {"match": {"job": "developer"}}}))["result"] == {"count": 2}
+    counted = await doc(library, "count", body={"query": {"equals": {"job": "developer"}}}, lang="koncorde")
+    assert counted["result"] == {"count": 2}
+
+
 async def test_search_over_http_get_reads_search_body(library: Application) -> None:
     await doc(library, "create", _id="a", body={"t": "x"})
     await doc(library, "create", _id="b", body={"t": "y"})
