@@ -150,6 +150,8 @@ def search(
     if size - start > FETCH_LIMIT:
         raise errors.get("services.storage.get_limit_exceeded")
     ttl = _ttl(scroll_ttl) if scroll_ttl is not None else None
+    if ttl is not None and size == 0:
+        raise errors.get("api.assert.invalid_argument", "size", "a positive size with scroll")
     postgres = _postgres()
     target = _collection(index, collection)
     documents = _matching(target, prepared["query"], postgres)

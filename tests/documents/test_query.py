@@ -335,6 +335,9 @@ def test_scroll_cursors_expire_and_durations_are_bounded(books: None) -> None:
     assert caught.value.id == "services.storage.scroll_duration_too_great"
     search.search("library", "books", {}, size=1, scroll_ttl="1s")
     assert ScrollCursor.objects.count() == 1  # the expired one was deleted
+    with pytest.raises(errors.KuzzleError) as caught:
+        search.search("library", "books", {}, size=0, scroll_ttl="1s")
+    assert caught.value.id == "api.assert.invalid_argument"
 
 
 def test_translation_checks_before_any_database_access() -> None:
