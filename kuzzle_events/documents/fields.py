@@ -199,7 +199,7 @@ class Column(Field):
 
     def equals_any(self, values: list[Any]) -> Q:
         fitting = [v for v in values if self._fits(v)]
-        return Q(In(F(self.name), fitting)) if fitting else NONE
+        return Q(**{f"{self.name}__in": fitting}) if fitting else NONE
 
     def range(self, bounds: dict[str, Any]) -> Q:
         if not all(self._fits(b) for b in bounds.values()):
