@@ -179,7 +179,8 @@ class Column(Field):
         super().__init__([name], postgres)
         self.name, self.kind, self.nullable = name, kind, name in _NULLABLE
 
-    def _fits(self, value: Any) -> bool:
+    def fits(self, value: Any) -> bool:
+        """Whether ``value`` has this column's type."""
         return _number(value) if self.kind is int else isinstance(value, str)
 
     def _present(self) -> Q:
@@ -195,14 +196,14 @@ class Column(Field):
         return Value(value)
 
     def equals(self, value: Any) -> Q:
-        return comparison("eq", F(self.name), Value(value)) if self._fits(value) else NONE
+        return comparison("eq", F(self.name), Value(value)) if self.fits(value) else NONE
 
     def equals_any(self, values: list[Any]) -> Q:
-        fitting = [v for v in values if self._fits(v)]
+        fitting = [v for v in values if self.fits(v)]
         return Q(**{f"{self.name}__in": fitting}) if fitting else NONE
 
     def range(self, bounds: dict[str, Any]) -> Q:
-        if not all(self._fits(b) for b in bounds.values()):
+        if not all(self.fits(b) for b in bounds.values()):
             return NONE
         condition = self._present()
         for op, bound in bounds.items():

@@ -16,7 +16,7 @@ from django.db.models import F, Q, Value
 from django.db.models.lookups import IsNull
 
 from kuzzle_events import errors
-from kuzzle_events.documents.fields import NONE, comparison, field
+from kuzzle_events.documents.fields import NONE, Column, comparison, field
 from kuzzle_events.documents.query import both, either
 
 __all__ = ["SortKey", "parse_sort", "order_by", "sort_values", "after"]
@@ -109,6 +109,10 @@ def after(keys: list[SortKey], values: list[Any], postgres: bool, *, tie_break: 
         target = field("_id" if key.name in (None, "_doc") else key.name, postgres)
         expression = _expression(key, postgres)
         is_null = Q(IsNull(expression, True))
+        if isinstance(target, Column) and value is not None and not target.fits(value):
+            raise errors.get(
+                "api.assert.invalid_argument", "body.search_after", f"a {target.kind.__name__} for {key.name}"
+            )
         if value is None:
             beyond = NONE if not key.missing_first else ~is_null
             same = is_null

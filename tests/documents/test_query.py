@@ -238,6 +238,9 @@ def test_pages_and_search_after(books: None) -> None:
         search.search("library", "books", {"sort": sort, "search_after": ["novel"]})
     assert caught.value.id == "api.assert.invalid_argument"
     with pytest.raises(errors.KuzzleError) as caught:
+        search.search("library", "books", {"sort": "_kuzzle_info.createdAt", "search_after": ["yesterday"]})
+    assert caught.value.id == "api.assert.invalid_argument"
+    with pytest.raises(errors.KuzzleError) as caught:
         search.search("library", "books", {}, size=10_001)
     assert caught.value.id == "services.storage.get_limit_exceeded"
 
