@@ -12,7 +12,18 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 
-__all__ = ["Role", "Profile", "KuzzleUser", "Token", "SecurityState", "RESERVED", "Index", "Collection", "Document"]
+__all__ = [
+    "Role",
+    "Profile",
+    "KuzzleUser",
+    "Token",
+    "SecurityState",
+    "RESERVED",
+    "Index",
+    "Collection",
+    "Document",
+    "ScrollCursor",
+]
 
 # Kuzzle's base roles and profiles, created when missing and never deleted.
 RESERVED = ("anonymous", "default", "admin")
@@ -152,3 +163,23 @@ class Document(models.Model):
     def to_kuzzle(self) -> dict[str, Any]:
         info = {"author": self.author, "createdAt": self.created_at, "updater": self.updater, "updatedAt": self.updated_at}
         return {"_id": self.key, "_source": {**self.source, "_kuzzle_info": info}}
+
+
+class ScrollCursor(models.Model):
+    """Where the next page of a ``document:search`` with ``scroll`` starts, until it expires.
+
+    Only the SHA-256 of the scroll id is stored; the search is run again for each page, after the
+    sort values of the last document sent (a keyset), so a page costs what the first one did.
+    """
+
+    digest = models.CharField(primary_key=True, max_length=64)
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="scrolls")
+    search = models.JSONField(help_text="The search body (query in Elasticsearch's language, sort).")
+    after = models.JSONField(default=list, help_text="Sort values, then _id, of the last document sent.")
+    size = models.PositiveIntegerField()
+    total = models.BigIntegerField()
+    fetched = models.BigIntegerField()
+    expires_at = models.BigIntegerField(db_index=True, help_text="Epoch milliseconds.")
+
+    def __str__(self) -> str:
+        return f"scroll of {self.collection} ({self.fetched}/{self.total})"

@@ -390,6 +390,8 @@ def test_sdk_documents_and_realtime(node: str, uvicorn_server: Server, protocol:
     assert results["update"] == {"_id": "pen", "price": 3, "name": "pen"}
     assert results["search"] == {"total": 1, "ids": ["pen"]}
     assert results["delete"] == "pen"
+    assert results["esSearch"] == {"total": 6, "ids": ["n10", "n08", "n06"]}
+    assert results["scroll"] == {"total": 12, "pages": 3, "ids": [f"n{n:02}" for n in range(12)]}
     if not websocket:
         return
     notes = results["notifications"]

@@ -8,13 +8,13 @@ subscribers (``app.realtime``).
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from kuzzle_events import errors
 from kuzzle_events.api.paging import bounds
 from kuzzle_events.api.service import Service
 from kuzzle_events.api.table import Handler, Table, route
-from kuzzle_events.documents.filters import compile_filter, sort_documents
 from kuzzle_events.documents.generic import FAMILIES, GenericDocumentEvents
 
 if TYPE_CHECKING:
@@ -64,7 +64,8 @@ def document_actions() -> Table:
         "mUpdate": (m_update, [route("put", f"{_BASE}/_mUpdate")]),
         "mDelete": (m_delete, [route("delete", f"{_BASE}/_mDelete")]),
         "count": (count, [route("post", f"{_BASE}/_count")]),
-        "search": (search, [route("post", f"{_BASE}/_search")]),
+        "search": (search, [route("post", f"{_BASE}/_search"), route("get", f"{_BASE}/_search")]),
+        "scroll": (scroll, [route("get", "/_scroll/:scrollId")]),
     }
 
 
@@ -77,6 +78,7 @@ def attach_generic_events(app: Application) -> None:
 
 # The storage functions, each as a coroutine function (one hop per call).
 _db = Service("kuzzle_events.documents.storage")
+_search = Service("kuzzle_events.documents.search")
 
 
 # index ------------------------------------------------------------------------------------------
@@ -209,22 +211,55 @@ async def m_get(app: Application, request: KuzzleRequest) -> dict[str, Any]:
 
 async def search(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     start, size = bounds(request)
-    hits = await _matching(request)
-    page = [{"_id": d["_id"], "_score": 1, "_source": d["_source"]} for d in hits[start : start + size]]
-    return {"hits": page, "total": len(hits)}
+    return dict(
+        await _search.search(
+            *_target(request),
+            _search_body(request),
+            _lang(request),
+            start=start,
+            size=size,
+            scroll_ttl=_scroll_ttl(request),
+        )
+    )
 
 
 async def count(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    return {"count": len(await _matching(request))}
+    return {"count": await _search.count(*_target(request), _search_body(request), _lang(request))}
 
 
-async def _matching(request: KuzzleRequest) -> list[dict[str, Any]]:
-    """The collection's documents matching ``body.query``, in ``body.sort`` order."""
-    body = request.get_body({})
-    # The filter is checked before the database is read.
-    match = compile_filter(body.get("query", {}))
-    documents = await _db.scan(*_target(request))
-    return sort_documents([d for d in documents if match(d["_id"], d["_source"])], body.get("sort"))
+async def scroll(app: Application, request: KuzzleRequest) -> dict[str, Any]:
+    scroll_id = request.get_string("scrollId")
+    return dict(await _search.scroll(scroll_id, _scroll_ttl(request)))
+
+
+def _search_body(request: KuzzleRequest) -> dict[str, Any]:
+    """The search body; over HTTP ``GET``, the ``searchBody`` argument (JSON text), as in Kuzzle."""
+    connection = request.context.connection
+    if connection.protocol == "http" and connection.misc.get("verb", "").upper() == "GET":
+        text = request.get_string("searchBody", "{}")
+        try:
+            body = json.loads(text)
+        except ValueError:
+            raise errors.get("api.assert.invalid_type", "searchBody", "JSON string") from None
+    else:
+        body = request.get_body({})
+    if not isinstance(body, dict):
+        raise errors.get("api.assert.invalid_type", "body", "object")
+    return body
+
+
+def _lang(request: KuzzleRequest) -> str:
+    lang = request.get_string("lang", "elasticsearch")
+    if lang not in ("elasticsearch", "koncorde"):
+        raise errors.get("api.assert.invalid_argument", "lang", '"elasticsearch" or "koncorde"')
+    return lang
+
+
+def _scroll_ttl(request: KuzzleRequest) -> str | None:
+    value = request.input.args.get("scroll")
+    if value is not None and not isinstance(value, str):
+        raise errors.get("api.assert.invalid_type", "scroll", "string")
+    return value or None
 
 
 async def _notify(app: Application, request: KuzzleRequest, action: str, documents: list[dict[str, Any]]) -> None:

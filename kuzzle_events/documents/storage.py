@@ -255,6 +255,6 @@ def get(index: str, collection: str, keys: Iterable[str]) -> dict[str, dict[str,
 
 
 def scan(index: str, collection: str) -> list[dict[str, Any]]:
-    """Every document of a collection (search and count filter them in Python)."""
+    """Every document of a collection, by id (searches run in SQL: kuzzle_events.documents.search)."""
     target = _collection(index, collection)
     return [d.to_kuzzle() for d in Document.objects.filter(collection=target).order_by("key")]

@@ -172,12 +172,17 @@ ERROR_TABLE: dict[str, Row] = {
     'services.storage.index_already_exists': (0x01010026, PreconditionError, 'A %s index named "%s" already exists'),
     'services.storage.invalid_collection_name': (0x0101002a, BadRequestError, 'The collection name "%s" is invalid'),
     'services.storage.invalid_index_name': (0x01010029, BadRequestError, 'The index name "%s" is invalid'),
+    'services.storage.invalid_query_keyword': (0x0101002f, BadRequestError, 'The "%s" keyword is not allowed in this query.'),
+    'services.storage.invalid_search_query': (0x01010028, BadRequestError, 'The argument "%s" is not allowed at this level of a search query.'),
     'services.storage.not_found': (0x0101000b, NotFoundError, 'Document "%s" not found in "%s":"%s".'),
+    'services.storage.scroll_duration_too_great': (0x0101002c, BadRequestError, 'Scroll duration "%s" is too great.'),
     'services.storage.search_as_an_id': (0x0101000f, BadRequestError, '_search is not a valid document identifier'),
     'services.storage.unexpected_bad_request': (0x01010021, BadRequestError, '%s'),
     'services.storage.unexpected_error': (0x01010023, ExternalServiceError, '%s'),
     'services.storage.unknown_collection': (0x01010002, PreconditionError, 'The collection "%s":"%s" does not exist.'),
     'services.storage.unknown_index': (0x01010001, PreconditionError, 'The index "%s" does not exist.'),
+    'services.storage.unknown_query_keyword': (0x0101002d, BadRequestError, 'The keyword "%s" is not part of Elasticsearch Query DSL. Are you trying to use a Koncorde query?'),
+    'services.storage.unknown_scroll_id': (0x0101000e, NotFoundError, 'Non-existing or expired scroll identifier.'),
     'services.storage.write_limit_exceeded': (0x01010004, SizeLimitError, 'The number of documents edited by this request exceeds the configured server limit.'),
 }
 

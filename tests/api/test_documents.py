@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from unittest import mock
 
@@ -10,6 +11,7 @@ from asgiref.sync import sync_to_async
 from django.db import IntegrityError
 
 from kuzzle_events import Application, KuzzleRequest, errors
+from kuzzle_events.core.request import Connection
 from kuzzle_events.models import Document
 from tests.accounts import issue_token, make_user
 from tests.api.test_auth import call
@@ -132,15 +134,104 @@ async def test_search_and_count(library: Application) -> None:
     books = [("b1", "Dune", 1965, "sf"), ("b2", "Emma", 1815, "novel"), ("b3", "Hyperion", 1989, "sf")]
     documents = [{"_id": i, "body": {"title": t, "year": y, "genre": g}} for i, t, y, g in books]
     await doc(library, "mCreate", body={"documents": documents})
-    found = await doc(library, "search", body={"query": {"equals": {"genre": "sf"}}, "sort": [{"year": "desc"}]})
+    query = {"bool": {"filter": [{"term": {"genre": "sf"}}], "must_not": [{"match": {"title": "emma"}}]}}
+    found = await doc(library, "search", body={"query": query, "sort": [{"year": {"order": "desc"}}]})
     assert [h["_id"] for h in found["result"]["hits"]] == ["b3", "b1"] and found["result"]["total"] == 2
+    assert found["result"]["hits"][0]["_source"]["_kuzzle_info"]["author"] == "-1"
+    assert "scrollId" not in found["result"] and "aggregations" not in found["result"]
     page = await doc(library, "search", body={"sort": ["year"]}, **{"from": 1, "size": 1})
     assert [h["_id"] for h in page["result"]["hits"]] == ["b1"] and page["result"]["total"] == 3
+    kourou = await doc(library, "search", body={"query": {}, "sort": {}})
+    assert kourou["status"] == 200 and kourou["result"]["total"] == 3
     counted = await doc(library, "count", body={"query": {"range": {"year": {"lt": 1970}}}})
     assert counted["result"] == {"count": 2}
     assert (await doc(library, "count"))["result"] == {"count": 3}
-    bad = await doc(library, "search", body={"query": {"match": {"title": "Dune"}}})
-    assert (bad["status"], bad["error"]["id"]) == (400, "api.assert.koncorde_unknown_keyword")
+    koncorde = await doc(library, "search", lang="koncorde", body={"query": {"equals": {"genre": "sf"}}})
+    assert koncorde["result"]["total"] == 2
+    koncorde = await doc(library, "count", lang="koncorde", body={"query": {"in": {"year": [1815, 1965]}}})
+    assert koncorde["result"] == {"count": 2}
+    bad = await doc(library, "search", body={"query": {"equals": {"genre": "sf"}}})
+    assert (bad["status"], bad["error"]["id"]) == (400, "services.storage.unknown_query_keyword")
+    assert "equals" in bad["error"]["message"]
+    bad = await doc(library, "count", body={"query": {"fuzzy": {"title": "dune"}}})
+    assert (bad["status"], bad["error"]["id"]) == (400, "services.storage.invalid_query_keyword")
+    bad = await doc(library, "search", lang="sql", body={})
+    assert (bad["status"], bad["error"]["id"]) == (400, "api.assert.invalid_argument")
+
+
+async def test_search_with_aggregations_and_search_after(library: Application) -> None:
+    documents = [{"_id": f"d{n}", "body": {"n": n, "kind": "odd" if n % 2 else "even"}} for n in range(6)]
+    await doc(library, "mCreate", body={"documents": documents})
+    body = {"aggregations": {"kinds": {"terms": {"field": "kind"}}, "top": {"max": {"field": "n"}}}}
+    answer = await doc(library, "search", body=body, size=0)
+    assert answer["result"]["hits"] == [] and answer["result"]["total"] == 6
+    assert answer["result"]["aggregations"]["top"] == {"value": 5.0}
+    buckets = answer["result"]["aggregations"]["kinds"]["buckets"]
+    assert buckets == [{"key": "even", "doc_count": 3}, {"key": "odd", "doc_count": 3}]
+    after = await doc(library, "search", body={"sort": [{"n": "desc"}], "search_after": [3]}, size=2)
+    assert [h["_id"] for h in after["result"]["hits"]] == ["d2", "d1"]
+
+
+async def test_scroll_through_the_funnel(library: Application) -> None:
+    documents = [{"_id": f"s{n:02}", "body": {"n": n}} for n in range(12)]
+    await doc(library, "mCreate", body={"documents": documents})
+    first = await doc(library, "search", body={"sort": "n"}, size=5, scroll="30s")
+    assert first["status"] == 200, first["error"]
+    result = first["result"]
+    assert (result["total"], result["remaining"], len(result["hits"])) == (12, 7, 5)
+    seen = [h["_id"] for h in result["hits"]]
+    while result["remaining"]:
+        answer = await call(library, controller="document", action="scroll", scrollId=result["scrollId"], scroll="30s")
+        assert answer["status"] == 200, answer["error"]
+        result = answer["result"]
+        assert set(result) == {"hits", "total", "remaining", "scrollId"}
+        seen += [h["_id"] for h in result["hits"]]
+    assert seen == [f"s{n:02}" for n in range(12)]
+    gone = await call(library, controller="document", action="scroll", scrollId=result["scrollId"])
+    assert (gone["status"], gone["error"]["id"]) == (404, "services.storage.unknown_scroll_id")
+    too_long = await doc(library, "search", body={}, scroll="1h")
+    assert (too_long["status"], too_long["error"]["id"]) == (400, "services.storage.scroll_duration_too_great")
+    missing = await call(library, controller="document", action="scroll")
+    assert (missing["status"], missing["error"]["id"]) == (400, "api.assert.missing_argument")
+
+
+async def test_kuzzles_search_scenarios(library: Application) -> None:
+    """DocumentController.feature's search and count scenarios (without highlight)."""
+    people = [("document-1", "Melis", 25, "developer"), ("document-2", "Cavadanti", 32, "cto"),
+              ("document-3", "Aschen", 27, "developer")]  # fmt: skip
+    documents = [{"_id": i, "body": {"name": n, "age": a, "city": "Istanbul", "job": j}} for i, n, a, j in people]
+    await doc(library, "mCreate", body={"documents": documents})
+    after = await doc(library, "search", body={"search_after": [25], "sort": [{"age": "asc"}]})
+    assert [h["_id"] for h in after["result"]["hits"]] == ["document-3", "document-2"]
+    first = await doc(library, "search", body={"query": {}}, scroll="30s", size=1)
+    remaining = [(first["result"]["remaining"], first["result"]["total"], len(first["result"]["hits"]))]
+    for _ in range(2):
+        page = await call(library, controller="document", action="scroll", scroll="30s",
+                          scrollId=first["result"]["scrollId"])  # fmt: skip
+        remaining.append((page["result"]["remaining"], page["result"]["total"], len(page["result"]["hits"])))
+    assert remaining == [(2, 3, 1), (1, 3, 1), (0, 3, 1)]
+    koncorde = {"and": [{"equals": {"city": "Istanbul"}}, {"exists": "name"}, {"not": {"range": {"age": {"gt": 25}}}}]}
+    found = await doc(library, "search", body={"query": koncorde}, lang="koncorde")
+    assert [h["_id"] for h in found["result"]["hits"]] == ["document-1"]
+    mixed = {"and": [{"equals": {"city": "Istanbul"}}, {"wildcard": {"name": {"value": "*e*"}}}]}
+    found = await doc(library, "search", body={"query": mixed}, lang="koncorde")
+    assert [h["_id"] for h in found["result"]["hits"]] == ["document-1", "document-3"]
+    assert (await doc(library, "count", body={"query": {"match": {"job": "developer"}}}))["result"] == {"count": 2}
+    counted = await doc(library, "count", body={"query": {"equals": {"job": "developer"}}}, lang="koncorde")
+    assert counted["result"] == {"count": 2}
+
+
+async def test_search_over_http_get_reads_search_body(library: Application) -> None:
+    await doc(library, "create", _id="a", body={"t": "x"})
+    await doc(library, "create", _id="b", body={"t": "y"})
+    connection = Connection(protocol="http", ips=["10.0.0.1"], misc={"verb": "GET"})
+    data = {"controller": "document", "action": "search", "index": "library", "collection": "books"}
+    request = KuzzleRequest({**data, "searchBody": json.dumps({"query": {"term": {"t": "y"}}})}, connection=connection)
+    answer = (await library.funnel.execute(request)).to_dict()
+    assert [h["_id"] for h in answer["result"]["hits"]] == ["b"]
+    request = KuzzleRequest({**data, "searchBody": "{nope"}, connection=connection)
+    answer = (await library.funnel.execute(request)).to_dict()
+    assert (answer["status"], answer["error"]["id"]) == (400, "api.assert.invalid_type")
 
 
 async def test_generic_events_rewrite_before_write_and_after_read(library: Application) -> None:

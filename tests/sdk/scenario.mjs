@@ -233,6 +233,24 @@ async function dataScenario(kuzzle) {
     const found = await kuzzle.document.search(index, collection, { query: cheap, sort: ["name"] }, { size: 5 });
     return { total: found.total, ids: found.hits.map((hit) => hit._id) };
   });
+  // Elasticsearch's query DSL (Kuzzle's default language) with bool and sort, then a scroll
+  // through more documents than one page (SearchResult.next() calls document:scroll).
+  const priced = Array.from({ length: 12 }, (_, i) => ({
+    _id: `n${String(i).padStart(2, "0")}`,
+    body: { name: `item ${i}`, price: 100 + i, kind: i % 2 ? "odd" : "even" },
+  }));
+  await kuzzle.document.mCreate(index, collection, priced);
+  const hundreds = { range: { price: { gte: 100, lt: 200 } } };
+  const esQuery = { bool: { filter: [hundreds], must_not: [{ term: { kind: "odd" } }] } };
+  const esFound = await kuzzle.document.search(index, collection, { query: esQuery, sort: [{ price: "desc" }] }, { size: 3 });
+  results.esSearch = { total: esFound.total, ids: esFound.hits.map((hit) => hit._id) };
+  let scrolled = await kuzzle.document.search(index, collection, { query: hundreds, sort: ["price"] }, { scroll: "10s", size: 5 });
+  const scroll = { total: scrolled.total, pages: 1, ids: scrolled.hits.map((hit) => hit._id) };
+  while ((scrolled = await scrolled.next())) {
+    scroll.pages += 1;
+    scroll.ids.push(...scrolled.hits.map((hit) => hit._id));
+  }
+  results.scroll = scroll;
   await step("delete", async () => kuzzle.document.delete(index, collection, "pen"));
   if (protocolName === "websocket") {
     await pause(300);
