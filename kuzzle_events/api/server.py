@@ -74,9 +74,7 @@ async def health_check(app: Application, request: KuzzleRequest) -> dict[str, An
             services["channelLayer"] = layer
     red = [f"{name} is {status}" for name, status in services.items() if status != "green"]
     if red:
-        raise errors.ServiceUnavailableError(
-            f"Service unavailable: {', '.join(red)}", "app.errors.service_unavailable"
-        )
+        raise errors.ServiceUnavailableError(f"Service unavailable: {', '.join(red)}", "app.errors.service_unavailable")
     return {"status": "green", "services": services}
 
 

@@ -14,9 +14,19 @@ import math
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["GroupMember", "LayerHealth", "health_of", "prepare", "probe", "retry_delays", "RETRY_INTERVAL"]
+__all__ = [
+    "GroupMember",
+    "LayerHealth",
+    "RETRY_INTERVAL",
+    "drop_idle_connections",
+    "health_of",
+    "prepare",
+    "probe",
+    "retry_delays",
+    "uncancelled",
+]
 
 READ_MARGIN = 5.0
 """Seconds by which a layer connection's read timeout outlasts the layer's blocking poll."""
@@ -34,6 +44,7 @@ QUIET = 5.0
 """Seconds without a failure after which the next failure is a new outage (logged again)."""
 
 Message = dict[str, Any]
+T = TypeVar("T")
 
 
 def prepare(layer: Any) -> None:
@@ -51,7 +62,11 @@ def prepare(layer: Any) -> None:
     if not isinstance(poll, int | float) or not isinstance(hosts, list):
         return  # not a channels_redis core layer (in-memory, pub/sub...)
     for host in hosts:
-        if isinstance(host, dict) and "socket_timeout" not in host and "socket_timeout=" not in str(host.get("address")):
+        if (
+            isinstance(host, dict)
+            and "socket_timeout" not in host
+            and "socket_timeout=" not in str(host.get("address"))
+        ):
             host["socket_timeout"] = poll + READ_MARGIN
             host.setdefault("socket_connect_timeout", CONNECT_TIMEOUT)
 
@@ -75,10 +90,50 @@ async def probe(layer: Any, timeout: float = CALL_TIMEOUT) -> BaseException | No
                 await connection(index).ping()
 
     try:
-        await asyncio.wait_for(ping_all(), timeout)
+        async with asyncio.timeout(timeout):
+            await ping_all()
     except Exception as error:
         return error
     return None
+
+
+async def drop_idle_connections(layer: Any) -> None:
+    """Close the idle pooled connections of a channels_redis layer (the next uses open new ones)."""
+    connection = getattr(layer, "connection", None)
+    ring_size = getattr(layer, "ring_size", None)
+    if connection is None or not isinstance(ring_size, int):
+        return
+    for index in range(ring_size):
+        with contextlib.suppress(Exception):
+            await connection(index).connection_pool.disconnect(inuse_connections=False)
+
+
+async def uncancelled(awaitable: Awaitable[T]) -> T:
+    """``await awaitable`` in a task of its own, so that cancelling the caller always ends it.
+
+    Under Python 3.11, the redis client loses a cancellation that lands as it finishes sending a
+    command (its ``asyncio.wait_for`` returns the send's result instead), and channels_redis then
+    goes on reading, for ever on an idle channel: a closed WebSocket's reader would never end.
+    Here the caller ends at once, and the task is cancelled again until it is done.
+    """
+    task = asyncio.ensure_future(awaitable)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        task.add_done_callback(_retrieve)
+        _cancel_until_done(task)
+        raise
+
+
+def _cancel_until_done(task: asyncio.Future[Any]) -> None:
+    if not task.done():
+        task.cancel()
+        task.get_loop().call_later(0.1, _cancel_until_done, task)
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # (no "exception never retrieved" for a read nobody waits for any more)
 
 
 def retry_delays() -> Iterator[float]:
@@ -113,14 +168,17 @@ class LayerHealth:
         now = time.monotonic()
         if self.down_since is None or now - self._last_failure > QUIET:
             self.down_since = now
-            self._log.warning("%s unreachable (%s): %r", self._what, self._consequence, error)
+            self._log.warning("%s unreachable (%s): %s: %s", self._what, self._consequence, type(error).__name__, error)
         self._last_failure = now
 
-    def ok(self) -> None:
-        if self.down_since is not None:
-            down_for = time.monotonic() - self.down_since
-            self.down_since = None
-            self._log.info("%s reachable again after %.1f s", self._what, down_for)
+    def ok(self) -> bool:
+        """A successful use: whether it ends an outage."""
+        if self.down_since is None:
+            return False
+        down_for = time.monotonic() - self.down_since
+        self.down_since = None
+        self._log.info("%s reachable again after %.1f s", self._what, down_for)
+        return True
 
 
 _healths: weakref.WeakKeyDictionary[Any, LayerHealth] = weakref.WeakKeyDictionary()
@@ -184,7 +242,8 @@ class GroupMember:
             reader.cancel()
         if channel is not None and self.health.status == "green":
             try:
-                await asyncio.wait_for(self.layer.group_discard(self.group, channel), CALL_TIMEOUT)
+                async with asyncio.timeout(CALL_TIMEOUT):
+                    await self.layer.group_discard(self.group, channel)
             except Exception as error:
                 self._failed(error)
 
@@ -201,7 +260,7 @@ class GroupMember:
         """The layer's state now (a ping): ``"green"`` or ``"red"``."""
         error = await probe(self.layer)
         if error is None:
-            self.health.ok()
+            await self._recovered()
             return "green"
         self._failed(error)
         return "red"
@@ -215,6 +274,12 @@ class GroupMember:
     def _failed(self, error: BaseException) -> None:
         self.health.failed(error)
         self._keep()
+
+    async def _recovered(self) -> None:
+        if self.health.ok():
+            # Pooled connections idle since before the outage may be ones a restarted Redis
+            # closed: the next send on one would fail (and a send, unlike a ping, is not retried).
+            await drop_idle_connections(self.layer)
 
     def _keep(self) -> None:
         if self._keeper is None or self._keeper.done():
@@ -234,22 +299,25 @@ class GroupMember:
         # Tried twice: the first command after a Redis restart may get a connection the server closed.
         try:
             try:
-                await asyncio.wait_for(self.layer.group_add(self.group, channel), CALL_TIMEOUT)
+                async with asyncio.timeout(CALL_TIMEOUT):
+                    await self.layer.group_add(self.group, channel)
             except Exception:
-                await asyncio.wait_for(self.layer.group_add(self.group, channel), CALL_TIMEOUT)
+                async with asyncio.timeout(CALL_TIMEOUT):
+                    await self.layer.group_add(self.group, channel)
         except Exception as error:
             self.health.failed(error)
             return
-        self.health.ok()
+        await self._recovered()
         if self._channel != channel:  # left meanwhile: out of the group again
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.layer.group_discard(self.group, channel), CALL_TIMEOUT)
+                async with asyncio.timeout(CALL_TIMEOUT):
+                    await self.layer.group_discard(self.group, channel)
 
     async def _read(self, channel: str) -> None:
         delays: Iterator[float] | None = None
         while True:
             try:
-                message = await self.layer.receive(channel)
+                message = await uncancelled(self.layer.receive(channel))
             except Exception as error:  # Redis gone or restarting: read again, soon
                 self._failed(error)
                 delays = delays or retry_delays()

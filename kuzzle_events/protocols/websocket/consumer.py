@@ -21,7 +21,7 @@ from kuzzle_events import errors
 from kuzzle_events.core.request import Connection, KuzzleRequest
 from kuzzle_events.protocols.session import Session, request_decoder, resolve_app, scope_headers
 from kuzzle_events.protocols.websocket.scheduler import Scheduler
-from kuzzle_events.realtime.layer import health_of, prepare, retry_delays
+from kuzzle_events.realtime.layer import health_of, prepare, retry_delays, uncancelled
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
@@ -98,7 +98,7 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         delays: Iterator[float] | None = None
         while True:
             try:
-                message = await receive()
+                message = await uncancelled(receive())
             except Exception as error:
                 health.failed(error)
                 delays = delays or retry_delays()
