@@ -58,13 +58,24 @@ async def info(app: Application, request: KuzzleRequest) -> dict[str, Any]:
 
 
 async def health_check(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    """Status of the server and its services (503 when one is down)."""
-    database = await sync_to_async(_database_status, thread_sensitive=True)()
-    if database != "green":
-        raise errors.ServiceUnavailableError(
-            f"Service unavailable: database is {database}", "app.errors.service_unavailable"
-        )
-    return {"status": "green", "services": {"database": database}}
+    """Status of the server and its services; 503 naming those that are red.
+
+    ``database``, and ``channelLayer`` with a shared channel layer (Redis): pinged now, red while
+    it is unreachable. As Kuzzle's, ``services`` (names separated by commas) checks only those.
+    """
+    wanted = request.input.args.get("services")
+    names = wanted.split(",") if isinstance(wanted, str) else None
+    services: dict[str, str] = {}
+    if names is None or "database" in names:
+        services["database"] = await sync_to_async(_database_status, thread_sensitive=True)()
+    if names is None or "channelLayer" in names:
+        layer = await app.realtime.layer_status()
+        if layer is not None:
+            services["channelLayer"] = layer
+    red = [f"{name} is {status}" for name, status in services.items() if status != "green"]
+    if red:
+        raise errors.ServiceUnavailableError(f"Service unavailable: {', '.join(red)}", "app.errors.service_unavailable")
+    return {"status": "green", "services": services}
 
 
 async def public_api_action(app: Application, request: KuzzleRequest) -> dict[str, Any]:

@@ -4,12 +4,13 @@ Each change (a publish, a document write) is matched against this process's room
 subscribed connections. With a channel layer shared between processes (channels_redis), it is also
 sent to a group that every process's hub reads, so subscribers on other processes get it too, and
 subscribers are counted over every process (``realtime.census``): ``realtime:count``,
-``realtime:list`` and user notifications answer as one node would.
+``realtime:list`` and user notifications answer as one node would. That group survives Redis
+restarts and outages (:class:`~kuzzle_events.realtime.layer.GroupMember`): this process's
+subscribers never depend on the layer, the others' resume when it is back.
 """
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import uuid
 from collections.abc import Awaitable, Callable
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from channels.layers import DEFAULT_CHANNEL_LAYER, InMemoryChannelLayer, channel_layers
 
 from kuzzle_events import errors
+from kuzzle_events.realtime.layer import GroupMember, LayerHealth, prepare
 from kuzzle_events.realtime.rooms import SCOPES, Rooms, document_notification, user_notification
 
 if TYPE_CHECKING:
@@ -29,6 +31,7 @@ __all__ = ["Realtime", "GROUP"]
 
 GROUP = "kuzzle_events.realtime"
 Sender = Callable[[str], Awaitable[None]]
+_OUTAGE = "notifications to and from other processes wait for it; this one's subscribers are still notified"
 
 
 class Realtime:
@@ -40,8 +43,7 @@ class Realtime:
         self._senders: dict[str, Sender] = {}
         self._origin = uuid.uuid4().hex
         self._layer: Any = None
-        self._channel: str | None = None
-        self._listener: asyncio.Task[None] | None = None
+        self._member: GroupMember | None = None
         # Subscribers counted over every process sharing the layer; None: this process's only.
         self.census: Census | None = None
 
@@ -55,7 +57,11 @@ class Realtime:
         # application (tests make many) runs on its own.
         layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
         if not isinstance(layer, InMemoryChannelLayer):
+            prepare(layer)
+            prepare(channel_layers[DEFAULT_CHANNEL_LAYER])  # the one of connections, before its first use
             self._layer = layer
+            health = LayerHealth(self._app.log, "realtime: channel layer", _OUTAGE)
+            self._member = GroupMember(layer, GROUP, self._received, health)
             self._start_census()
 
     def _start_census(self) -> None:
@@ -77,42 +83,29 @@ class Realtime:
 
     async def stop(self) -> None:
         await self._stop_census()
-        await self._stop_listening()
+        if self._member is not None:
+            await self._member.close()
         if self._layer is not None and hasattr(self._layer, "close_pools"):
             await self._layer.close_pools()
-        self._layer = None
+        self._layer = self._member = None
+
+    async def layer_status(self) -> str | None:
+        """The shared channel layer's state now, ``"green"`` or ``"red"``; None without one."""
+        return None if self._member is None else await self._member.status()
 
     async def _listen_if_needed(self) -> None:
         # Other processes' changes matter only while this one has subscribers.
-        if self._layer is None or self._listener is not None:
-            return
-        self._channel = await self._layer.new_channel()
-        await self._layer.group_add(GROUP, self._channel)
-        self._listener = asyncio.get_running_loop().create_task(self._listen())
+        if self._member is not None:
+            await self._member.join()
 
     async def _stop_listening(self) -> None:
-        listener, channel = self._listener, self._channel
-        self._listener = self._channel = None
-        if listener is not None:
-            listener.cancel()
-        if self._layer is not None and channel is not None:
-            await self._layer.group_discard(GROUP, channel)
+        if self._member is not None:
+            await self._member.leave()
 
-    async def _listen(self) -> None:
-        assert self._layer is not None and self._channel is not None
-        delay = 0.1
-        while True:
-            try:
-                message = await self._layer.receive(self._channel)
-                delay = 0.1
-                if message.get("origin") != self._origin:
-                    await self._deliver(message["payload"])
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # a bad message or a lost layer must not end notifications
-                self._app.log.warning("realtime: notification from another process failed: %r", error)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+    async def _received(self, message: dict[str, Any]) -> None:
+        """A message of the group of every process's hub."""
+        if message.get("origin") != self._origin:
+            await self._deliver(message["payload"])
 
     # Connections --------------------------------------------------------------------------------
 
@@ -241,13 +234,9 @@ class Realtime:
 
     async def _broadcast(self, message: dict[str, Any]) -> None:
         await self._deliver(message)
-        if self._layer is not None:
-            try:
-                await self._layer.group_send(
-                    GROUP, {"type": "kuzzle.realtime", "origin": self._origin, "payload": message}
-                )
-            except Exception as error:  # the local subscribers were notified; the others will miss this one
-                self._app.log.warning("realtime: could not reach other processes: %r", error)
+        if self._member is not None:
+            # Never raises: the local subscribers were notified; with the layer down, the others miss this one.
+            await self._member.send({"type": "kuzzle.realtime", "origin": self._origin, "payload": message})
 
     async def _deliver(self, message: dict[str, Any]) -> None:
         # What every notification of this message says, whoever it is sent to.

@@ -9,8 +9,9 @@ too slowly for what it is sent is disconnected with code 1011, as Kuzzle does (s
 
 from __future__ import annotations
 
+import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from typing import TYPE_CHECKING, Any
 
 from channels.consumer import get_handler_name
@@ -23,6 +24,7 @@ from kuzzle_events.core.request import Connection, KuzzleRequest
 from kuzzle_events.protocols.session import Session, request_decoder, resolve_app, scope_headers
 from kuzzle_events.protocols.websocket.outbox import Outbox
 from kuzzle_events.protocols.websocket.scheduler import Scheduler
+from kuzzle_events.realtime.layer import health_of, prepare, retry_delays, uncancelled
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
@@ -37,6 +39,7 @@ BACKPRESSURE_CLOSE_CODE = 1011
 BACKPRESSURE_CLOSE_REASON = "too much backpressure: client is too slow"
 
 Message = dict[str, Any]
+_OUTAGE = "connections stay open; their channel-layer messages wait for it"
 
 
 class KuzzleConsumer(AsyncWebsocketConsumer):
@@ -95,10 +98,29 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         return self.dispatch(message)
 
     async def _read_channel_layer(self) -> None:
-        """Dispatch the channel layer's messages (``group_send``...) to the handlers they name."""
+        """Dispatch the channel layer's messages (``group_send``...) to the handlers they name.
+
+        A layer that cannot be read (Redis restarting or unreachable) does not end the connection:
+        the read is tried again, soon at first, then every second; an outage is logged once for
+        all the process's connections.
+        """
+        layer = self.channel_layer
+        prepare(layer)  # (an idle read must not time out)
+        health = health_of(layer, self.app.log, "websocket: channel layer", _OUTAGE)
         receive = self.channel_receive
+        delays: Iterator[float] | None = None
         while True:
-            await self.dispatch(await receive())
+            try:
+                message = await uncancelled(receive())
+            except Exception as error:
+                health.failed(error)
+                delays = delays or retry_delays()
+                await asyncio.sleep(next(delays))
+                continue
+            if delays is not None:
+                delays = None
+                health.ok()
+            await self.dispatch(message)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # The stock dispatch hops to a thread on every message to close stale database
