@@ -31,10 +31,20 @@ from kuzzle_events.errors import KuzzleError, from_exception, get
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
 
-__all__ = ["Session", "TOKEN_EXPIRED", "debugger", "request_decoder", "resolve_app", "scope_headers"]
+__all__ = ["Session", "SERVER_CHANNEL", "TOKEN_EXPIRED", "debugger", "request_decoder", "resolve_app", "scope_headers"]
 
-# Kuzzle's server notification, sent when the token of a connection's requests expires.
-TOKEN_EXPIRED = json.dumps({"message": "Authentication Token Expired", "status": 200, "type": "TokenExpired"})
+# Kuzzle's server notification, sent when the token of a connection's requests expires, on the
+# channel Kuzzle sends server notifications on (no subscription needed).
+SERVER_CHANNEL = "kuzzle:notification:server"
+TOKEN_EXPIRED = json.dumps(
+    {
+        "status": 200,
+        "info": "This is an automated server notification",
+        "message": "Authentication Token Expired",
+        "type": "TokenExpired",
+        "room": SERVER_CHANNEL,
+    }
+)
 
 Send = Callable[[str], Coroutine[Any, Any, None]]
 Spawn = Callable[[Coroutine[Any, Any, None]], object]
@@ -112,7 +122,7 @@ class Session:
     async def open(self) -> None:
         """The client is connected: notifications can reach it, and ``connection:new`` fires."""
         if self._send is not None:
-            self.app.realtime.attach(self.connection.id, self._send)
+            self.app.realtime.attach(self.connection.id, self._send, self.connection.protocol)
         await self._connection_event("connection:new")
 
     async def close(self) -> None:

@@ -41,6 +41,7 @@ class Realtime:
         self._app = app
         self.rooms = Rooms()
         self._senders: dict[str, Sender] = {}
+        self._protocols: dict[str, str] = {}  # connection id -> its protocol, for user notifications
         self._origin = uuid.uuid4().hex
         self._layer: Any = None
         self._member: GroupMember | None = None
@@ -109,13 +110,15 @@ class Realtime:
 
     # Connections --------------------------------------------------------------------------------
 
-    def attach(self, connection_id: str, send: Sender) -> None:
-        """A connection able to receive notifications (a WebSocket)."""
+    def attach(self, connection_id: str, send: Sender, protocol: str = "websocket") -> None:
+        """A connection able to receive notifications (a WebSocket, an MQTT client)."""
         self._senders[connection_id] = send
+        self._protocols[connection_id] = protocol
 
     async def detach(self, connection_id: str) -> None:
         """A closed connection: its subscriptions die with it."""
         self._senders.pop(connection_id, None)
+        protocol = self._protocols.pop(connection_id, "websocket")
         left = []
         for room_id in self.rooms.rooms_of(connection_id):
             room = self.rooms.rooms[room_id]
@@ -128,7 +131,9 @@ class Realtime:
         counts = await self._counts([room_id for room_id, _, _ in left])
         for room_id, index, collection in left:
             await self._broadcast(
-                _user_message(room_id, index, collection, "unsubscribe", "out", None, connection_id, counts[room_id])
+                _user_message(
+                    room_id, index, collection, "unsubscribe", "out", None, connection_id, counts[room_id], protocol
+                )
             )
 
     # Actions ------------------------------------------------------------------------------------
@@ -145,7 +150,15 @@ class Realtime:
         counts = await self._counts([room_id])
         await self._broadcast(
             _user_message(
-                room_id, index, collection, "subscribe", "in", request.input.volatile, connection_id, counts[room_id]
+                room_id,
+                index,
+                collection,
+                "subscribe",
+                "in",
+                request.input.volatile,
+                connection_id,
+                counts[room_id],
+                request.context.connection.protocol,
             )
         )
         events = self._app.events
@@ -174,7 +187,15 @@ class Realtime:
         counts = await self._counts([room_id])
         await self._broadcast(
             _user_message(
-                room_id, index, collection, "unsubscribe", "out", request.input.volatile, connection_id, counts[room_id]
+                room_id,
+                index,
+                collection,
+                "unsubscribe",
+                "out",
+                request.input.volatile,
+                connection_id,
+                counts[room_id],
+                request.context.connection.protocol,
             )
         )
         events = self._app.events
@@ -242,6 +263,8 @@ class Realtime:
         # What every notification of this message says, whoever it is sent to.
         common = {key: message[key] for key in ("index", "collection", "action", "volatile")}
         common["node"] = self._app.config.NODE
+        # The protocol of the request that caused it, as in Kuzzle's notifications.
+        common["protocol"] = message.get("protocol", "websocket")
         texts: list[tuple[str, str]] = []
         if message["kind"] == "user":
             for channel, members, users in self.rooms.user_targets(message["roomId"]):
@@ -294,7 +317,15 @@ def _option(request: KuzzleRequest, name: str, default: str) -> str:
 
 
 def _user_message(
-    room_id: str, index: str, collection: str, action: str, user: str, volatile: Any, connection_id: str, count: int
+    room_id: str,
+    index: str,
+    collection: str,
+    action: str,
+    user: str,
+    volatile: Any,
+    connection_id: str,
+    count: int,
+    protocol: str,
 ) -> dict[str, Any]:
     return {
         "kind": "user",
@@ -306,6 +337,7 @@ def _user_message(
         "user": user,
         "volatile": volatile,
         "count": count,
+        "protocol": protocol,
     }
 
 
@@ -328,4 +360,5 @@ def _document_message(
         "documents": documents,
         "volatile": request.input.volatile,
         "requestId": request.id,
+        "protocol": request.context.connection.protocol,
     }

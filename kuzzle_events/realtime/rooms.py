@@ -147,6 +147,7 @@ def document_notification(
     volatile: Any,
     request_id: str | None,
     node: str,
+    protocol: str = "websocket",
 ) -> str:
     """Kuzzle's document notification, as the text sent to a subscriber."""
     return json.dumps(
@@ -159,7 +160,7 @@ def document_notification(
             "collection": collection,
             "controller": controller,
             "action": action,
-            "protocol": "websocket",
+            "protocol": protocol,
             "scope": scope,
             "state": "done",
             "event": event,
@@ -174,7 +175,16 @@ def document_notification(
 
 
 def user_notification(
-    *, channel: str, index: str, collection: str, action: str, user: str, count: int, volatile: Any, node: str
+    *,
+    channel: str,
+    index: str,
+    collection: str,
+    action: str,
+    user: str,
+    count: int,
+    volatile: Any,
+    node: str,
+    protocol: str = "websocket",
 ) -> str:
     """Kuzzle's user notification (someone joined or left the room)."""
     return json.dumps(
@@ -186,7 +196,7 @@ def user_notification(
             "collection": collection,
             "controller": "realtime",
             "action": action,
-            "protocol": "websocket",
+            "protocol": protocol,
             "user": user,
             "type": "user",
             "result": {"count": count},

@@ -173,7 +173,13 @@ async def test_websocket_is_told_when_its_token_expires(guarded: Application) ->
         await communicator.send_to(text_data=json.dumps(request))
         assert json.loads(await communicator.receive_from(timeout=5))["result"]["_id"] == "ada"
         notification = json.loads(await communicator.receive_from(timeout=5))
-        assert notification == {"message": "Authentication Token Expired", "status": 200, "type": "TokenExpired"}
+        assert notification == {
+            "status": 200,
+            "info": "This is an automated server notification",
+            "message": "Authentication Token Expired",
+            "type": "TokenExpired",
+            "room": "kuzzle:notification:server",
+        }
         assert time.time() * 1000 >= token.expires_at
         # Still connected; the token is now refused.
         await communicator.send_to(text_data=json.dumps(request))

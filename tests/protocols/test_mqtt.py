@@ -252,7 +252,13 @@ async def test_the_client_is_told_when_its_token_expires(served: Application, pr
         envelope = await device.request({"controller": "auth", "action": "getCurrentUser", "jwt": token.jwt})
         assert envelope["result"]["_id"] == "ada"
         notice = json.loads((await device.next(device.response_topic)).payload)
-        assert notice == {"message": "Authentication Token Expired", "status": 200, "type": "TokenExpired"}
+        assert notice == {
+            "status": 200,
+            "info": "This is an automated server notification",
+            "message": "Authentication Token Expired",
+            "type": "TokenExpired",
+            "room": "kuzzle:notification:server",
+        }
 
 
 @pytest.mark.parametrize(

@@ -141,6 +141,7 @@ async def test_a_subscriber_alone_is_notified_on_its_channel(served: Application
         assert answer.status == 200
         notification = await device.next(channel)
         assert (notification["action"], notification["scope"]) == ("create", "in")
+        assert notification["protocol"] == "http"  # the protocol of the write, as in Kuzzle
         assert notification["room"] == channel and notification["result"]["_source"] == {
             **notification["result"]["_source"],
             "kind": "tool",
@@ -195,7 +196,10 @@ async def test_the_client_is_told_when_its_token_expires(served: Application) ->
     async with Client(port_of(served)) as device:
         envelope = await device.request({"controller": "auth", "action": "getCurrentUser", "jwt": token.jwt})
         assert envelope["result"]["_id"] == "ada"
-        assert await device.next() == {"message": "Authentication Token Expired", "status": 200, "type": "TokenExpired"}
+        # On Kuzzle's server notification topic, which the client never subscribed to.
+        notice = await device.next("kuzzle:notification:server")
+        assert (notice["type"], notice["message"]) == ("TokenExpired", "Authentication Token Expired")
+        assert notice["room"] == "kuzzle:notification:server"
 
 
 async def test_a_taken_port_refuses_to_start(make_app: Callable[..., Application], served: Application) -> None:
@@ -210,3 +214,13 @@ def test_embedded_mode_settings() -> None:
     assert (settings["MODE"], settings["ALLOW_PUB_SUB"]) == ("embedded", True)
     assert set(conf.wrong_types({"MQTT": {"ALLOW_PUB_SUB": "yes"}})) == {"MQTT"}
     assert set(conf.wrong_types({"MQTT": {"SHARED_GROUP": "a/b"}})) == {"MQTT"}
+
+
+async def test_user_notifications_name_the_protocol_of_who_joined(served: Application) -> None:
+    room = {"controller": "realtime", "action": "subscribe", "index": "shop", "collection": "items", "body": {}}
+    room["jwt"] = (await sync_to_async(issue_token)("root")).jwt
+    async with Client(port_of(served)) as watcher, Client(port_of(served)) as joiner:
+        channel = (await watcher.request({**room, "users": "all"}))["result"]["channel"]
+        assert (await joiner.request(room))["status"] == 200
+        joined = await watcher.next(channel)
+        assert (joined["type"], joined["user"], joined["protocol"]) == ("user", "in", "mqtt")

@@ -116,7 +116,7 @@ class Greeted(KuzzleConsumer):
         Greeted.channels.append(self.channel_name)
 
     async def greeting(self, message: dict[str, Any]) -> None:
-        await self._send_text(message["text"])
+        await self.send(text_data=message["text"])
 
 
 @pytest.fixture

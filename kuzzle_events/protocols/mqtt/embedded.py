@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from kuzzle_events.core import jsontext
 from kuzzle_events.protocols.mqtt.clients import MqttClient, MqttClients, text_of
-from kuzzle_events.protocols.session import TOKEN_EXPIRED
+from kuzzle_events.protocols.session import SERVER_CHANNEL, TOKEN_EXPIRED
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
@@ -84,9 +84,9 @@ class EmbeddedBroker(MqttClients):
         await self._send(client.id, topic, text)
 
     async def notify(self, client: MqttClient, text: str) -> None:
-        if text is TOKEN_EXPIRED:
+        if text is TOKEN_EXPIRED:  # on Kuzzle's server notification topic, as Kuzzle's MQTT does
             if self.settings["REALTIME_NOTIFICATIONS"]:
-                await self._send(client.id, self.response_topic, text)
+                await self._send(client.id, SERVER_CHANNEL, text)
             return
         channel = jsontext.loads(text).get("room")
         if isinstance(channel, str) and channel:
