@@ -38,6 +38,10 @@ def actions() -> Table:
 async def login(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     """Exchange credentials for a token (strategy ``local``: username and password)."""
     security = app.security
+    connection = request.context.connection
+    # Kuzzle's limits.loginsPerSecond, counted before anything else as Kuzzle's funnel does.
+    if not security.logins_per_second.allow(connection.id):
+        raise errors.get("api.process.too_many_logins_requests")
     strategy = request.get_string("strategy")
     if strategy not in STRATEGIES:
         raise errors.get("security.credentials.unknown_strategy", strategy)
@@ -49,11 +53,9 @@ async def login(app: Application, request: KuzzleRequest) -> dict[str, Any]:
         if not isinstance(value, str):
             raise errors.get("api.assert.invalid_type", f"body.{name}", "string")
     ttl = _ttl_of(app, request, app.config.TOKEN_TTL)
-    ips = request.context.connection.ips
-    keys = [f"user:{username}"] + ([f"ip:{ips[0]}"] if ips else [])
-    if not security.login_limiter.allow(*keys):
-        raise errors.get("api.process.too_many_logins_requests")
-    token = await security.orm("login")(username, password, security.secret, ttl)
+    # The client's address: the first of the chain the trusted proxies vouch for.
+    address = connection.ips[0] if connection.ips else None
+    token = await security.orm("login")(username, password, security.secret, ttl, security.lockout, address)
     if token is None:
         raise errors.UnauthorizedError(
             "Credentials rejected: wrong username or password", id="security.credentials.rejected"

@@ -19,7 +19,9 @@ from django.db import DatabaseError
 from kuzzle_events import errors
 from kuzzle_events.core.request import ANONYMOUS, KuzzleRequest
 from kuzzle_events.orm import orm
-from kuzzle_events.security.ratelimit import AttemptLimiter
+from kuzzle_events.security import lockout
+from kuzzle_events.security.lockout import Lockout
+from kuzzle_events.security.ratelimit import LoginsPerSecond
 from kuzzle_events.security.rights import LocalChanges, Rights
 from kuzzle_events.security.tokens import AuthToken, decode
 
@@ -42,7 +44,8 @@ class Security:
         self._rights: Rights | None = None
         self._generation = -1
         self._fresh_until = 0.0
-        self._limiter: AttemptLimiter | None = None
+        self._limiter: LoginsPerSecond | None = None
+        self._lockout: Lockout | None = None
         self._orm: dict[str, Callable[..., Awaitable[Any]]] = {}
         # The reload in progress, shared by every request that needs it (one database hop, not
         # one per request arriving meanwhile).
@@ -62,12 +65,26 @@ class Security:
         return str(settings.SECRET_KEY)
 
     @property
-    def login_limiter(self) -> AttemptLimiter:
-        c = self._app.config
+    def logins_per_second(self) -> LoginsPerSecond:
+        """``LOGINS_PER_SECOND``: logins per connection and per second, counted by this process."""
         limiter = self._limiter
-        if limiter is None or (limiter.limit, limiter.window) != (c.LOGIN_ATTEMPTS, c.LOGIN_WINDOW):
-            limiter = self._limiter = AttemptLimiter(c.LOGIN_ATTEMPTS, c.LOGIN_WINDOW)
+        limit = self._app.config.LOGINS_PER_SECOND
+        if limiter is None or limiter.limit != limit:
+            limiter = self._limiter = LoginsPerSecond(limit)
         return limiter
+
+    @property
+    def lockout(self) -> Lockout:
+        """``LOGIN_ATTEMPTS`` failed logins per username and address, in Django's ``LOGIN_CACHE``."""
+        c = self._app.config
+        current = self._lockout
+        if current is None or (current.alias, current.limit, current.window) != (
+            c.LOGIN_CACHE,
+            c.LOGIN_ATTEMPTS,
+            c.LOGIN_WINDOW,
+        ):
+            current = self._lockout = Lockout(c.LOGIN_CACHE, c.LOGIN_ATTEMPTS, c.LOGIN_WINDOW)
+        return current
 
     # Rights snapshot ----------------------------------------------------------------------------
 
@@ -77,6 +94,7 @@ class Security:
         self._fresh_until = 0.0
         if self._limiter is not None:
             self._limiter.reset()
+        lockout.forget()
 
     def _is_fresh(self) -> bool:
         return (

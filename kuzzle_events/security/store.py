@@ -17,6 +17,7 @@ from django.db.models import F
 from kuzzle_events import errors
 from kuzzle_events.core.request import User
 from kuzzle_events.models import RESERVED, KuzzleUser, Profile, Role, SecurityState, Token
+from kuzzle_events.security.lockout import Lockout
 from kuzzle_events.security.rights import DEFAULT_PROFILES, DEFAULT_ROLES, LocalChanges, Rights
 from kuzzle_events.security.tokens import AuthToken, digest_of, issue, now_ms
 
@@ -157,11 +158,26 @@ def store_token(
     return AuthToken(jwt, kuzzle_user.kuid, expires_at, ttl_ms, api_key, user_of(kuzzle_user))
 
 
-def login(username: str, password: str, secret: str, ttl_ms: int) -> AuthToken | None:
-    """Check local credentials against Django's authentication backends; a new token or ``None``."""
+def login(
+    username: str, password: str, secret: str, ttl_ms: int, lockout: Lockout | None = None, address: str | None = None
+) -> AuthToken | None:
+    """Check local credentials against Django's authentication backends; a new token or ``None``.
+
+    With a ``lockout``, a username or client ``address`` with too many recent failures is refused
+    (``api.process.too_many_logins_requests``) before its password is checked, and a failure counts.
+    """
+    keys: list[str] = []
+    if lockout is not None:
+        keys = [lockout.key("user", username)] + ([lockout.key("ip", address)] if address else [])
+        if lockout.locked(keys):
+            raise errors.get("api.process.too_many_logins_requests")
     django_user = authenticate(username=username, password=password)
     if django_user is None:
+        if lockout is not None:
+            lockout.failed(keys)
         return None
+    if lockout is not None:
+        lockout.succeeded(keys[0])
     return store_token(ensure_kuzzle_user(django_user), secret, ttl_ms)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import httpx
 import jwt as pyjwt
 import pytest
 from asgiref.sync import sync_to_async
@@ -12,6 +13,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from kuzzle_events import Application, KuzzleRequest
+from kuzzle_events.asgi import KuzzleASGI
 from kuzzle_events.core.request import Connection
 from kuzzle_events.models import Token
 from tests.accounts import make_user
@@ -191,22 +193,104 @@ async def test_password_change_user_deletion_and_deactivation_revoke_tokens(ada:
     assert (await call(ada, controller="auth", action="getCurrentUser", jwt=jwt))["status"] == 401
 
 
-async def test_login_is_rate_limited_per_user_and_per_address(make_app: Any) -> None:
+async def test_failed_logins_lock_the_username_and_the_address(make_app: Any) -> None:
     app = make_app(LOGIN_ATTEMPTS=3, LOGIN_WINDOW=60)
     await app.start()
     await sync_to_async(make_user)("ada")
     await sync_to_async(make_user)("bob")
     for _ in range(3):
-        await login(app, password="wrong", ips=["10.0.0.1"])
-    limited = await login(app, ips=["10.0.0.9"])  # right password, but too many tries for ada
+        assert (await login(app, password="wrong", ips=["10.0.0.1"]))["status"] == 401
+    limited = await login(app, ips=["10.0.0.9"])  # right password, but too many failures for ada
     assert (limited["status"], limited["error"]["id"]) == (429, "api.process.too_many_logins_requests")
     assert (await login(app, "bob", ips=["10.0.0.9"]))["status"] == 200
     for _ in range(2):
         await login(app, "bob", password="wrong", ips=["10.0.0.2"])
-    assert (await login(app, "carol", ips=["10.0.0.2"]))["status"] == 401  # third try from .2: counted, refused
+    assert (await login(app, "carol", ips=["10.0.0.2"]))["status"] == 401  # third failure from .2
     from_address = await login(app, "bob", ips=["10.0.0.2"])
     assert from_address["status"] == 429
     assert await sync_to_async(Token.objects.count)() == 1
+
+
+async def test_successful_logins_never_count(make_app: Any) -> None:
+    app = make_app(LOGIN_ATTEMPTS=2, LOGIN_WINDOW=60)
+    await app.start()
+    await sync_to_async(make_user)("ada")
+    for _ in range(5):
+        assert (await login(app))["status"] == 200
+    # A success also clears the username's failures.
+    assert (await login(app, password="wrong", ips=["10.0.0.3"]))["status"] == 401
+    assert (await login(app, ips=["10.0.0.4"]))["status"] == 200
+    assert (await login(app, password="wrong", ips=["10.0.0.5"]))["status"] == 401
+    assert (await login(app, ips=["10.0.0.6"]))["status"] == 200
+
+
+async def test_failures_are_shared_by_applications_on_one_cache(make_app: Any, settings: Any) -> None:
+    locmem = "django.core.cache.backends.locmem.LocMemCache"
+    settings.CACHES = {"default": {"BACKEND": locmem}, "isolated": {"BACKEND": locmem, "LOCATION": "isolated"}}
+    first, second = make_app(LOGIN_ATTEMPTS=2), make_app(LOGIN_ATTEMPTS=2)
+    await first.start()
+    await second.start()
+    await sync_to_async(make_user)("ada")
+    for _ in range(2):
+        await login(first, password="wrong")
+    assert (await login(second))["status"] == 429
+    # Another cache has counts of its own.
+    third = make_app(LOGIN_ATTEMPTS=2, LOGIN_CACHE="isolated")
+    await third.start()
+    assert (await login(third))["status"] == 200
+    first.security.invalidate()
+
+
+async def test_logins_per_second_per_connection(make_app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("kuzzle_events.security.ratelimit.time.monotonic", lambda: 5000.5)
+    app = make_app(LOGINS_PER_SECOND=2)
+    await app.start()
+    await sync_to_async(make_user)("ada")
+    connection = Connection(protocol="websocket", ips=["10.0.0.1"])
+
+    async def again() -> dict[str, Any]:
+        data = {"controller": "auth", "action": "login", "strategy": "local"}
+        data["body"] = {"username": "ada", "password": "secret-pw"}
+        return (await app.funnel.execute(KuzzleRequest(data, connection=connection))).to_dict()
+
+    assert [(await again())["status"] for _ in range(3)] == [200, 200, 429]
+    assert (await again())["error"]["id"] == "api.process.too_many_logins_requests"
+    assert (await login(app))["status"] == 200  # another connection
+    app = make_app(LOGINS_PER_SECOND=0)
+    await app.start()
+    assert [(await again())["status"] for _ in range(4)] == [200] * 4
+
+
+@pytest.mark.parametrize(
+    ("trusted", "forwarded", "locked_from_elsewhere"),
+    [
+        ([], "10.9.9.1", True),  # the header is ignored: every try comes from the peer
+        (["127.0.0.1"], "10.9.9.1", False),  # through a trusted proxy, the client is 10.9.9.1
+        (["127.0.0.0/8"], "10.9.9.1, 127.0.0.2", False),
+        (["127.0.0.1"], "10.9.9.1, 10.7.7.7", False),  # 10.7.7.7 is not a proxy: it is the client
+    ],
+)
+async def test_client_address_behind_trusted_proxies(
+    make_app: Any, trusted: list[str], forwarded: str, locked_from_elsewhere: bool
+) -> None:
+    app = make_app(LOGIN_ATTEMPTS=2, TRUSTED_PROXIES=trusted)
+    await app.start()
+    await sync_to_async(make_user)("ada")
+    transport = httpx.ASGITransport(app=KuzzleASGI(app=app), client=("127.0.0.1", 4000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+
+        async def attempt(name: str, password: str, forwarded_for: str) -> int:
+            body = {"username": name, "password": password}
+            headers = {"X-Forwarded-For": forwarded_for}
+            response = await client.post("/_login/local", json=body, headers=headers)
+            return response.status_code
+
+        for name in ("x1", "x2"):
+            assert await attempt(name, "wrong", forwarded) == 401
+        # Two failures from that client address: is another client, by the same proxy, locked out?
+        status = await attempt("ada", "secret-pw", "10.1.1.1")
+        assert status == (429 if locked_from_elsewhere else 200)
+        assert await attempt("ada", "secret-pw", forwarded) == 429
 
 
 async def test_get_my_rights(ada: Application) -> None:
