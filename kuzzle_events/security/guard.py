@@ -20,6 +20,7 @@ from kuzzle_events import errors
 from kuzzle_events.core.request import ANONYMOUS, KuzzleRequest
 from kuzzle_events.orm import orm
 from kuzzle_events.security import lockout
+from kuzzle_events.security.cookies import cookie_token, wants_cookie
 from kuzzle_events.security.lockout import Lockout
 from kuzzle_events.security.ratelimit import LoginsPerSecond
 from kuzzle_events.security.rights import LocalChanges, Rights
@@ -198,9 +199,13 @@ class Security:
     def authorize(self, request: KuzzleRequest, act: ActionDef) -> Awaitable[None] | None:
         """Raise the 401/403 error if the caller may not run ``act``; awaitable only when I/O is needed."""
         context = request.context
+        connection = context.connection
+        unverified = False
+        if connection.protocol == "http" and "cookie" in connection.misc.get("headers", ()):
+            unverified = self._read_cookie(request, act)
         jwt = request.input.jwt
         if jwt and context.token is None and (act.controller, act.name) not in _TOKENLESS:
-            return self._authenticate_and_check(request, act)
+            return self._authenticate_and_check(request, act, tolerant=unverified)
         if not context.check_rights and context.token is None:
             return None
         rights = self._rights
@@ -215,10 +220,34 @@ class Security:
             self._refuse(request, act)
         return None
 
-    async def _authenticate_and_check(self, request: KuzzleRequest, act: ActionDef) -> None:
-        token = await self.verify(request.input.jwt)
-        request.context.token = token
-        request.context.user = token.user or ANONYMOUS
+    def _read_cookie(self, request: KuzzleRequest, act: ActionDef) -> bool:
+        """Kuzzle's cookie authentication: the ``authToken`` cookie stands for the request's token.
+
+        True when a stale token is to be ignored rather than refused: ``auth:logout`` with
+        ``cookieAuth`` must clear the cookie even when its token no longer holds.
+        """
+        jwt = cookie_token(request.context.connection.misc["headers"])
+        if jwt is None:
+            return False
+        if request.input.jwt:
+            raise errors.get(
+                "security.token.verification_error",
+                "Both token and cookie are present, could not decide which one to use",
+            )
+        request.input.jwt = jwt
+        return act.controller == "auth" and act.name == "logout" and wants_cookie(request)
+
+    async def _authenticate_and_check(self, request: KuzzleRequest, act: ActionDef, tolerant: bool = False) -> None:
+        try:
+            token = await self.verify(request.input.jwt)
+        except errors.KuzzleError as error:
+            if not tolerant or error.status != 401:
+                raise
+            # A stale cookie: the request goes on as anonymous.
+            request.input.jwt = None
+        else:
+            request.context.token = token
+            request.context.user = token.user or ANONYMOUS
         if not self._is_fresh():
             await self._refresh()
         self._check(request, act)

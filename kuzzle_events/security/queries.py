@@ -6,6 +6,7 @@ The query language is a small part of Elasticsearch's, on a user's ``_id`` and `
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +38,14 @@ def user_query(query: Any) -> Callable[[dict[str, Any]], bool]:
         if not isinstance(clause, dict) or len(clause) != 1:
             raise errors.get("api.assert.invalid_argument", f"body.query.{keyword}", "one field")
         ((field, wanted),) = clause.items()
+        if keyword == "match" and isinstance(wanted, dict):
+            wanted = wanted.get("query")
+        if keyword == "match" and isinstance(wanted, str):
+            # Full text, as Elasticsearch's standard analyzer: any word of the query, any case.
+            words = set(_words(wanted))
+            return lambda user: any(
+                words & set(_words(value)) for value in _field_values(user, field) if isinstance(value, str)
+            )
         accepted = wanted if keyword == "terms" and isinstance(wanted, list) else [wanted]
         return lambda user: any(value in accepted for value in _field_values(user, field))
     if keyword == "bool" and isinstance(clause, dict):
@@ -50,6 +59,10 @@ def user_query(query: Any) -> Callable[[dict[str, Any]], bool]:
             and not any(m(user) for m in parts.get("must_not", []))
         )
     raise errors.get("api.assert.invalid_argument", "body.query", "match_all, ids, term, terms, match or bool clauses")
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
 
 
 def _field_values(user: dict[str, Any], field: str) -> list[Any]:

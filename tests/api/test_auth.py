@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
@@ -15,7 +16,8 @@ from django.contrib.auth import get_user_model
 from kuzzle_events import Application, KuzzleRequest
 from kuzzle_events.asgi import KuzzleASGI
 from kuzzle_events.core.request import Connection
-from kuzzle_events.models import Token
+from kuzzle_events.models import KuzzleUser, Role, Token
+from kuzzle_events.security import store
 from tests.accounts import make_user
 
 
@@ -168,7 +170,8 @@ async def test_api_keys(ada: Application) -> None:
 async def test_deleting_an_unknown_api_key_is_a_404(ada: Application) -> None:
     jwt = (await login(ada))["result"]["jwt"]
     missing = await call(ada, controller="auth", action="deleteApiKey", jwt=jwt, _id="nope")
-    assert (missing["status"], missing["error"]["id"]) == (404, "security.api_key.not_found")
+    assert (missing["status"], missing["error"]["id"]) == (404, "services.storage.not_found")
+    assert missing["error"]["message"] == 'ApiKey "nope" not found for user "ada".'
 
 
 async def test_password_change_user_deletion_and_deactivation_revoke_tokens(ada: Application) -> None:
@@ -301,3 +304,151 @@ async def test_get_my_rights(ada: Application) -> None:
     assert values[("auth", "getCurrentUser")] == "allowed"
     assert values[("security", "createUser")] == "denied"
     assert rights["total"] == len(rights["hits"])
+
+
+# Kuzzle 2.56's other auth actions ---------------------------------------------------------------
+
+
+async def test_create_token_single_use(ada: Application) -> None:
+    jwt = (await login(ada))["result"]["jwt"]
+    made = await call(ada, controller="auth", action="createToken", jwt=jwt, singleUse=True)
+    assert made["status"] == 200, made["error"]
+    assert set(made["result"]) == {"token", "ttl", "expiresAt", "singleUse"}
+    assert made["result"]["singleUse"] is True and made["result"]["ttl"] == 3_600_000
+    once = made["result"]["token"]
+    assert (await call(ada, controller="auth", action="getCurrentUser", jwt=once))["result"]["_id"] == "ada"
+    assert (await call(ada, controller="auth", action="getCurrentUser", jwt=once))["status"] == 401
+    lasting = (await call(ada, controller="auth", action="createToken", jwt=jwt))["result"]["token"]
+    for _ in range(2):
+        assert (await call(ada, controller="auth", action="getCurrentUser", jwt=lasting))["status"] == 200
+    endless = await call(ada, controller="auth", action="createToken", jwt=jwt, singleUse=True, expiresIn=-1)
+    assert (endless["status"], endless["error"]["id"]) == (400, "security.token.invalid_expiration")
+
+
+def token_of(kuid: str) -> Any:
+    return store.store_token(KuzzleUser.objects.select_related("user").get(kuid=kuid), settings.SECRET_KEY, 60_000)
+
+
+def grant_default(controllers: dict[str, Any]) -> None:
+    role = Role.objects.get(name="default")
+    role.controllers = controllers
+    role.save()
+
+
+async def test_check_rights_of_the_caller(ada: Application) -> None:
+    await sync_to_async(make_user)("root", superuser=True)
+    rights = {"auth": {"actions": {"checkRights": True}}, "document": {"actions": {"create": False, "update": True}}}
+    await sync_to_async(grant_default)(rights)
+    jwt = (await login(ada))["result"]["jwt"]
+
+    async def allowed(**body: str) -> Any:
+        return await call(ada, controller="auth", action="checkRights", jwt=jwt, body=body)
+
+    assert (await allowed(controller="document", action="create"))["result"] == {"allowed": False}
+    assert (await allowed(controller="document", action="update"))["result"] == {"allowed": True}
+    missing = await allowed(controller="document")
+    assert (missing["status"], missing["error"]["id"]) == (400, "api.assert.missing_argument")
+
+
+async def test_update_self(ada: Application) -> None:
+    jwt = (await login(ada))["result"]["jwt"]
+    updated = await call(ada, controller="auth", action="updateSelf", jwt=jwt, body={"name": "Ada"})
+    assert updated["result"] == {"_id": "ada", "_source": {"name": "Ada", "profileIds": ["default"]}}
+    for forbidden in ({"profileIds": ["admin"]}, {"_id": "other"}):
+        refused = await call(ada, controller="auth", action="updateSelf", jwt=jwt, body=forbidden)
+        assert (refused["status"], refused["error"]["id"]) == (400, "api.assert.forbidden_argument")
+    anonymous = await call(ada, controller="auth", action="updateSelf", body={"name": "x"})
+    assert anonymous["error"]["id"] == "security.rights.unauthorized"
+
+
+async def test_own_credentials(ada: Application) -> None:
+    jwt = (await login(ada))["result"]["jwt"]
+
+    async def act(action: str, **args: Any) -> Any:
+        return await call(ada, controller="auth", action=action, jwt=jwt, strategy="local", **args)
+
+    assert (await call(ada, controller="auth", action="getStrategies"))["result"] == ["local"]
+    assert (await act("credentialsExist"))["result"] is True
+    assert (await act("getMyCredentials"))["result"] == {"username": "ada", "kuid": "ada"}
+    assert (await act("validateMyCredentials", body={"username": "ada2", "password": "other-pw"}))["result"] is True
+    rejected = await act("validateMyCredentials", body={"username": "ada2"})
+    assert (rejected["status"], rejected["error"]["id"]) == (400, "security.credentials.rejected")
+    unknown = await call(ada, controller="auth", action="credentialsExist", jwt=jwt, strategy="oauth")
+    assert unknown["error"]["id"] == "security.credentials.unknown_strategy"
+    changed = await act("updateMyCredentials", body={"username": "ada2"})
+    assert changed["result"] == {"username": "ada2", "kuid": "ada"}
+    assert (await login(ada, "ada2"))["status"] == 200
+    jwt = (await login(ada, "ada2"))["result"]["jwt"]
+    assert (await act("deleteMyCredentials"))["result"] == {"acknowledged": True}
+    assert (await login(ada, "ada2"))["status"] == 401
+    # Without credentials, a token given by the server itself still works.
+    jwt = (await sync_to_async(token_of)("ada")).jwt
+    assert (await act("credentialsExist"))["result"] is False
+    created = await act("createMyCredentials", body={"username": "ada3", "password": "third-pw"})
+    assert created["result"] == {"username": "ada3", "kuid": "ada"}
+    assert (await login(ada, "ada3", "third-pw"))["status"] == 200
+
+
+async def test_api_keys_carry_their_fingerprint_and_are_searched(ada: Application) -> None:
+    jwt = (await login(ada))["result"]["jwt"]
+    for description in ("Sigfox API key", "Lora API key", "Lora API key 2"):
+        made = await call(ada, controller="auth", action="createApiKey", jwt=jwt, body={"description": description})
+        assert made["status"] == 200, made["error"]
+    key = made["result"]
+    fingerprint = hashlib.sha256(key["_source"]["token"].encode()).hexdigest()
+    # Without an _id, a key is named by its fingerprint, as Kuzzle's.
+    assert key["_id"] == key["_source"]["fingerprint"] == fingerprint
+    found = await call(ada, controller="auth", action="searchApiKeys", jwt=jwt, body={"match": {"description": "lora"}})
+    hits = found["result"]["hits"]
+    assert [h["_source"]["description"] for h in hits] == ["Lora API key", "Lora API key 2"]
+    assert all(set(h["_source"]) == {"userId", "description", "expiresAt", "ttl", "fingerprint"} for h in hits)
+
+
+async def test_kuzzles_routes(ada: Application) -> None:
+    routes = {
+        name: {(r.verb, r.path) for r in act.routes} for name, act in ada.controller.controllers["auth"].actions.items()
+    }
+    assert ("post", "/api-keys/_create") in routes["createApiKey"]
+    assert ("delete", "/api-keys/:_id") in routes["deleteApiKey"]
+    assert ("post", "/api-keys/_search") in routes["searchApiKeys"]
+    assert ("get", "/_me/_rights") in routes["getMyRights"]
+    assert ("post", "/_createToken") in routes["createToken"]
+    assert ("post", "/_checkRights") in routes["checkRights"]
+    assert ("put", "/_me") in routes["updateSelf"]
+    assert ("get", "/strategies") in routes["getStrategies"]
+    assert ("get", "/_me/credentials/:strategy/_exists") in routes["credentialsExist"]
+
+
+async def test_cookie_authentication_over_http(ada: Application) -> None:
+    transport = httpx.ASGITransport(app=KuzzleASGI(app=ada))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        credentials = {"username": "ada", "password": "secret-pw"}
+        logged = await client.post("/_login/local?cookieAuth", json=credentials)
+        assert logged.status_code == 200
+        assert set(logged.json()["result"]) == {"_id", "expiresAt", "ttl"}  # no jwt: it is in the cookie
+        cookie = logged.headers["set-cookie"]
+        assert cookie.startswith("authToken=") and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        jwt = cookie.split(";")[0].split("=", 1)[1]
+        assert (await ada.security.verify(jwt)).user_id == "ada"
+        headers = {"Cookie": f"authToken={jwt}"}
+        me = await client.get("/_me", headers=headers)
+        assert me.json()["result"]["_id"] == "ada"
+        checked = await client.post("/_checkToken?cookieAuth", headers=headers)
+        assert checked.json()["result"]["valid"] is True and checked.json()["result"]["kuid"] == "ada"
+        wrong = await client.post("/_checkToken?cookieAuth", headers={"Cookie": "authToken=wrongtoken"})
+        assert wrong.json()["result"]["valid"] is False
+        both = await client.get("/_me", headers={**headers, "Authorization": f"Bearer {jwt}"})
+        assert both.json()["error"]["id"] == "security.token.verification_error"
+        refreshed = await client.post("/_refreshToken?cookieAuth", headers=headers)
+        assert refreshed.status_code == 200 and "jwt" not in refreshed.json()["result"]
+        jwt = refreshed.headers["set-cookie"].split(";")[0].split("=", 1)[1]
+        headers = {"Cookie": f"authToken={jwt}"}
+        out = await client.post("/_logout?cookieAuth", headers=headers)
+        assert out.status_code == 200 and out.headers["set-cookie"].startswith("authToken=null;")
+        assert (await client.get("/_me", headers=headers)).json()["error"]["id"] == "security.token.invalid"
+        # A stale cookie can still be cleared.
+        again = await client.post("/_logout?cookieAuth", headers=headers)
+        assert again.status_code == 200 and again.headers["set-cookie"].startswith("authToken=null;")
+        # A cleared cookie stands for nobody.
+        cleared = await client.get("/_me", headers={"Cookie": "authToken=null"})
+        assert cleared.json()["result"]["_id"] == "-1"

@@ -116,7 +116,7 @@ async def test_users_profiles_and_roles(started: Application) -> None:
     assert {h["_id"] for h in found["result"]["hits"]} >= {"timer", "admin", "anonymous", "default"}
 
     profile = await sec("createProfile", _id="timers", body={"policies": [{"roleId": "timer"}]})
-    assert profile["result"] == {"_id": "timers", "_source": {"policies": [{"roleId": "timer"}]}}
+    assert profile["result"] == {"_id": "timers", "_source": {"policies": [{"roleId": "timer"}], "rateLimit": 0}}
     missing_role = await sec("createProfile", _id="p2", body={"policies": [{"roleId": "nope"}]})
     assert missing_role["error"]["id"] == "security.role.not_found"
     assert (await sec("searchProfiles", body={"roles": ["timer"]}))["result"]["total"] == 1
@@ -391,7 +391,8 @@ async def test_admin_edits_apply(started: Application, client: Any) -> None:
     def edit_in_admin() -> tuple[int, list[str]]:
         client.login(username="root", password="secret-pw")
         response = client.post(
-            "/admin/kuzzle_events/profile/anonymous/change/", {"name": "anonymous", "roles": ["anonymous", "admin"]}
+            "/admin/kuzzle_events/profile/anonymous/change/",
+            {"name": "anonymous", "roles": ["anonymous", "admin"], "rate_limit": 0},
         )
         return response.status_code, sorted(Profile.objects.get(name="anonymous").roles.values_list("name", flat=True))
 
