@@ -36,9 +36,11 @@ class Role(_Named):
     """A set of granted actions, by controller (``*`` wildcards allowed on both levels)."""
 
     controllers = models.JSONField(default=dict, blank=True)
+    # Anything else the role was given (Kuzzle keeps a role's other fields, such as "tags").
+    extra = models.JSONField(default=dict, blank=True)
 
     def to_kuzzle(self) -> dict[str, Any]:
-        return {"_id": self.name, "_source": {"controllers": self.controllers}}
+        return {"_id": self.name, "_source": {**(self.extra or {}), "controllers": self.controllers}}
 
 
 class Profile(_Named):
@@ -48,6 +50,8 @@ class Profile(_Named):
     # The policies as given ({"roleId", "restrictedTo"}); the roles relation says which still hold.
     policies = models.JSONField(default=list, blank=True)
     rate_limit = models.PositiveIntegerField(default=0, help_text="Requests per second; 0: no limit.")
+    # Anything else the profile was given (such as "tags").
+    extra = models.JSONField(default=dict, blank=True)
 
     def policy_list(self) -> list[dict[str, Any]]:
         """``_source.policies``: one per role, with the ``restrictedTo`` it was given."""
@@ -59,7 +63,8 @@ class Profile(_Named):
         return policies
 
     def to_kuzzle(self) -> dict[str, Any]:
-        return {"_id": self.name, "_source": {"policies": self.policy_list(), "rateLimit": self.rate_limit}}
+        source = {**(self.extra or {}), "policies": self.policy_list(), "rateLimit": self.rate_limit}
+        return {"_id": self.name, "_source": source}
 
 
 class KuzzleUser(models.Model):

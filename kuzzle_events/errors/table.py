@@ -181,6 +181,7 @@ ERROR_TABLE: dict[str, Row] = {
     'services.storage.search_as_an_id': (0x0101000f, BadRequestError, '_search is not a valid document identifier'),
     'services.storage.unexpected_bad_request': (0x01010021, BadRequestError, '%s'),
     'services.storage.unexpected_error': (0x01010023, ExternalServiceError, '%s'),
+    'services.storage.unknown_scroll_id': (0x0101000e, NotFoundError, 'Non-existing or expired scroll identifier.'),
     'services.storage.unknown_collection': (0x01010002, PreconditionError, 'The collection "%s":"%s" does not exist.'),
     'services.storage.unknown_index': (0x01010001, PreconditionError, 'The index "%s" does not exist.'),
     'services.storage.write_limit_exceeded': (0x01010004, SizeLimitError, 'The number of documents edited by this request exceeds the configured server limit.'),

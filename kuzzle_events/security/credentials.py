@@ -16,7 +16,7 @@ from django.db import transaction
 
 from kuzzle_events import errors
 from kuzzle_events.models import KuzzleUser
-from kuzzle_events.security.queries import user_query
+from kuzzle_events.security.queries import matcher
 
 __all__ = [
     "STRATEGIES",
@@ -148,10 +148,10 @@ def get_by_id(username: str, strategy: str = "local") -> dict[str, Any]:
     return {"username": username, "kuid": row.kuid}
 
 
-def search(query: Any, start: int, size: int, strategy: str = "local") -> dict[str, Any]:
+def search(query: Any, start: int, size: int, strategy: str = "local", lang: str = "elasticsearch") -> dict[str, Any]:
     """``security:searchUsersByCredentials``: ``{"hits": [{"username", "kuid"}], "total"}``."""
     check_strategy(strategy)
-    match = user_query(query or {})
+    match = matcher(query, lang)
     found = []
     for row in KuzzleUser.objects.select_related("user").order_by("kuid"):
         if row.user.has_usable_password():

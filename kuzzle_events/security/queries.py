@@ -11,8 +11,23 @@ from collections.abc import Callable
 from typing import Any
 
 from kuzzle_events import errors
+from kuzzle_events.documents.filters import compile_filter
 
-__all__ = ["string_list", "user_query"]
+__all__ = ["Matcher", "matcher", "string_list", "user_query"]
+
+Matcher = Callable[[dict[str, Any]], bool]
+"""A test of a document ``{"_id", "_source"}``."""
+
+
+def matcher(query: Any, lang: str = "elasticsearch") -> Matcher:
+    """A test of ``{"_id", "_source"}`` documents for ``query``, in ``lang`` (Kuzzle's ``lang``:
+    ``elasticsearch`` by default, or ``koncorde``)."""
+    if lang == "koncorde":
+        predicate = compile_filter(query or {})
+        return lambda doc: predicate(doc["_id"], doc["_source"])
+    if lang != "elasticsearch":
+        raise errors.get("api.assert.invalid_argument", "lang", '"elasticsearch" or "koncorde"')
+    return user_query(query or {})
 
 
 def string_list(value: Any, name: str) -> list[str]:

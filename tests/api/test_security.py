@@ -109,10 +109,13 @@ async def test_users_profiles_and_roles(started: Application) -> None:
     updated = await sec(
         "updateRole", _id="timer", body={"controllers": {"auth": {"actions": {"getCurrentUser": True}}}}
     )
-    assert set(updated["result"]["_source"]["controllers"]) == {"server", "auth"}
+    # Kuzzle's update replaces the role's controllers.
+    assert set(updated["result"]["_source"]["controllers"]) == {"auth"}
+    timer = {"server": {"actions": {"now": True}}, "auth": {"actions": {"getCurrentUser": True}}}
+    assert (await sec("updateRole", _id="timer", body={"controllers": timer}))["status"] == 200
     assert (await sec("getRole", _id="timer"))["result"]["_id"] == "timer"
     assert (await sec("getRole", _id="nope"))["error"]["id"] == "security.role.not_found"
-    found = await sec("searchRoles", body={"controllers": ["server"]})
+    found = await sec("searchRoles", body={"controllers": ["auth"]})
     assert {h["_id"] for h in found["result"]["hits"]} >= {"timer", "admin", "anonymous", "default"}
 
     profile = await sec("createProfile", _id="timers", body={"policies": [{"roleId": "timer"}]})
@@ -209,7 +212,12 @@ async def test_restricted_users(make_app: Any) -> None:
         action="updateRole",
         _id="anonymous",
         jwt=jwt,
-        body={"controllers": {"security": {"actions": {"createRestrictedUser": True}}}},
+        body={
+            "controllers": {
+                "auth": {"actions": {"login": True}},
+                "security": {"actions": {"createRestrictedUser": True}},
+            }
+        },
     )
     made = await call(
         app,
