@@ -187,7 +187,7 @@ async def allowed(app: Application, request: KuzzleRequest, profile_ids: list[st
         if not isinstance(body.get(name), str):
             raise errors.get("api.assert.missing_argument", f"body.{name}")
     rights = await app.security.rights()
-    return rights.allows(profile_ids, body["controller"], body["action"])
+    return rights.allows(profile_ids, body["controller"], body["action"], body.get("index"), body.get("collection"))
 
 
 async def update_self(app: Application, request: KuzzleRequest) -> dict[str, Any]:

@@ -216,7 +216,7 @@ class Security:
             # they are reloaded in the background (they are at most SECURITY_CACHE_TTL old).
             self._refresh()
         # admin_exists first: until there is an administrator everything is allowed (no call).
-        if rights.admin_exists and not rights.allows(context.user.profile_ids, act.controller, act.name):
+        if rights.admin_exists and not _allowed(rights, request, act):
             self._refuse(request, act)
         return None
 
@@ -259,7 +259,7 @@ class Security:
     def _check(self, request: KuzzleRequest, act: ActionDef) -> None:
         rights = self._rights
         assert rights is not None
-        if not rights.allows(request.context.user.profile_ids, act.controller, act.name):
+        if not _allowed(rights, request, act):
             self._refuse(request, act)
 
     def _refuse(self, request: KuzzleRequest, act: ActionDef) -> None:
@@ -267,3 +267,12 @@ class Security:
         if user.id == ANONYMOUS.id:
             raise errors.get("security.rights.unauthorized", act.controller, act.name)
         raise errors.get("security.rights.forbidden", act.controller, act.name, user.id)
+
+
+def _allowed(rights: Rights, request: KuzzleRequest, act: ActionDef) -> bool:
+    profile_ids = request.context.user.profile_ids
+    if rights.restrictions:
+        # Some policies are restricted to indexes: where the request acts matters.
+        args = request.input.args
+        return rights.allows(profile_ids, act.controller, act.name, args.get("index"), args.get("collection"))
+    return rights.allows(profile_ids, act.controller, act.name)

@@ -18,7 +18,7 @@ from kuzzle_events import errors
 from kuzzle_events.core.request import User
 from kuzzle_events.models import RESERVED, KuzzleUser, Profile, Role, SecurityState, Token
 from kuzzle_events.security.lockout import Lockout
-from kuzzle_events.security.rights import DEFAULT_PROFILES, DEFAULT_ROLES, LocalChanges, Rights
+from kuzzle_events.security.rights import DEFAULT_PROFILES, DEFAULT_ROLES, LocalChanges, Rights, restrictions_of
 from kuzzle_events.security.tokens import AuthToken, digest_of, issue, now_ms
 
 __all__ = [
@@ -110,7 +110,10 @@ def load_rights(known_version: int | None = None) -> Rights | None:
         KuzzleUser.objects.filter(profiles__name="admin", user__is_active=True).exists()
         or get_user_model().objects.filter(is_superuser=True, is_active=True).exists()
     )
-    return Rights(roles, profiles, admin_exists=admin_exists, version=version)
+    restrictions = {
+        name: restrictions_of(policies) for name, policies in Profile.objects.values_list("name", "policies")
+    }
+    return Rights(roles, profiles, admin_exists=admin_exists, version=version, restrictions=restrictions)
 
 
 def user_of(kuzzle_user: KuzzleUser) -> User:

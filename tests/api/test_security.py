@@ -641,3 +641,34 @@ async def test_kuzzles_routes(started: Application) -> None:
     assert ("post", "/_security/:collection/_refresh") in routes["refresh"]
     assert ("get", "/credentials/:strategy/:_id/_byId") in routes["getCredentialsById"]
     assert ("put", "/users/_mapping") in routes["updateUserMapping"]
+
+
+async def test_restricted_profiles_apply_to_requests(started: Application, admin: Any) -> None:
+    controllers = {"document": {"actions": {"get": True, "exists": True}}, "auth": {"actions": {"checkRights": True}}}
+    await admin("createRole", _id="reader", body={"controllers": controllers})
+    policies = [{"roleId": "reader", "restrictedTo": [{"index": "shop", "collections": ["pens"]}]}]
+    assert (await admin("createProfile", _id="shop-readers", body={"policies": policies}))["status"] == 200
+    await admin(
+        "createUser",
+        _id="reader",
+        body={
+            "content": {"profileIds": ["shop-readers"]},
+            "credentials": {"local": {"username": "reader", "password": "reader-pw"}},
+        },
+    )
+    jwt = (await login(started, "reader", "reader-pw"))["result"]["jwt"]
+
+    async def exists(index: str, collection: str) -> int:
+        answer = await call(
+            started, controller="document", action="exists", index=index, collection=collection, _id="x", jwt=jwt
+        )
+        return answer["status"]
+
+    assert await exists("shop", "cups") == 403
+    assert await exists("blog", "pens") == 403
+    assert await exists("shop", "pens") != 403
+    body = {"controller": "document", "action": "get", "index": "shop", "collection": "cups"}
+    checked = await call(started, controller="auth", action="checkRights", jwt=jwt, body=body)
+    assert checked["result"] == {"allowed": False}
+    checked = await call(started, controller="auth", action="checkRights", jwt=jwt, body={**body, "collection": "pens"})
+    assert checked["result"] == {"allowed": True}
