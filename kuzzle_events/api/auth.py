@@ -77,7 +77,8 @@ async def login(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     strategy = request.get_string("strategy")
     if strategy not in STRATEGIES:
         raise errors.get("security.credentials.unknown_strategy", strategy)
-    body = request.get_body()
+    # As Kuzzle's local strategy: credentials in the body, or else in the arguments (GET /_login/local).
+    body = request.input.body if isinstance(request.input.body, dict) and request.input.body else request.input.args
     username, password = body.get("username"), body.get("password")
     for name, value in (("username", username), ("password", password)):
         if value in (None, ""):

@@ -452,3 +452,12 @@ async def test_cookie_authentication_over_http(ada: Application) -> None:
         # A cleared cookie stands for nobody.
         cleared = await client.get("/_me", headers={"Cookie": "authToken=null"})
         assert cleared.json()["result"]["_id"] == "-1"
+
+
+async def test_login_over_get_with_the_credentials_in_the_query(ada: Application) -> None:
+    transport = httpx.ASGITransport(app=KuzzleASGI(app=ada))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        logged = await client.get("/_login/local", params={"username": "ada", "password": "secret-pw"})
+        assert logged.status_code == 200 and logged.json()["result"]["_id"] == "ada"
+        missing = await client.get("/_login/local", params={"username": "ada"})
+        assert missing.json()["error"]["id"] == "api.assert.missing_argument"
