@@ -382,8 +382,11 @@ def test_sdk_login_rights_and_logout(node: str, secured_server: Server, protocol
 def test_sdk_api_keys_and_check_rights(node: str, secured_server: Server, protocol: str, ws_client: str | None) -> None:
     results = run_scenario(node, secured_server, protocol, ws_client, admin="boss:boss-secret-pw")
     assert results["steps"] == [
-        "adminLogin", "restrictedUser", "createApiKey", "searchApiKeys", "adminCheckRights", "asApiKey", "deleteApiKey"
+        "adminLogin", "restrictedUser", "createApiKey", "searchApiKeys", "adminCheckRights", "asApiKey", "exportUsers",
+        "deleteApiKey",
     ]  # fmt: skip
+    exported = results["exportUsers"]
+    assert {"ada", "cleo"} <= set(exported["ids"]) and exported["batches"] == len(exported["ids"])
     assert results["restrictedUser"] == {"_id": "cleo", "_source": {"profileIds": ["checkers"]}}
     key_id = f"sdk-key-{protocol}-{ws_client or 'ws'}"
     assert results["createApiKey"] == {

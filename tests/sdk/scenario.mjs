@@ -250,8 +250,20 @@ async function securityScenario(kuzzle) {
       getRole: await kuzzle.auth.checkRights(getRole),
     };
   });
-  await step("deleteApiKey", async () => {
+  await step("exportUsers", async () => {
+    // As Kourou's user:export: a scrolled search, batch after batch.
     kuzzle.jwt = adminJwt;
+    let results = await kuzzle.security.searchUsers({}, { scroll: "5s", size: 1 });
+    const ids = [];
+    let batches = 0;
+    while (results) {
+      batches += 1;
+      ids.push(...results.hits.map((user) => user._id));
+      results = await results.next();
+    }
+    return { ids: ids.sort(), batches };
+  });
+  await step("deleteApiKey", async () => {
     await kuzzle.security.deleteApiKey("cleo", keyId);
     const check = await kuzzle.auth.checkToken(keyToken);
     return { valid: check.valid, left: (await kuzzle.security.searchApiKeys("cleo")).hits.length };
