@@ -161,6 +161,12 @@ class Security:
                 "kuzzle_events: no administrator exists yet, so anonymous users may run every action. "
                 "Create one with security:createFirstAdmin or `manage.py createsuperuser`."
             )
+        alias = self._app.config.LOGIN_CACHE
+        if self._app.config.LOGIN_ATTEMPTS > 0 and alias not in settings.CACHES:
+            # Failed logins could not be counted: say it now rather than at each login.
+            raise errors.PluginImplementationError(
+                f"KUZZLE_EVENTS LOGIN_CACHE {alias!r} is not one of Django's CACHES ({', '.join(settings.CACHES)})"
+            )
 
     # Authentication -----------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from kuzzle_events import Application, KuzzleRequest
+from kuzzle_events import Application, KuzzleRequest, errors
 from kuzzle_events.asgi import KuzzleASGI
 from kuzzle_events.core.request import Connection
 from kuzzle_events.models import KuzzleUser, Role, Token
@@ -461,3 +461,12 @@ async def test_login_over_get_with_the_credentials_in_the_query(ada: Application
         assert logged.status_code == 200 and logged.json()["result"]["_id"] == "ada"
         missing = await client.get("/_login/local", params={"username": "ada"})
         assert missing.json()["error"]["id"] == "api.assert.missing_argument"
+
+
+async def test_an_unknown_login_cache_stops_the_start(make_app: Any) -> None:
+    app = make_app(LOGIN_CACHE="nowhere")
+    with pytest.raises(errors.PluginImplementationError, match="'nowhere' is not one of Django's CACHES"):
+        await app.start()
+    uncounted = make_app(LOGIN_CACHE="nowhere", LOGIN_ATTEMPTS=0)  # no counting, no cache needed
+    await uncounted.start()
+    assert uncounted.started
