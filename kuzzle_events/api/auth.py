@@ -10,7 +10,7 @@ from kuzzle_events.api.service import Service
 from kuzzle_events.api.table import Table, route
 from kuzzle_events.core.request import ANONYMOUS, User
 from kuzzle_events.security.cookies import clear_cookie, token_cookie, wants_cookie
-from kuzzle_events.security.queries import user_query
+from kuzzle_events.security.queries import matcher
 from kuzzle_events.security.tokens import AuthToken, parse_duration
 
 if TYPE_CHECKING:
@@ -240,10 +240,11 @@ async def search_api_keys(app: Application, request: KuzzleRequest) -> dict[str,
 
 
 async def find_api_keys(app: Application, request: KuzzleRequest, kuid: str) -> dict[str, Any]:
-    """The API keys of ``kuid`` matching the body's ``query`` (or the body itself), paged."""
+    """The API keys of ``kuid`` matching the body's ``query`` (or the body itself), paged; ``lang``
+    ``koncorde`` for Koncorde's filters."""
     body = request.get_body({})
     query = body.get("query", body) if isinstance(body, dict) else body
-    match = user_query(query or {})
+    match = matcher(query, request.get_string("lang", "elasticsearch"))
     keys = [key for key in await app.security.orm("api_keys_of")(kuid) if match(key)]
     return page(request, keys)
 

@@ -402,6 +402,9 @@ async def test_api_keys_carry_their_fingerprint_and_are_searched(ada: Applicatio
     hits = found["result"]["hits"]
     assert [h["_source"]["description"] for h in hits] == ["Lora API key", "Lora API key 2"]
     assert all(set(h["_source"]) == {"userId", "description", "expiresAt", "ttl", "fingerprint"} for h in hits)
+    koncorde = {"equals": {"description": "Sigfox API key"}}
+    found = await call(ada, controller="auth", action="searchApiKeys", jwt=jwt, lang="koncorde", body=koncorde)
+    assert [h["_source"]["description"] for h in found["result"]["hits"]] == ["Sigfox API key"]
 
 
 async def test_kuzzles_routes(ada: Application) -> None:
