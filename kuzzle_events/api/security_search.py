@@ -1,7 +1,7 @@
 """Searches of the ``security`` controller: users, profiles and roles, paged or scrolled.
 
 A search's body is Elasticsearch's query DSL (``query``, Kuzzle's default) or Koncorde's filters
-(``lang: "koncorde"``), run on the users', profiles' and roles' documents. With ``scroll`` (a
+(``lang: "koncorde"``), run on the users', profiles' and roles' documents, with an optional ``sort``. With ``scroll`` (a
 duration), the answer carries a ``scrollId`` that ``scrollUsers`` / ``scrollProfiles`` continue.
 """
 
@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from kuzzle_events import errors
 from kuzzle_events.api.paging import bounds
 from kuzzle_events.api.service import Service
+from kuzzle_events.documents.filters import sort_documents
 from kuzzle_events.security.queries import matcher
 from kuzzle_events.security.scrolls import open_cursor, read_cursor
 from kuzzle_events.security.tokens import parse_duration
@@ -39,6 +40,9 @@ def _search_of(request: KuzzleRequest, filter_key: str | None = None) -> dict[st
     body = request.get_body({})
     lang = request.get_string("lang", "elasticsearch")
     search: dict[str, Any] = {"query": body.get("query") or {}, "lang": lang}
+    if body.get("sort") is not None:
+        sort_documents([], body["sort"])  # a malformed sort fails now
+        search["sort"] = body["sort"]
     if filter_key is not None and body.get(filter_key) is not None:
         if body.get("query"):
             raise errors.BadRequestError(
@@ -54,10 +58,12 @@ def _search_of(request: KuzzleRequest, filter_key: str | None = None) -> dict[st
 async def _run(kind: str, search: dict[str, Any]) -> list[dict[str, Any]]:
     match = matcher(search["query"], search["lang"])
     if kind == "users":
-        return await _accounts.search_users(match)
-    if kind == "profiles":
-        return await _roles.search_profiles(search.get("roles"), match)
-    return await _roles.search_roles(search.get("controllers"), match)
+        hits = await _accounts.search_users(match)
+    elif kind == "profiles":
+        hits = await _roles.search_profiles(search.get("roles"), match)
+    else:
+        hits = await _roles.search_roles(search.get("controllers"), match)
+    return sort_documents(hits, search["sort"]) if "sort" in search else hits
 
 
 async def _answer(request: KuzzleRequest, kind: str, search: dict[str, Any], start: int, size: int) -> dict[str, Any]:

@@ -42,6 +42,10 @@ async def test_users_with_koncorde_and_pages(started: Application, admin: Any) -
     assert ids(await admin("searchUsers", body=query)) == ["test-user", "test-user2"]
     past = await admin("searchUsers", body=query, **{"from": 2, "size": 10})
     assert past["result"]["hits"] == [] and past["result"]["total"] == 2
+    backwards = await admin("searchUsers", body={**query, "sort": [{"_id": "desc"}]})
+    assert ids(backwards) == ["test-user2", "test-user"]
+    bad_sort = await admin("searchUsers", body={**query, "sort": 3})
+    assert bad_sort["error"]["id"] == "api.assert.invalid_type"
     koncorde = {"query": {"ids": {"values": ["test-user", "test-user2"]}}}
     assert ids(await admin("searchUsers", body=koncorde, lang="koncorde")) == ["test-user", "test-user2"]
 
