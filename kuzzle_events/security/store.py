@@ -232,7 +232,7 @@ def create_api_key(kuid: str, key_id: str | None, description: str, secret: str,
     """
     with transaction.atomic():
         if key_id is not None and Token.objects.filter(api_key=key_id).exists():
-            raise errors.get("security.api_key.already_exists", key_id)
+            raise errors.get("services.storage.document_already_exists")
         kuzzle_user = KuzzleUser.objects.select_related("user").filter(kuid=kuid).first()
         if kuzzle_user is None:
             raise errors.get("security.user.not_found", kuid)

@@ -159,7 +159,7 @@ async def test_api_keys(ada: Application) -> None:
     again = await call(
         ada, controller="auth", action="createApiKey", jwt=api_token, _id="ci-key", body={"description": "x"}
     )
-    assert again["error"]["id"] == "security.api_key.already_exists"
+    assert again["error"]["id"] == "services.storage.document_already_exists"
     deleted = await call(ada, controller="auth", action="deleteApiKey", jwt=api_token, _id="ci-key")
     assert deleted["result"] == {"_id": "ci-key"}
     assert (await call(ada, controller="auth", action="getCurrentUser", jwt=api_token))["status"] == 401
