@@ -36,7 +36,6 @@ __all__ = [
     "create_api_key",
     "delete_api_key",
     "api_keys_of",
-    "revoke_all",
     "user_of",
 ]
 
@@ -221,7 +220,9 @@ def refresh(jwt: str, kuid: str, secret: str, ttl_ms: int) -> AuthToken | None:
 
 def create_token(kuid: str, secret: str, ttl_ms: int, single_use: bool) -> AuthToken:
     """``auth:createToken``: another token of a user, honoured once if ``single_use``."""
-    kuzzle_user = KuzzleUser.objects.select_related("user").get(kuid=kuid)
+    kuzzle_user = KuzzleUser.objects.select_related("user").filter(kuid=kuid).first()
+    if kuzzle_user is None:
+        raise errors.get("security.user.not_found", kuid)
     return store_token(kuzzle_user, secret, ttl_ms, single_use=single_use)
 
 
@@ -272,9 +273,3 @@ def api_keys_of(kuid: str) -> list[dict[str, Any]]:
     """The API keys of a user, oldest first (never their tokens)."""
     rows = Token.objects.filter(user_id=kuid, api_key__isnull=False).order_by("created_at")
     return [_api_key(row) for row in rows]
-
-
-def revoke_all(kuid: str) -> int:
-    """``security:revokeTokens``: stop honouring every token of a user, API keys included."""
-    deleted, _ = Token.objects.filter(user_id=kuid).delete()
-    return deleted
