@@ -8,6 +8,7 @@ from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from kuzzle_events.errors import PluginImplementationError
+from kuzzle_events.protocols.addresses import parse_networks
 
 __all__ = ["DEFAULTS", "MQTT_DEFAULTS", "TYPES", "mqtt_settings", "Config", "load", "unknown_settings", "wrong_types"]
 
@@ -48,10 +49,19 @@ DEFAULTS: dict[str, Any] = {
     # allowed (-1: no maximum). Milliseconds, or durations such as "1h".
     "TOKEN_TTL": "1h",
     "TOKEN_MAX_TTL": -1,
-    # auth:login attempts allowed per username and per client address in LOGIN_WINDOW seconds
-    # (0: no limit); further attempts get a 429.
+    # auth:login requests per connection and per second (Kuzzle's limits.loginsPerSecond; 0: no
+    # limit). An HTTP request is a connection of its own.
+    "LOGINS_PER_SECOND": 1,
+    # Failed auth:login attempts allowed per username and per client address in LOGIN_WINDOW
+    # seconds (0: no limit); past them, logins of that username or from that address get a 429
+    # until the window ends. Counted in Django's cache LOGIN_CACHE, shared by every process that
+    # shares that cache (Redis, Memcached, a database table...).
     "LOGIN_ATTEMPTS": 10,
     "LOGIN_WINDOW": 60,
+    "LOGIN_CACHE": "default",
+    # Addresses or networks ("10.0.0.0/8") of the reverse proxies whose X-Forwarded-For is believed;
+    # from anybody else that header is ignored.
+    "TRUSTED_PROXIES": [],
     # Seconds during which a process trusts its copy of roles and profiles before checking
     # whether another process changed them (requests with a token always check).
     "SECURITY_CACHE_TTL": 1.0,
@@ -127,6 +137,16 @@ def _plugins(value: Any) -> bool:
     )
 
 
+def _networks(value: Any) -> bool:
+    if not _names(value):
+        return False
+    try:
+        parse_networks(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _optional_text(value: Any) -> bool:
     return value is None or isinstance(value, str)
 
@@ -180,8 +200,11 @@ TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "PORT": ("an integer", _integer),
     "TOKEN_TTL": ('milliseconds, or a duration such as "1h"', _duration),
     "TOKEN_MAX_TTL": ('milliseconds, a duration such as "1h", or -1', _duration),
-    "LOGIN_ATTEMPTS": ("an integer", _integer),
+    "LOGINS_PER_SECOND": ("an integer (0: no limit)", _integer),
+    "LOGIN_ATTEMPTS": ("an integer (0: no limit)", _integer),
     "LOGIN_WINDOW": ("a number of seconds", _number),
+    "LOGIN_CACHE": ("the alias of one of Django's CACHES", _text),
+    "TRUSTED_PROXIES": ('a list of IP addresses or networks ("10.0.0.0/8")', _networks),
     "SECURITY_CACHE_TTL": ("a number of seconds", _number),
     "SUBSCRIPTIONS_TTL": ("a number of seconds above 0", _positive),
     "RESTRICTED_PROFILES": ("a list of profile ids", _names),

@@ -47,19 +47,35 @@ class Role(_Named):
     """A set of granted actions, by controller (``*`` wildcards allowed on both levels)."""
 
     controllers = models.JSONField(default=dict, blank=True)
+    # Anything else the role was given (Kuzzle keeps a role's other fields, such as "tags").
+    extra = models.JSONField(default=dict, blank=True)
 
     def to_kuzzle(self) -> dict[str, Any]:
-        return {"_id": self.name, "_source": {"controllers": self.controllers}}
+        return {"_id": self.name, "_source": {**(self.extra or {}), "controllers": self.controllers}}
 
 
 class Profile(_Named):
     """A named list of roles: its rights are the union of its roles' rights."""
 
     roles = models.ManyToManyField(Role, related_name="profiles", blank=True)
+    # The policies as given ({"roleId", "restrictedTo"}); the roles relation says which still hold.
+    policies = models.JSONField(default=list, blank=True)
+    rate_limit = models.PositiveIntegerField(default=0, help_text="Requests per second; 0: no limit.")
+    # Anything else the profile was given (such as "tags").
+    extra = models.JSONField(default=dict, blank=True)
+
+    def policy_list(self) -> list[dict[str, Any]]:
+        """``_source.policies``: one per role, with the ``restrictedTo`` it was given."""
+        given = {p.get("roleId"): p for p in self.policies or [] if isinstance(p, dict)}
+        policies = []
+        for role in self.roles.all():
+            restricted = given.get(role.name, {}).get("restrictedTo")
+            policies.append({"roleId": role.name, **({"restrictedTo": restricted} if restricted else {})})
+        return policies
 
     def to_kuzzle(self) -> dict[str, Any]:
-        policies = [{"roleId": role.name} for role in self.roles.all()]
-        return {"_id": self.name, "_source": {"policies": policies}}
+        source = {**(self.extra or {}), "policies": self.policy_list(), "rateLimit": self.rate_limit}
+        return {"_id": self.name, "_source": source}
 
 
 class KuzzleUser(models.Model):
@@ -94,6 +110,10 @@ class Token(models.Model):
     expires_at = models.BigIntegerField(help_text="Epoch milliseconds; -1 never expires.")
     api_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
     description = models.TextField(blank=True)
+    # The lifetime asked for (ms, -1: none): what an API key reports as its ttl.
+    ttl = models.BigIntegerField(default=-1)
+    # Honoured once, then revoked (auth:createToken with singleUse).
+    single_use = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -108,6 +128,8 @@ class SecurityState(models.Model):
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     version = models.BigIntegerField(default=0)
+    # security:update{User,Profile,Role}Mapping: {"users": {...}, "profiles": {...}, "roles": {...}}
+    mappings = models.JSONField(default=dict, blank=True)
 
 
 # Documents ----------------------------------------------------------------------------------------
@@ -161,7 +183,12 @@ class Document(models.Model):
         return f"{self.collection}/{self.key}"
 
     def to_kuzzle(self) -> dict[str, Any]:
-        info = {"author": self.author, "createdAt": self.created_at, "updater": self.updater, "updatedAt": self.updated_at}
+        info = {
+            "author": self.author,
+            "createdAt": self.created_at,
+            "updater": self.updater,
+            "updatedAt": self.updated_at,
+        }
         return {"_id": self.key, "_source": {**self.source, "_kuzzle_info": info}}
 
 

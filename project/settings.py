@@ -96,6 +96,8 @@ if env.str("REDIS_URL", default=""):
             "CONFIG": {"hosts": [env.str("REDIS_URL")]},
         }
     }
+    # Failed logins (KUZZLE_EVENTS["LOGIN_CACHE"]) are counted once for every server process.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env.str("REDIS_URL")}}
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 

@@ -78,10 +78,13 @@ def run_scenario(
     ws_client: str | None = None,
     auth: str | None = None,
     data: str | None = None,
+    admin: str | None = None,
 ) -> dict[str, Any]:
     command = [node, "scenario.mjs", "--host", "127.0.0.1", "--port", str(server.port), "--protocol", protocol]
     if auth is not None:
         command += ["--auth", auth]
+    if admin is not None:
+        command += ["--admin", admin]
     if data is not None:
         command += ["--data", data]
     if ws_client is not None:
@@ -373,6 +376,26 @@ def test_sdk_login_rights_and_logout(node: str, secured_server: Server, protocol
     assert results["logout"] == {"sdkJwt": None}
     assert results["anonymousAfter"] == unauthorized
     assert results["events"] == {"networkError": 0, "disconnected": 0, "reconnected": 0}
+
+
+@CLIENTS
+def test_sdk_api_keys_and_check_rights(node: str, secured_server: Server, protocol: str, ws_client: str | None) -> None:
+    results = run_scenario(node, secured_server, protocol, ws_client, admin="boss:boss-secret-pw")
+    assert results["steps"] == [
+        "adminLogin", "restrictedUser", "createApiKey", "searchApiKeys", "adminCheckRights", "asApiKey", "exportUsers",
+        "deleteApiKey",
+    ]  # fmt: skip
+    exported = results["exportUsers"]
+    assert {"ada", "cleo"} <= set(exported["ids"]) and exported["batches"] == len(exported["ids"])
+    assert results["restrictedUser"] == {"_id": "cleo", "_source": {"profileIds": ["checkers"]}}
+    key_id = f"sdk-key-{protocol}-{ws_client or 'ws'}"
+    assert results["createApiKey"] == {
+        "_id": key_id, "userId": "cleo", "description": "sdk key", "expiresAt": -1, "ttl": -1, "fingerprintLength": 64,
+    }  # fmt: skip
+    assert key_id in results["searchApiKeys"]["ids"] and results["searchApiKeys"]["tokens"] == 0
+    assert results["adminCheckRights"] == {"hello": True, "getRole": False}
+    assert results["asApiKey"] == {"_id": "cleo", "hello": True, "getRole": False}
+    assert key_id not in str(results["deleteApiKey"]) and results["deleteApiKey"]["valid"] is False
 
 
 # -- documents and realtime --------------------------------------------------------------------

@@ -27,6 +27,7 @@ from kuzzle_events.core.request import Connection, KuzzleRequest, check_request_
 from kuzzle_events.core.response import KuzzleResponse
 from kuzzle_events.core.tracing import Debugger
 from kuzzle_events.errors import KuzzleError, from_exception, get
+from kuzzle_events.protocols.addresses import trusted_chain, trusted_proxies
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
@@ -105,6 +106,9 @@ class Session:
         self, app: Application, connection: Connection, *, send: Send | None = None, spawn: Spawn | None = None
     ) -> None:
         self.app = app
+        if len(connection.ips) > 1:
+            # The adapters give the whole X-Forwarded-For chain; keep what trusted proxies vouch for.
+            connection.ips = trusted_chain(connection.ips, trusted_proxies(tuple(app.config["TRUSTED_PROXIES"])))
         self.connection = connection
         self.debug = debugger(app, connection.protocol)
         self._events = app.events

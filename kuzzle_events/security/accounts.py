@@ -15,8 +15,8 @@ from django.db import transaction
 
 from kuzzle_events import errors
 from kuzzle_events.models import KuzzleUser, Profile, Role
-from kuzzle_events.security.queries import string_list, user_query
-from kuzzle_events.security.rights import DEFAULT_ROLES
+from kuzzle_events.security.queries import Matcher, string_list
+from kuzzle_events.security.rights import DEFAULT_PROFILES, DEFAULT_ROLES
 from kuzzle_events.security.store import load_rights
 
 __all__ = [
@@ -27,7 +27,12 @@ __all__ = [
     "update_user",
     "delete_user",
     "search_users",
-    "update_credentials",
+    "restrict_default_rights",
+    "m_get_users",
+    "replace_user",
+    "upsert_user",
+    "profile_ids_of",
+    "revoke_tokens",
 ]
 
 
@@ -57,9 +62,18 @@ def create_first_admin(kuid: str | None, body: dict[str, Any], reset: bool) -> d
     with transaction.atomic():
         created = _create(kuid, body, ["admin"], superuser=True)
         if reset:
-            for name, controllers in DEFAULT_ROLES.items():
-                Role.objects.update_or_create(name=name, defaults={"controllers": controllers})
+            restrict_default_rights()
     return created
+
+
+def restrict_default_rights() -> None:
+    """The base roles and profiles back to their rights once an administrator exists."""
+    with transaction.atomic():
+        for name, controllers in DEFAULT_ROLES.items():
+            Role.objects.update_or_create(name=name, defaults={"controllers": controllers, "extra": {}})
+        for name, role_ids in DEFAULT_PROFILES.items():
+            profile, _ = Profile.objects.update_or_create(name=name, defaults={"policies": [], "extra": {}})
+            profile.roles.set(role_ids)
 
 
 def get_user(kuid: str) -> dict[str, Any]:
@@ -89,35 +103,53 @@ def delete_user(kuid: str) -> dict[str, Any]:
     return {"_id": kuzzle_user.kuid}
 
 
-def search_users(query: Any) -> list[dict[str, Any]]:
-    """Users matching ``query`` (see :func:`kuzzle_events.security.queries.user_query`), by kuid."""
-    match = user_query(query or {})
+def search_users(match: Matcher) -> list[dict[str, Any]]:
+    """Users matching ``match`` (see :func:`kuzzle_events.security.queries.matcher`), by kuid."""
     users = (u.to_kuzzle() for u in KuzzleUser.objects.prefetch_related("profiles").order_by("kuid"))
     return [user for user in users if match(user)]
 
 
-def update_credentials(kuid: str, strategy: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Change a user's ``local`` username and/or password; a new password revokes its tokens."""
-    if strategy != "local":
-        raise errors.get("security.credentials.unknown_strategy", strategy)
+def m_get_users(kuids: list[str]) -> list[dict[str, Any]]:
+    """The users among ``kuids`` that exist, in that order."""
+    found = {u.kuid: u for u in KuzzleUser.objects.prefetch_related("profiles").filter(kuid__in=kuids)}
+    return [found[kuid].to_kuzzle() for kuid in kuids if kuid in found]
+
+
+def replace_user(kuid: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The user's content replaced by ``body``, its profiles by ``body.profileIds``."""
+    profile_ids = string_list(body.get("profileIds"), "body.profileIds")
     with transaction.atomic():
-        django_user = _user_row(kuid).user
-        user_model = type(django_user)
-        username = body.get("username")
-        if username is not None:
-            if not isinstance(username, str) or not username:
-                raise errors.get("api.assert.invalid_type", "body.username", "string")
-            taken = user_model.objects.filter(**{user_model.USERNAME_FIELD: username}).exclude(pk=django_user.pk)
-            if taken.exists():
-                raise errors.get("security.credentials.rejected", f'Login "{username}" is already used.')
-            setattr(django_user, user_model.USERNAME_FIELD, username)
-        password = body.get("password")
-        if password is not None:
-            if not isinstance(password, str) or not password:
-                raise errors.get("api.assert.invalid_type", "body.password", "string")
-            _set_password(django_user, password)
-        django_user.save()
-    return {"username": django_user.get_username(), "kuid": kuid}
+        kuzzle_user = _user_row(kuid)
+        _check_profiles(profile_ids)
+        kuzzle_user.profiles.set(profile_ids)
+        kuzzle_user.content = {k: v for k, v in body.items() if k not in ("profileIds", "_id")}
+        kuzzle_user.save(update_fields=["content"])
+    return _user_row(kuid).to_kuzzle()
+
+
+def upsert_user(kuid: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Update the user with ``body.content``, or create it with ``body.default`` under that content."""
+    content = body.get("content")
+    if not isinstance(content, dict):
+        raise errors.get("api.assert.invalid_type", "body.content", "object")
+    string_list(content.get("profileIds"), "body.content.profileIds")
+    defaults = body.get("default", {})
+    if not isinstance(defaults, dict):
+        raise errors.get("api.assert.invalid_type", "body.default", "object")
+    with transaction.atomic():
+        if KuzzleUser.objects.filter(kuid=kuid).exists():
+            return update_user(kuid, content)
+        return create_user(kuid, {**body, "content": {**defaults, **content}})
+
+
+def profile_ids_of(kuid: str) -> list[str]:
+    """The profiles of a user (``security.user.not_found`` if there is none such)."""
+    return _user_row(kuid).profile_ids() or ["default"]
+
+
+def revoke_tokens(kuid: str) -> None:
+    """Every token of a user revoked, API keys included."""
+    _user_row(kuid).tokens.all().delete()
 
 
 def _create(

@@ -19,7 +19,10 @@ from django.db import DatabaseError
 from kuzzle_events import errors
 from kuzzle_events.core.request import ANONYMOUS, KuzzleRequest
 from kuzzle_events.orm import orm
-from kuzzle_events.security.ratelimit import AttemptLimiter
+from kuzzle_events.security import lockout
+from kuzzle_events.security.cookies import cookie_token, wants_cookie
+from kuzzle_events.security.lockout import Lockout
+from kuzzle_events.security.ratelimit import LoginsPerSecond
 from kuzzle_events.security.rights import LocalChanges, Rights
 from kuzzle_events.security.tokens import AuthToken, decode
 
@@ -42,7 +45,8 @@ class Security:
         self._rights: Rights | None = None
         self._generation = -1
         self._fresh_until = 0.0
-        self._limiter: AttemptLimiter | None = None
+        self._limiter: LoginsPerSecond | None = None
+        self._lockout: Lockout | None = None
         self._orm: dict[str, Callable[..., Awaitable[Any]]] = {}
         # The reload in progress, shared by every request that needs it (one database hop, not
         # one per request arriving meanwhile).
@@ -62,12 +66,26 @@ class Security:
         return str(settings.SECRET_KEY)
 
     @property
-    def login_limiter(self) -> AttemptLimiter:
-        c = self._app.config
+    def logins_per_second(self) -> LoginsPerSecond:
+        """``LOGINS_PER_SECOND``: logins per connection and per second, counted by this process."""
         limiter = self._limiter
-        if limiter is None or (limiter.limit, limiter.window) != (c.LOGIN_ATTEMPTS, c.LOGIN_WINDOW):
-            limiter = self._limiter = AttemptLimiter(c.LOGIN_ATTEMPTS, c.LOGIN_WINDOW)
+        limit = self._app.config.LOGINS_PER_SECOND
+        if limiter is None or limiter.limit != limit:
+            limiter = self._limiter = LoginsPerSecond(limit)
         return limiter
+
+    @property
+    def lockout(self) -> Lockout:
+        """``LOGIN_ATTEMPTS`` failed logins per username and address, in Django's ``LOGIN_CACHE``."""
+        c = self._app.config
+        current = self._lockout
+        if current is None or (current.alias, current.limit, current.window) != (
+            c.LOGIN_CACHE,
+            c.LOGIN_ATTEMPTS,
+            c.LOGIN_WINDOW,
+        ):
+            current = self._lockout = Lockout(c.LOGIN_CACHE, c.LOGIN_ATTEMPTS, c.LOGIN_WINDOW)
+        return current
 
     # Rights snapshot ----------------------------------------------------------------------------
 
@@ -77,6 +95,7 @@ class Security:
         self._fresh_until = 0.0
         if self._limiter is not None:
             self._limiter.reset()
+        lockout.forget()
 
     def _is_fresh(self) -> bool:
         return (
@@ -142,6 +161,12 @@ class Security:
                 "kuzzle_events: no administrator exists yet, so anonymous users may run every action. "
                 "Create one with security:createFirstAdmin or `manage.py createsuperuser`."
             )
+        alias = self._app.config.LOGIN_CACHE
+        if self._app.config.LOGIN_ATTEMPTS > 0 and alias not in settings.CACHES:
+            # Failed logins could not be counted: say it now rather than at each login.
+            raise errors.PluginImplementationError(
+                f"KUZZLE_EVENTS LOGIN_CACHE {alias!r} is not one of Django's CACHES ({', '.join(settings.CACHES)})"
+            )
 
     # Authentication -----------------------------------------------------------------------------
 
@@ -180,9 +205,13 @@ class Security:
     def authorize(self, request: KuzzleRequest, act: ActionDef) -> Awaitable[None] | None:
         """Raise the 401/403 error if the caller may not run ``act``; awaitable only when I/O is needed."""
         context = request.context
+        connection = context.connection
+        unverified = False
+        if connection.protocol == "http" and "cookie" in connection.misc.get("headers", ()):
+            unverified = self._read_cookie(request, act)
         jwt = request.input.jwt
         if jwt and context.token is None and (act.controller, act.name) not in _TOKENLESS:
-            return self._authenticate_and_check(request, act)
+            return self._authenticate_and_check(request, act, tolerant=unverified)
         if not context.check_rights and context.token is None:
             return None
         rights = self._rights
@@ -193,14 +222,38 @@ class Security:
             # they are reloaded in the background (they are at most SECURITY_CACHE_TTL old).
             self._refresh()
         # admin_exists first: until there is an administrator everything is allowed (no call).
-        if rights.admin_exists and not rights.allows(context.user.profile_ids, act.controller, act.name):
+        if rights.admin_exists and not _allowed(rights, request, act):
             self._refuse(request, act)
         return None
 
-    async def _authenticate_and_check(self, request: KuzzleRequest, act: ActionDef) -> None:
-        token = await self.verify(request.input.jwt)
-        request.context.token = token
-        request.context.user = token.user or ANONYMOUS
+    def _read_cookie(self, request: KuzzleRequest, act: ActionDef) -> bool:
+        """Kuzzle's cookie authentication: the ``authToken`` cookie stands for the request's token.
+
+        True when a stale token is to be ignored rather than refused: ``auth:logout`` with
+        ``cookieAuth`` must clear the cookie even when its token no longer holds.
+        """
+        jwt = cookie_token(request.context.connection.misc["headers"])
+        if jwt is None:
+            return False
+        if request.input.jwt:
+            raise errors.get(
+                "security.token.verification_error",
+                "Both token and cookie are present, could not decide which one to use",
+            )
+        request.input.jwt = jwt
+        return act.controller == "auth" and act.name == "logout" and wants_cookie(request)
+
+    async def _authenticate_and_check(self, request: KuzzleRequest, act: ActionDef, tolerant: bool = False) -> None:
+        try:
+            token = await self.verify(request.input.jwt)
+        except errors.KuzzleError as error:
+            if not tolerant or error.status != 401:
+                raise
+            # A stale cookie: the request goes on as anonymous.
+            request.input.jwt = None
+        else:
+            request.context.token = token
+            request.context.user = token.user or ANONYMOUS
         if not self._is_fresh():
             await self._refresh()
         self._check(request, act)
@@ -212,7 +265,7 @@ class Security:
     def _check(self, request: KuzzleRequest, act: ActionDef) -> None:
         rights = self._rights
         assert rights is not None
-        if not rights.allows(request.context.user.profile_ids, act.controller, act.name):
+        if not _allowed(rights, request, act):
             self._refuse(request, act)
 
     def _refuse(self, request: KuzzleRequest, act: ActionDef) -> None:
@@ -220,3 +273,12 @@ class Security:
         if user.id == ANONYMOUS.id:
             raise errors.get("security.rights.unauthorized", act.controller, act.name)
         raise errors.get("security.rights.forbidden", act.controller, act.name, user.id)
+
+
+def _allowed(rights: Rights, request: KuzzleRequest, act: ActionDef) -> bool:
+    profile_ids = request.context.user.profile_ids
+    if rights.restrictions:
+        # Some policies are restricted to indexes: where the request acts matters.
+        args = request.input.args
+        return rights.allows(profile_ids, act.controller, act.name, args.get("index"), args.get("collection"))
+    return rights.allows(profile_ids, act.controller, act.name)

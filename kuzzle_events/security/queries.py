@@ -6,12 +6,28 @@ The query language is a small part of Elasticsearch's, on a user's ``_id`` and `
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 from kuzzle_events import errors
+from kuzzle_events.documents.filters import compile_filter
 
-__all__ = ["string_list", "user_query"]
+__all__ = ["Matcher", "matcher", "string_list", "user_query"]
+
+Matcher = Callable[[dict[str, Any]], bool]
+"""A test of a document ``{"_id", "_source"}``."""
+
+
+def matcher(query: Any, lang: str = "elasticsearch") -> Matcher:
+    """A test of ``{"_id", "_source"}`` documents for ``query``, in ``lang`` (Kuzzle's ``lang``:
+    ``elasticsearch`` by default, or ``koncorde``)."""
+    if lang == "koncorde":
+        predicate = compile_filter(query or {})
+        return lambda doc: predicate(doc["_id"], doc["_source"])
+    if lang != "elasticsearch":
+        raise errors.get("api.assert.invalid_argument", "lang", '"elasticsearch" or "koncorde"')
+    return user_query(query or {})
 
 
 def string_list(value: Any, name: str) -> list[str]:
@@ -37,6 +53,14 @@ def user_query(query: Any) -> Callable[[dict[str, Any]], bool]:
         if not isinstance(clause, dict) or len(clause) != 1:
             raise errors.get("api.assert.invalid_argument", f"body.query.{keyword}", "one field")
         ((field, wanted),) = clause.items()
+        if keyword == "match" and isinstance(wanted, dict):
+            wanted = wanted.get("query")
+        if keyword == "match" and isinstance(wanted, str):
+            # Full text, as Elasticsearch's standard analyzer: any word of the query, any case.
+            words = set(_words(wanted))
+            return lambda user: any(
+                words & set(_words(value)) for value in _field_values(user, field) if isinstance(value, str)
+            )
         accepted = wanted if keyword == "terms" and isinstance(wanted, list) else [wanted]
         return lambda user: any(value in accepted for value in _field_values(user, field))
     if keyword == "bool" and isinstance(clause, dict):
@@ -50,6 +74,10 @@ def user_query(query: Any) -> Callable[[dict[str, Any]], bool]:
             and not any(m(user) for m in parts.get("must_not", []))
         )
     raise errors.get("api.assert.invalid_argument", "body.query", "match_all, ids, term, terms, match or bool clauses")
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
 
 
 def _field_values(user: dict[str, Any], field: str) -> list[Any]:

@@ -1,47 +1,36 @@
-"""Login attempts per user and per address, in a sliding window. No Django here.
+"""Kuzzle's ``limits.loginsPerSecond``: ``auth:login`` requests per connection and per second.
 
-Per server process: each process counts the attempts it receives.
+No Django here. A connection lives in one process, so each process counts its own.
 """
 
 from __future__ import annotations
 
 import time
-from collections import deque
 
-__all__ = ["AttemptLimiter"]
+__all__ = ["LoginsPerSecond"]
 
 
-class AttemptLimiter:
-    """At most ``limit`` attempts per key in any ``window`` seconds (``limit`` 0: no limit)."""
+class LoginsPerSecond:
+    """At most ``limit`` logins per connection within each second (``limit`` 0: no limit)."""
 
-    def __init__(self, limit: int, window: float) -> None:
+    __slots__ = ("limit", "_second", "_counts")
+
+    def __init__(self, limit: int) -> None:
         self.limit = limit
-        self.window = window
-        self._attempts: dict[str, deque[float]] = {}
+        self._second = 0
+        self._counts: dict[str, int] = {}
 
-    def allow(self, *keys: str) -> bool:
-        """Count one attempt under each key; ``False`` if any key is over its limit."""
+    def allow(self, connection_id: str) -> bool:
+        """Count one login of ``connection_id``; ``False`` past the limit of this second."""
         if self.limit <= 0:
             return True
-        now = time.monotonic()
-        horizon = now - self.window
-        allowed = True
-        for key in keys:
-            attempts = self._attempts.setdefault(key, deque())
-            while attempts and attempts[0] <= horizon:
-                attempts.popleft()
-            if len(attempts) >= self.limit:
-                allowed = False
-            else:
-                attempts.append(now)
-        if len(self._attempts) > 10_000:
-            self._forget(horizon)
-        return allowed
+        second = int(time.monotonic())
+        if second != self._second:
+            # As Kuzzle's frame, reset every second: nothing piles up.
+            self._second = second
+            self._counts.clear()
+        count = self._counts[connection_id] = self._counts.get(connection_id, 0) + 1
+        return count <= self.limit
 
     def reset(self) -> None:
-        self._attempts.clear()
-
-    def _forget(self, horizon: float) -> None:
-        # Keys of addresses and names seen once must not pile up for the life of the process.
-        for key in [k for k, attempts in self._attempts.items() if not attempts or attempts[-1] <= horizon]:
-            del self._attempts[key]
+        self._counts.clear()

@@ -13,7 +13,15 @@ from typing import Any
 
 from kuzzle_events import errors
 
-__all__ = ["DEFAULT_ROLES", "DEFAULT_PROFILES", "role_allows", "validate_role", "Rights", "LocalChanges"]
+__all__ = [
+    "DEFAULT_ROLES",
+    "DEFAULT_PROFILES",
+    "role_allows",
+    "validate_role",
+    "restrictions_of",
+    "Rights",
+    "LocalChanges",
+]
 
 RoleSpec = Mapping[str, Any]
 
@@ -95,10 +103,30 @@ class LocalChanges:
     count = 0
 
 
-class Rights:
-    """A snapshot of every role and profile, answering "may these profiles run this action?"."""
+Restrictions = Mapping[str, Mapping[str, Mapping[str, Sequence[str]]]]
+"""profile -> role -> index -> collections (empty: all of them): the ``restrictedTo`` of policies."""
 
-    __slots__ = ("roles", "profiles", "admin_exists", "version", "_memo")
+
+def restrictions_of(policies: Any) -> dict[str, dict[str, list[str]]]:
+    """A profile's ``policies`` as role -> index -> collections, for the policies with ``restrictedTo``."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for policy in policies if isinstance(policies, list) else ():
+        restricted = policy.get("restrictedTo") if isinstance(policy, dict) else None
+        if restricted:
+            indexes = found.setdefault(policy["roleId"], {})
+            for restriction in restricted:
+                indexes.setdefault(restriction["index"], []).extend(restriction.get("collections") or [])
+    return found
+
+
+class Rights:
+    """A snapshot of every role and profile, answering "may these profiles run this action?".
+
+    A policy restricted to some indexes (``restrictedTo``) grants its role's actions only on them
+    (and, when it names collections, only on those), as Kuzzle's; an action on no index ignores it.
+    """
+
+    __slots__ = ("roles", "profiles", "admin_exists", "version", "restrictions", "_memo")
 
     def __init__(
         self,
@@ -107,18 +135,30 @@ class Rights:
         *,
         admin_exists: bool,
         version: int = 0,
+        restrictions: Restrictions | None = None,
     ) -> None:
         self.roles = dict(roles)
         self.profiles = {name: list(role_ids) for name, role_ids in profiles.items()}
         self.admin_exists = admin_exists
         self.version = version
+        # Only the profiles with restricted policies: most snapshots have none.
+        self.restrictions = {name: r for name, r in (restrictions or {}).items() if r}
         self._memo: dict[tuple[tuple[str, ...], str, str], bool] = {}
 
-    def allows(self, profile_ids: Sequence[str], controller: str, action: str) -> bool:
-        """Whether a user with ``profile_ids`` may run ``controller:action``."""
+    def allows(
+        self,
+        profile_ids: Sequence[str],
+        controller: str,
+        action: str,
+        index: Any = None,
+        collection: Any = None,
+    ) -> bool:
+        """Whether a user with ``profile_ids`` may run ``controller:action`` (on ``index``, ``collection``)."""
         if not self.admin_exists:
             # Kuzzle's first-run rule: until an administrator exists, anybody may do anything.
             return True
+        if index and self.restrictions and not self.restrictions.keys().isdisjoint(profile_ids):
+            return self._allows_on(profile_ids, controller, action, index, collection)
         key = (tuple(profile_ids), controller, action)
         allowed = self._memo.get(key)
         if allowed is None:
@@ -128,6 +168,19 @@ class Rights:
                 for role_id in self.profiles.get(profile_id, ())
             )
         return allowed
+
+    def _allows_on(self, profile_ids: Sequence[str], controller: str, action: str, index: Any, collection: Any) -> bool:
+        for profile_id in profile_ids:
+            restricted = self.restrictions.get(profile_id, {})
+            for role_id in self.profiles.get(profile_id, ()):
+                if not role_allows(self.roles.get(role_id, {}), controller, action):
+                    continue
+                indexes = restricted.get(role_id)
+                if indexes is None:
+                    return True
+                if index in indexes and (not indexes[index] or collection in indexes[index]):
+                    return True
+        return False
 
     def granted(self, profile_ids: Sequence[str], actions: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
         """``auth:getMyRights``: each action with ``"allowed"`` or ``"denied"``."""

@@ -17,7 +17,8 @@ from django.db.models import F
 from kuzzle_events import errors
 from kuzzle_events.core.request import User
 from kuzzle_events.models import RESERVED, KuzzleUser, Profile, Role, SecurityState, Token
-from kuzzle_events.security.rights import DEFAULT_PROFILES, DEFAULT_ROLES, LocalChanges, Rights
+from kuzzle_events.security.lockout import Lockout
+from kuzzle_events.security.rights import DEFAULT_PROFILES, DEFAULT_ROLES, LocalChanges, Rights, restrictions_of
 from kuzzle_events.security.tokens import AuthToken, digest_of, issue, now_ms
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "revoke",
     "revoke_sessions",
     "refresh",
+    "create_token",
     "create_api_key",
     "delete_api_key",
     "api_keys_of",
@@ -107,7 +109,10 @@ def load_rights(known_version: int | None = None) -> Rights | None:
         KuzzleUser.objects.filter(profiles__name="admin", user__is_active=True).exists()
         or get_user_model().objects.filter(is_superuser=True, is_active=True).exists()
     )
-    return Rights(roles, profiles, admin_exists=admin_exists, version=version)
+    restrictions = {
+        name: restrictions_of(policies) for name, policies in Profile.objects.values_list("name", "policies")
+    }
+    return Rights(roles, profiles, admin_exists=admin_exists, version=version, restrictions=restrictions)
 
 
 def user_of(kuzzle_user: KuzzleUser) -> User:
@@ -134,13 +139,21 @@ def lookup(jwt: str, kuid: str) -> tuple[AuthToken, int, Any] | None:
         return None
     if row.expires_at != -1 and row.expires_at <= now_ms():
         return None
+    if row.single_use and not Token.objects.filter(pk=row.pk).delete()[0]:
+        return None  # used meanwhile, by another request
     ttl = -1 if row.expires_at == -1 else max(row.expires_at - now_ms(), 0)
     token = AuthToken(jwt, kuid, row.expires_at, ttl, row.api_key, user_of(row.user))
     return token, _version(), django_user
 
 
 def store_token(
-    kuzzle_user: KuzzleUser, secret: str, ttl_ms: int, *, api_key: str | None = None, description: str = ""
+    kuzzle_user: KuzzleUser,
+    secret: str,
+    ttl_ms: int,
+    *,
+    api_key: str | None = None,
+    description: str = "",
+    single_use: bool = False,
 ) -> AuthToken:
     """Issue a JWT for ``kuzzle_user`` and record it; it is honoured from now on."""
     # Expired rows are dead weight: each new token of a user clears that user's.
@@ -153,15 +166,32 @@ def store_token(
         expires_at=expires_at,
         api_key=api_key,
         description=description,
+        ttl=ttl_ms,
+        single_use=single_use,
     )
     return AuthToken(jwt, kuzzle_user.kuid, expires_at, ttl_ms, api_key, user_of(kuzzle_user))
 
 
-def login(username: str, password: str, secret: str, ttl_ms: int) -> AuthToken | None:
-    """Check local credentials against Django's authentication backends; a new token or ``None``."""
+def login(
+    username: str, password: str, secret: str, ttl_ms: int, lockout: Lockout | None = None, address: str | None = None
+) -> AuthToken | None:
+    """Check local credentials against Django's authentication backends; a new token or ``None``.
+
+    With a ``lockout``, a username or client ``address`` with too many recent failures is refused
+    (``api.process.too_many_logins_requests``) before its password is checked, and a failure counts.
+    """
+    keys: list[str] = []
+    if lockout is not None:
+        keys = [lockout.key("user", username)] + ([lockout.key("ip", address)] if address else [])
+        if lockout.locked(keys):
+            raise errors.get("api.process.too_many_logins_requests")
     django_user = authenticate(username=username, password=password)
     if django_user is None:
+        if lockout is not None:
+            lockout.failed(keys)
         return None
+    if lockout is not None:
+        lockout.succeeded(keys[0])
     return store_token(ensure_kuzzle_user(django_user), secret, ttl_ms)
 
 
@@ -188,13 +218,39 @@ def refresh(jwt: str, kuid: str, secret: str, ttl_ms: int) -> AuthToken | None:
         return store_token(kuzzle_user, secret, ttl_ms)
 
 
-def create_api_key(kuid: str, key_id: str, description: str, secret: str, ttl_ms: int) -> AuthToken:
-    """A new API key of a user (a token with an id and a description)."""
+def create_token(kuid: str, secret: str, ttl_ms: int, single_use: bool) -> AuthToken:
+    """``auth:createToken``: another token of a user, honoured once if ``single_use``."""
+    kuzzle_user = KuzzleUser.objects.select_related("user").filter(kuid=kuid).first()
+    if kuzzle_user is None:
+        raise errors.get("security.user.not_found", kuid)
+    return store_token(kuzzle_user, secret, ttl_ms, single_use=single_use)
+
+
+def create_api_key(kuid: str, key_id: str | None, description: str, secret: str, ttl_ms: int) -> dict[str, Any]:
+    """A new API key of a user (a token with an id and a description), with its token.
+
+    Its id is ``key_id``, or else its fingerprint (the SHA-256 of its token), as Kuzzle's.
+    """
     with transaction.atomic():
-        if Token.objects.filter(api_key=key_id).exists():
-            raise errors.get("security.api_key.already_exists", key_id)
-        kuzzle_user = KuzzleUser.objects.select_related("user").get(kuid=kuid)
-        return store_token(kuzzle_user, secret, ttl_ms, api_key=key_id, description=description)
+        if key_id is not None and Token.objects.filter(api_key=key_id).exists():
+            raise errors.get("services.storage.document_already_exists")
+        kuzzle_user = KuzzleUser.objects.select_related("user").filter(kuid=kuid).first()
+        if kuzzle_user is None:
+            raise errors.get("security.user.not_found", kuid)
+        jwt, expires_at = issue(secret, kuid, ttl_ms)
+        digest = digest_of(jwt)
+        row = Token.objects.create(
+            digest=digest,
+            user=kuzzle_user,
+            auth_hash=kuzzle_user.user.get_session_auth_hash(),
+            expires_at=expires_at,
+            api_key=key_id or digest,
+            description=description,
+            ttl=ttl_ms,
+        )
+    answer = _api_key(row)
+    answer["_source"]["token"] = jwt
+    return answer
 
 
 def delete_api_key(kuid: str, key_id: str) -> bool:
@@ -202,16 +258,18 @@ def delete_api_key(kuid: str, key_id: str) -> bool:
     return deleted > 0
 
 
+def _api_key(row: Token) -> dict[str, Any]:
+    source = {
+        "userId": row.user_id,
+        "description": row.description,
+        "expiresAt": row.expires_at,
+        "ttl": row.ttl,
+        "fingerprint": row.digest,
+    }
+    return {"_id": row.api_key, "_source": source}
+
+
 def api_keys_of(kuid: str) -> list[dict[str, Any]]:
-    return [
-        {
-            "_id": row.api_key,
-            "_source": {
-                "userId": kuid,
-                "description": row.description,
-                "expiresAt": row.expires_at,
-                "ttl": -1 if row.expires_at == -1 else max(row.expires_at - now_ms(), 0),
-            },
-        }
-        for row in Token.objects.filter(user_id=kuid, api_key__isnull=False).order_by("created_at")
-    ]
+    """The API keys of a user, oldest first (never their tokens)."""
+    rows = Token.objects.filter(user_id=kuid, api_key__isnull=False).order_by("created_at")
+    return [_api_key(row) for row in rows]

@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from kuzzle_events import Application, KuzzleRequest, errors
-from kuzzle_events.models import KuzzleUser, Profile, Role
+from kuzzle_events.models import Collection, Index, KuzzleUser, Profile, Role
 from kuzzle_events.plugin import Plugin
 from tests.accounts import issue_token, make_user
 from tests.api.test_auth import call, login
@@ -109,14 +109,17 @@ async def test_users_profiles_and_roles(started: Application) -> None:
     updated = await sec(
         "updateRole", _id="timer", body={"controllers": {"auth": {"actions": {"getCurrentUser": True}}}}
     )
-    assert set(updated["result"]["_source"]["controllers"]) == {"server", "auth"}
+    # Kuzzle's update replaces the role's controllers.
+    assert set(updated["result"]["_source"]["controllers"]) == {"auth"}
+    timer = {"server": {"actions": {"now": True}}, "auth": {"actions": {"getCurrentUser": True}}}
+    assert (await sec("updateRole", _id="timer", body={"controllers": timer}))["status"] == 200
     assert (await sec("getRole", _id="timer"))["result"]["_id"] == "timer"
     assert (await sec("getRole", _id="nope"))["error"]["id"] == "security.role.not_found"
-    found = await sec("searchRoles", body={"controllers": ["server"]})
+    found = await sec("searchRoles", body={"controllers": ["auth"]})
     assert {h["_id"] for h in found["result"]["hits"]} >= {"timer", "admin", "anonymous", "default"}
 
     profile = await sec("createProfile", _id="timers", body={"policies": [{"roleId": "timer"}]})
-    assert profile["result"] == {"_id": "timers", "_source": {"policies": [{"roleId": "timer"}]}}
+    assert profile["result"] == {"_id": "timers", "_source": {"policies": [{"roleId": "timer"}], "rateLimit": 0}}
     missing_role = await sec("createProfile", _id="p2", body={"policies": [{"roleId": "nope"}]})
     assert missing_role["error"]["id"] == "security.role.not_found"
     assert (await sec("searchProfiles", body={"roles": ["timer"]}))["result"]["total"] == 1
@@ -209,7 +212,12 @@ async def test_restricted_users(make_app: Any) -> None:
         action="updateRole",
         _id="anonymous",
         jwt=jwt,
-        body={"controllers": {"security": {"actions": {"createRestrictedUser": True}}}},
+        body={
+            "controllers": {
+                "auth": {"actions": {"login": True}},
+                "security": {"actions": {"createRestrictedUser": True}},
+            }
+        },
     )
     made = await call(
         app,
@@ -391,7 +399,8 @@ async def test_admin_edits_apply(started: Application, client: Any) -> None:
     def edit_in_admin() -> tuple[int, list[str]]:
         client.login(username="root", password="secret-pw")
         response = client.post(
-            "/admin/kuzzle_events/profile/anonymous/change/", {"name": "anonymous", "roles": ["anonymous", "admin"]}
+            "/admin/kuzzle_events/profile/anonymous/change/",
+            {"name": "anonymous", "roles": ["anonymous", "admin"], "rate_limit": 0},
         )
         return response.status_code, sorted(Profile.objects.get(name="anonymous").roles.values_list("name", flat=True))
 
@@ -418,3 +427,248 @@ async def test_start_log_says_when_anonymous_may_do_everything(make_app: Any, wa
     await sync_to_async(make_user)("root", superuser=True)
     await make_app().start()
     assert "no administrator" not in warnings_log.text
+
+
+# Kuzzle 2.56's other security actions -----------------------------------------------------------
+
+
+@pytest.fixture
+async def admin(started: Application) -> Any:
+    """``sec(action, **args)``: a security action run by an administrator."""
+    jwt = await admin_jwt(started)
+
+    async def sec(action: str, **args: Any) -> dict[str, Any]:
+        return await call(started, controller="security", action=action, jwt=jwt, **args)
+
+    return sec
+
+
+def make_default_user(kuid: str) -> None:
+    model = get_user_model()
+    user = model(username=kuid)
+    user.set_password("secret-pw")
+    user._kuzzle_kuid = kuid
+    user.save()
+
+
+async def test_api_keys_of_any_user(started: Application, admin: Any) -> None:
+    await sync_to_async(make_default_user)("My")
+    made = await admin("createApiKey", userId="My", expiresIn=-1, body={"description": "Le Huong"})
+    assert made["status"] == 200, made["error"]
+    source = made["result"]["_source"]
+    assert (source["userId"], source["expiresAt"], source["ttl"], source["description"]) == ("My", -1, -1, "Le Huong")
+    me = await call(started, controller="auth", action="getCurrentUser", jwt=source["token"])
+    assert me["result"]["_id"] == "My"
+    found = await admin("searchApiKeys", userId="My")
+    assert [h["_source"]["fingerprint"] for h in found["result"]["hits"]] == [made["result"]["_id"]]
+    other = await admin("deleteApiKey", userId="root", _id=made["result"]["_id"])
+    assert other["error"]["id"] == "services.storage.not_found"
+    assert (await admin("deleteApiKey", userId="My", _id=made["result"]["_id"]))["result"] == {
+        "_id": made["result"]["_id"]
+    }
+    assert (await call(started, controller="auth", action="getCurrentUser", jwt=source["token"]))["status"] == 401
+    missing = await admin("createApiKey", userId="nobody", body={"description": "x"})
+    assert missing["error"]["id"] == "security.user.not_found"
+
+
+async def test_api_keys_for_others_bypass_the_longest_token_life(make_app: Any) -> None:
+    app = make_app(TOKEN_MAX_TTL="1h")
+    await app.start()
+    jwt = await admin_jwt(app)
+    endless = await call(
+        app, controller="security", action="createApiKey", jwt=jwt, userId="root", body={"description": "d"}
+    )
+    assert endless["status"] == 200, endless["error"]
+    own = await call(app, controller="auth", action="createApiKey", jwt=jwt, body={"description": "d"})
+    assert own["error"]["id"] == "security.token.ttl_exceeded"
+
+
+async def test_rights_of_users_and_profiles(started: Application, admin: Any) -> None:
+    await sync_to_async(make_default_user)("default-user")
+    rights = {"auth": {"actions": {"login": True}}, "document": {"actions": {"create": False, "update": True}}}
+    assert (await admin("updateRole", _id="default", body={"controllers": rights}))["status"] == 200
+
+    async def allowed(action: str) -> Any:
+        body = {"controller": "document", "action": action}
+        return (await admin("checkRights", userId="default-user", body=body))["result"]
+
+    assert await allowed("create") == {"allowed": False}
+    assert await allowed("update") == {"allowed": True}
+    assert (await admin("checkRights", userId="nobody", body={"controller": "a", "action": "b"}))["status"] == 404
+    user_rights = (await admin("getUserRights", _id="default-user"))["result"]
+    values = {(h["controller"], h["action"]): h["value"] for h in user_rights["hits"]}
+    assert values[("document", "update")] == "allowed" and values[("document", "create")] == "denied"
+    assert user_rights["total"] == len(user_rights["hits"])
+    profile_rights = (await admin("getProfileRights", _id="admin"))["result"]["hits"]
+    assert {h["value"] for h in profile_rights} == {"allowed"}
+    assert (await admin("getProfileRights", _id="nope"))["error"]["id"] == "security.profile.not_found"
+    strategies = (await admin("getUserStrategies", _id="default-user"))["result"]
+    assert strategies == {"strategies": ["local"], "total": 1}
+    assert (await admin("getUserStrategies", _id="-1"))["result"] == {"strategies": [], "total": 0}
+    assert (await admin("getUserStrategies", _id="fake"))["error"]["id"] == "security.user.not_found"
+
+
+async def test_multiple_gets_and_deletes(started: Application, admin: Any) -> None:
+    for kuid in ("u1", "u2", "u3"):
+        await sync_to_async(make_default_user)(kuid)
+    by_args = await admin("mGetUsers", ids="u1,u2,missing")
+    assert [h["_id"] for h in by_args["result"]["hits"]] == ["u1", "u2"]
+    by_body = await admin("mGetUsers", body={"ids": ["u3", "u1"]})
+    assert [h["_id"] for h in by_body["result"]["hits"]] == ["u3", "u1"]
+    for name in ("r1", "r2"):
+        await admin("createRole", _id=name, body={"controllers": {"server": {"actions": {"now": True}}}})
+        await admin("createProfile", _id=f"p-{name}", body={"policies": [{"roleId": name}]})
+    roles = await admin("mGetRoles", body={"ids": ["r1", "r2", "nope"]})
+    assert [h["_id"] for h in roles["result"]["hits"]] == ["r1", "r2"]
+    profiles = await admin("mGetProfiles", body={"ids": ["p-r2"]})
+    assert profiles["result"]["hits"][0]["_source"]["policies"] == [{"roleId": "r2"}]
+    assert (await admin("mDeleteUsers", body={"ids": ["u1", "u2"]}))["result"] == ["u1", "u2"]
+    partial = await admin("mDeleteProfiles", body={"ids": ["p-r1", "nope"]})
+    assert (partial["status"], partial["error"]["id"]) == (206, "services.storage.incomplete_delete")
+    assert [e["id"] for e in partial["error"]["errors"]] == ["security.profile.not_found"]
+    assert (await admin("getProfile", _id="p-r1"))["status"] == 404
+    in_use = await admin("mDeleteRoles", body={"ids": ["r1", "r2"]})
+    assert [e["id"] for e in in_use["error"]["errors"]] == ["security.role.in_use"]
+    assert (await admin("getRole", _id="r1"))["status"] == 404
+    assert (await admin("mDeleteRoles", body={}))["error"]["id"] == "api.assert.missing_argument"
+
+
+async def test_upsert_and_replace_user(started: Application, admin: Any) -> None:
+    credentials = {"local": {"username": "user-test", "password": "user-test"}}
+    body = {"content": {"profileIds": ["default"]}, "default": {"name": "default-name"}, "credentials": credentials}
+    made = await admin("upsertUser", _id="user-test", body=body)
+    assert made["result"] == {"_id": "user-test", "_source": {"name": "default-name", "profileIds": ["default"]}}
+    body = {**body, "content": {"profileIds": ["default"], "name": "new-name"}}
+    updated = await admin("upsertUser", _id="user-test", body=body)
+    assert updated["result"]["_source"] == {"name": "new-name", "profileIds": ["default"]}
+    assert (await login(started, "user-test", "user-test"))["status"] == 200
+    replaced = await admin("replaceUser", _id="user-test", body={"profileIds": ["admin"], "team": "t"})
+    assert replaced["result"] == {"_id": "user-test", "_source": {"team": "t", "profileIds": ["admin"]}}
+    assert (await admin("replaceUser", _id="nobody", body={"profileIds": ["admin"]}))["status"] == 404
+    assert (await admin("replaceUser", _id="user-test", body={}))["error"]["id"] == "api.assert.invalid_type"
+
+
+async def test_revoke_tokens(started: Application, admin: Any) -> None:
+    await sync_to_async(make_default_user)("ada")
+    session = (await login(started, "ada"))["result"]["jwt"]
+    key = (await admin("createApiKey", userId="ada", body={"description": "k"}))["result"]["_source"]["token"]
+    assert (await admin("revokeTokens", _id="ada"))["result"] is None
+    for jwt in (session, key):
+        assert (await call(started, controller="auth", action="getCurrentUser", jwt=jwt))["status"] == 401
+
+
+async def test_strict_profiles_check_their_restrictions(started: Application, admin: Any) -> None:
+    def example() -> None:
+        Collection.objects.create(index=Index.objects.create(name="example"), name="one")
+
+    await sync_to_async(example)()
+
+    async def create(name: str, restricted: list[dict[str, Any]], **args: Any) -> dict[str, Any]:
+        policies = [{"roleId": "default", "restrictedTo": restricted}]
+        return await admin("createProfile", _id=name, body={"policies": policies}, **args)
+
+    two = await create("p", [{"index": "example", "collections": ["one", "two"]}], strict=True)
+    assert two["error"]["id"] == "services.storage.unknown_collection"
+    other = await create("p", [{"index": "example2"}], strict=True)
+    assert other["error"]["id"] == "services.storage.unknown_index"
+    assert (await admin("getProfile", _id="p"))["status"] == 404
+    one = await create("p", [{"index": "example", "collections": ["one"]}], strict=True)
+    assert one["result"]["_source"]["policies"] == [
+        {"roleId": "default", "restrictedTo": [{"index": "example", "collections": ["one"]}]}
+    ]
+    assert (await create("p2", [{"index": "example2", "collections": ["one"]}]))["status"] == 200
+    bad = await create("p3", [{"collections": ["one"]}])
+    assert bad["error"]["id"] == "api.assert.missing_argument"
+    odd = await admin("createProfile", _id="p4", body={"policies": [{"roleId": "default", "x": 1}]})
+    assert odd["error"]["id"] == "api.assert.unexpected_argument"
+
+
+async def test_delete_profile_and_remove_it_from_its_users(started: Application, admin: Any) -> None:
+    await admin("createRole", _id="test-role", body={"controllers": {"document": {"actions": {"*": True}}}})
+    for name in ("base-profile", "to-be-removed"):
+        await admin("createProfile", _id=name, body={"policies": [{"roleId": "test-role"}]})
+    await admin("createUser", _id="test-user", body={"content": {"profileIds": ["base-profile", "to-be-removed"]}})
+    await admin("createUser", _id="test-user-two", body={"content": {"profileIds": ["to-be-removed"]}})
+    refused = await admin("deleteProfile", _id="to-be-removed")
+    assert refused["error"]["id"] == "security.profile.in_use"
+    assert (await admin("deleteProfile", _id="to-be-removed", onAssignedUsers="remove"))["status"] == 200
+    assert (await admin("getUser", _id="test-user"))["result"]["_source"]["profileIds"] == ["base-profile"]
+    assert (await admin("getUser", _id="test-user-two"))["result"]["_source"]["profileIds"] == ["anonymous"]
+    wrong = await admin("deleteProfile", _id="base-profile", onAssignedUsers="keep")
+    assert wrong["error"]["id"] == "api.assert.invalid_argument"
+
+
+async def test_roles_and_profiles_keep_their_other_fields(started: Application, admin: Any) -> None:
+    body = {"tags": ["kite-surf"], "controllers": {"*": {"actions": {"*": True}}}}
+    made = await admin("createRole", _id="kite", body=body)
+    assert made["result"]["_source"] == body
+    profile = await admin("createProfile", _id="kite", body={"tags": ["kite-surf"], "policies": [{"roleId": "kite"}]})
+    assert profile["result"]["_source"]["tags"] == ["kite-surf"]
+    updated = await admin("updateProfile", _id="kite", body={"rateLimit": 5})
+    assert updated["result"]["_source"] == {"tags": ["kite-surf"], "policies": [{"roleId": "kite"}], "rateLimit": 5}
+
+
+async def test_mappings_and_refresh(started: Application, admin: Any) -> None:
+    assert (await admin("getUserMapping"))["result"] == {"mapping": {"profileIds": {"type": "keyword"}}}
+    assert "policies" in (await admin("getProfileMapping"))["result"]["mapping"]
+    assert "controllers" in (await admin("getRoleMapping"))["result"]["mapping"]
+    added = await admin("updateUserMapping", body={"properties": {"name": {"type": "keyword"}}})
+    assert added["result"]["properties"] == {"profileIds": {"type": "keyword"}, "name": {"type": "keyword"}}
+    mapping = (await admin("getUserMapping"))["result"]["mapping"]
+    assert mapping == {"profileIds": {"type": "keyword"}, "name": {"type": "keyword"}}
+    assert (await admin("refresh", collection="users"))["status"] == 200
+    unknown = await admin("refresh", collection="frontend-security")
+    assert unknown["error"]["id"] == "api.assert.unexpected_argument"
+
+
+async def test_restrict_default_rights(started: Application, admin: Any) -> None:
+    wide = {"auth": {"actions": {"login": True}}, "*": {"actions": {"*": True}}}
+    await admin("updateRole", _id="anonymous", body={"controllers": wide})
+    assert (await admin("restrictDefaultRights"))["status"] == 200
+    role = (await admin("getRole", _id="anonymous"))["result"]["_source"]["controllers"]
+    assert "*" not in role and role["auth"]["actions"]["login"] is True
+
+
+async def test_kuzzles_routes(started: Application) -> None:
+    routes = {
+        name: {(r.verb, r.path) for r in act.routes}
+        for name, act in started.controller.controllers["security"].actions.items()
+    }
+    assert ("post", "/_createFirstAdmin/:_id") in routes["createFirstAdmin"]
+    assert ("post", "/users/:userId/api-keys/_create") in routes["createApiKey"]
+    assert ("get", "/users/_scroll/:scrollId") in routes["scrollUsers"]
+    assert ("delete", "/users/:_id/tokens") in routes["revokeTokens"]
+    assert ("post", "/_security/:collection/_refresh") in routes["refresh"]
+    assert ("get", "/credentials/:strategy/:_id/_byId") in routes["getCredentialsById"]
+    assert ("put", "/users/_mapping") in routes["updateUserMapping"]
+
+
+async def test_restricted_profiles_apply_to_requests(started: Application, admin: Any) -> None:
+    controllers = {"document": {"actions": {"get": True, "exists": True}}, "auth": {"actions": {"checkRights": True}}}
+    await admin("createRole", _id="reader", body={"controllers": controllers})
+    policies = [{"roleId": "reader", "restrictedTo": [{"index": "shop", "collections": ["pens"]}]}]
+    assert (await admin("createProfile", _id="shop-readers", body={"policies": policies}))["status"] == 200
+    await admin(
+        "createUser",
+        _id="reader",
+        body={
+            "content": {"profileIds": ["shop-readers"]},
+            "credentials": {"local": {"username": "reader", "password": "reader-pw"}},
+        },
+    )
+    jwt = (await login(started, "reader", "reader-pw"))["result"]["jwt"]
+
+    async def exists(index: str, collection: str) -> int:
+        answer = await call(
+            started, controller="document", action="exists", index=index, collection=collection, _id="x", jwt=jwt
+        )
+        return answer["status"]
+
+    assert await exists("shop", "cups") == 403
+    assert await exists("blog", "pens") == 403
+    assert await exists("shop", "pens") != 403
+    body = {"controller": "document", "action": "get", "index": "shop", "collection": "cups"}
+    checked = await call(started, controller="auth", action="checkRights", jwt=jwt, body=body)
+    assert checked["result"] == {"allowed": False}
+    checked = await call(started, controller="auth", action="checkRights", jwt=jwt, body={**body, "collection": "pens"})
+    assert checked["result"] == {"allowed": True}

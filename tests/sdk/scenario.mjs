@@ -1,7 +1,7 @@
 // Drives a running kuzzle_events server with Kuzzle's official JavaScript SDK (kuzzle-sdk).
 //
 //   node scenario.mjs [--host 127.0.0.1] [--port 7512] [--protocol websocket|http] [--ws-client ws|native]
-//                     [--auth username:password]
+//                     [--auth username:password] [--admin username:password]
 //
 // (or KUZZLE_HOST, KUZZLE_PORT, KUZZLE_PROTOCOL, KUZZLE_WS_CLIENT). Over WebSocket the SDK takes
 // one of two paths: the `ws` package, pinging with protocol ping frames (what it does in Node.js
@@ -39,6 +39,8 @@ const protocolName = option("protocol", "KUZZLE_PROTOCOL", "websocket");
 const wsClient = option("ws-client", "KUZZLE_WS_CLIENT", "ws");
 // "username:password": run the authentication scenario as that user instead of the demo's calls.
 const authAs = option("auth", "KUZZLE_AUTH", "");
+// "username:password" of an administrator: run the security scenario (see securityScenario).
+const adminAs = option("admin", "KUZZLE_ADMIN", "");
 // An index name: run the documents and realtime scenario in that (existing) index instead.
 const dataIndex = option("data", "KUZZLE_DATA", "");
 if (!["websocket", "http"].includes(protocolName) || !["ws", "native"].includes(wsClient) || Number.isNaN(port)) {
@@ -162,6 +164,8 @@ async function run() {
 
   if (authAs) {
     await authScenario(kuzzle);
+  } else if (adminAs) {
+    await securityScenario(kuzzle);
   } else if (dataIndex) {
     await dataScenario(kuzzle);
   } else {
@@ -194,6 +198,76 @@ async function authScenario(kuzzle) {
     return { sdkJwt: kuzzle.jwt ?? null };
   });
   await step("anonymousAfter", async () => failure(kuzzle.query(hello)));
+}
+
+// An administrator gives a restricted user an API key; that user, with the key, asks what it may
+// run (auth:checkRights); the administrator asks the same (security:checkRights), then revokes the key.
+async function securityScenario(kuzzle) {
+  const separator = adminAs.indexOf(":");
+  const credentials = { username: adminAs.slice(0, separator), password: adminAs.slice(separator + 1) };
+  const hello = { controller: "greeting", action: "sayHello" };
+  const getRole = { controller: "security", action: "getRole" };
+  const keyId = `sdk-key-${protocolName}-${wsClient}`;
+  let adminJwt;
+  let keyToken;
+  await step("adminLogin", async () => {
+    adminJwt = await kuzzle.auth.login("local", credentials, "1h");
+    return { authenticated: await kuzzle.isAuthenticated() };
+  });
+  await step("restrictedUser", async () => {
+    const auth = { actions: { checkRights: true, getCurrentUser: true } };
+    const controllers = { auth, greeting: { actions: { sayHello: true } } };
+    await kuzzle.security.createOrReplaceRole("checker", { controllers });
+    await kuzzle.security.createOrReplaceProfile("checkers", { policies: [{ roleId: "checker" }] });
+    const user = await kuzzle.query({
+      controller: "security",
+      action: "upsertUser",
+      _id: "cleo",
+      body: { content: { profileIds: ["checkers"] } },
+    });
+    return user.result;
+  });
+  await step("createApiKey", async () => {
+    const key = await kuzzle.security.createApiKey("cleo", "sdk key", { _id: keyId, expiresIn: -1 });
+    keyToken = key._source.token;
+    const { userId, description, expiresAt, ttl, fingerprint } = key._source;
+    return { _id: key._id, userId, description, expiresAt, ttl, fingerprintLength: fingerprint.length };
+  });
+  await step("searchApiKeys", async () => {
+    const found = await kuzzle.security.searchApiKeys("cleo", { match: { description: "sdk" } });
+    return { ids: found.hits.map((hit) => hit._id).sort(), tokens: found.hits.filter((hit) => hit._source.token).length };
+  });
+  await step("adminCheckRights", async () => ({
+    hello: await kuzzle.security.checkRights("cleo", hello),
+    getRole: await kuzzle.security.checkRights("cleo", getRole),
+  }));
+  await step("asApiKey", async () => {
+    kuzzle.jwt = keyToken;
+    const me = await kuzzle.auth.getCurrentUser();
+    return {
+      _id: me._id,
+      hello: await kuzzle.auth.checkRights(hello),
+      getRole: await kuzzle.auth.checkRights(getRole),
+    };
+  });
+  await step("exportUsers", async () => {
+    // As Kourou's user:export: a scrolled search, batch after batch.
+    kuzzle.jwt = adminJwt;
+    let results = await kuzzle.security.searchUsers({}, { scroll: "5s", size: 1 });
+    const ids = [];
+    let batches = 0;
+    while (results) {
+      batches += 1;
+      ids.push(...results.hits.map((user) => user._id));
+      results = await results.next();
+    }
+    return { ids: ids.sort(), batches };
+  });
+  await step("deleteApiKey", async () => {
+    await kuzzle.security.deleteApiKey("cleo", keyId);
+    const check = await kuzzle.auth.checkToken(keyToken);
+    return { valid: check.valid, left: (await kuzzle.security.searchApiKeys("cleo")).hits.length };
+  });
 }
 
 const pause = (ms) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kuzzle_events import errors
-from kuzzle_events.security.rights import DEFAULT_ROLES, Rights, role_allows, validate_role
+from kuzzle_events.security.rights import DEFAULT_ROLES, Rights, restrictions_of, role_allows, validate_role
 
 READER = {"document": {"actions": {"get": True, "search": True}}}
 ALL_BUT_DELETE = {"document": {"actions": {"*": True, "delete": False}}}
@@ -96,3 +96,23 @@ def test_invalid_roles_are_refused(controllers: object, error_id: str) -> None:
 
 def test_names_are_not_checked_without_known_controllers() -> None:
     assert validate_role("r", {"nope": {"actions": {"*": True}}}) == {"nope": {"actions": {"*": True}}}
+
+
+def test_restricted_policies_grant_only_on_their_indexes() -> None:
+    reader = {"document": {"actions": {"get": True}}, "server": {"actions": {"now": True}}}
+    policies = [{"roleId": "reader", "restrictedTo": [{"index": "shop", "collections": ["pens"]}, {"index": "blog"}]}]
+    rights = Rights(
+        {"reader": reader, "writer": {"document": {"actions": {"create": True}}}},
+        {"readers": ["reader"], "writers": ["writer"]},
+        admin_exists=True,
+        restrictions={"readers": restrictions_of(policies), "writers": restrictions_of([{"roleId": "writer"}])},
+    )
+    assert rights.restrictions == {"readers": {"reader": {"shop": ["pens"], "blog": []}}}
+    assert rights.allows(["readers"], "document", "get", "shop", "pens")
+    assert not rights.allows(["readers"], "document", "get", "shop", "cups")
+    assert rights.allows(["readers"], "document", "get", "blog", "posts")  # no collections: all of them
+    assert not rights.allows(["readers"], "document", "get", "other", "pens")
+    assert rights.allows(["readers"], "server", "now")  # an action on no index ignores restrictions
+    assert not rights.allows(["readers"], "document", "create", "shop", "pens")
+    # Another profile's unrestricted grant is enough.
+    assert rights.allows(["readers", "writers"], "document", "create", "other", "x")

@@ -1,4 +1,4 @@
-"""JWTs (kuzzle_events.security.tokens) and login counting (kuzzle_events.security.ratelimit)."""
+"""JWTs (kuzzle_events.security.tokens)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import jwt as pyjwt
 import pytest
 
 from kuzzle_events import errors
-from kuzzle_events.security.ratelimit import AttemptLimiter
 from kuzzle_events.security.tokens import decode, digest_of, issue, parse_duration
 
 SECRET = "s" * 64
@@ -97,27 +96,3 @@ def test_bad_tokens(make: object, error_id: str) -> None:
 def test_digest_hides_the_token() -> None:
     token, _ = issue(SECRET, "kuid-1", 60_000)
     assert len(digest_of(token)) == 64 and token not in digest_of(token)
-
-
-def test_limiter_counts_each_key() -> None:
-    limiter = AttemptLimiter(2, 60)
-    assert limiter.allow("user:a", "ip:1")
-    assert limiter.allow("user:a", "ip:1")
-    assert not limiter.allow("user:a", "ip:2")  # the user is over its limit
-    assert not limiter.allow("user:b", "ip:1")  # so is the address
-    assert limiter.allow("user:b", "ip:2")
-
-
-def test_limiter_window_slides(monkeypatch: pytest.MonkeyPatch) -> None:
-    now = [1000.0]
-    monkeypatch.setattr("kuzzle_events.security.ratelimit.time.monotonic", lambda: now[0])
-    limiter = AttemptLimiter(1, 10)
-    assert limiter.allow("k")
-    assert not limiter.allow("k")
-    now[0] += 10.5
-    assert limiter.allow("k")
-
-
-def test_no_limit() -> None:
-    limiter = AttemptLimiter(0, 10)
-    assert all(limiter.allow("k") for _ in range(100))

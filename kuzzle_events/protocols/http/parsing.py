@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, unquote
 from kuzzle_events import errors
 from kuzzle_events.core import jsontext
 from kuzzle_events.core.request import Connection, KuzzleRequest
+from kuzzle_events.protocols.addresses import forwarded_chain
 
 __all__ = ["HttpInput", "parse_query", "parse_body", "parse_volatile", "bearer_token", "new_request"]
 
@@ -120,9 +121,7 @@ def bearer_token(headers: dict[str, str]) -> str | None:
 
 
 def connection_of(http: HttpInput) -> Connection:
-    ips = [ip.strip() for ip in http.headers.get("x-forwarded-for", "").split(",") if ip.strip()]
-    if http.client:
-        ips.append(http.client)
+    ips = forwarded_chain(http.headers, http.client)
     url = http.path + (f"?{http.query_string}" if http.query_string else "")
     return Connection(
         id=str(uuid.uuid4()),

@@ -21,6 +21,7 @@ from channels.layers import get_channel_layer
 
 from kuzzle_events import errors
 from kuzzle_events.core.request import Connection, KuzzleRequest
+from kuzzle_events.protocols.addresses import forwarded_chain
 from kuzzle_events.protocols.session import Session, request_decoder, resolve_app, scope_headers
 from kuzzle_events.protocols.websocket.outbox import Outbox
 from kuzzle_events.protocols.websocket.scheduler import Scheduler
@@ -164,10 +165,11 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         if app.state != "running":
             await app.start()
         client = self.scope.get("client")
+        headers = scope_headers(self.scope.get("headers", []))
         self.connection = Connection(
             protocol="websocket",
-            ips=[client[0]] if client else [],
-            misc={"headers": scope_headers(self.scope.get("headers", [])), "path": self.scope.get("path", "/")},
+            ips=forwarded_chain(headers, client[0] if client else None),
+            misc={"headers": headers, "path": self.scope.get("path", "/")},
         )
         self.session = Session(app, self.connection, send=self.outbox.send, spawn=self.scheduler.spawn)
         self._funnel = app.funnel
