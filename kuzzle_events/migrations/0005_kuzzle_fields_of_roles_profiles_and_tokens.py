@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('kuzzle_events', '0003_base_roles_and_profiles'),
+        ('kuzzle_events', '0004_search'),
     ]
 
     operations = [
