@@ -188,7 +188,6 @@ ERROR_TABLE: dict[str, Row] = {
     'services.storage.unknown_collection': (0x01010002, PreconditionError, 'The collection "%s":"%s" does not exist.'),
     'services.storage.unknown_index': (0x01010001, PreconditionError, 'The index "%s" does not exist.'),
     'services.storage.unknown_query_keyword': (0x0101002d, BadRequestError, 'The keyword "%s" is not part of Elasticsearch Query DSL. Are you trying to use a Koncorde query?'),
-    'services.storage.unknown_scroll_id': (0x0101000e, NotFoundError, 'Non-existing or expired scroll identifier.'),
     'services.storage.write_limit_exceeded': (0x01010004, SizeLimitError, 'The number of documents edited by this request exceeds the configured server limit.'),
 }
 
