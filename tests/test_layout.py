@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +138,13 @@ def test_importing_the_package_builds_nothing() -> None:
 def test_module_is_small(name: str) -> None:
     lines = modules()[name].read_text().count("\n")
     assert lines <= 400, f"{name} has {lines} lines"
+
+
+@pytest.mark.parametrize("module", ["kuzzle_events.application", "kuzzle_events.testing.plugin"])
+def test_imports_before_django_is_set_up(module: str) -> None:
+    """What a project imports in its settings, and the pytest plugin pytest loads before
+    pytest-django sets Django up, import with no settings: no model is touched at import."""
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    script = f"import {module}"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]

@@ -11,6 +11,7 @@ from kuzzle_events.api.table import Table, route
 from kuzzle_events.core.request import ANONYMOUS, User
 from kuzzle_events.security.cookies import clear_cookie, token_cookie, wants_cookie
 from kuzzle_events.security.queries import matcher
+from kuzzle_events.security.strategies import STRATEGIES
 from kuzzle_events.security.tokens import AuthToken, parse_duration
 
 if TYPE_CHECKING:
@@ -18,8 +19,6 @@ if TYPE_CHECKING:
     from kuzzle_events.core.request import KuzzleRequest
 
 __all__ = ["actions", "STRATEGIES"]
-
-STRATEGIES = ("local",)
 
 _accounts = Service("kuzzle_events.security.accounts")
 _credentials = Service("kuzzle_events.security.credentials")

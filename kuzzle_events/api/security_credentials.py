@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kuzzle_events.api.service import Service
-from kuzzle_events.security.credentials import FIELDS, check_strategy
+from kuzzle_events.security.strategies import FIELDS, check_strategy
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application

@@ -17,6 +17,7 @@ from django.db import transaction
 from kuzzle_events import errors
 from kuzzle_events.models import KuzzleUser
 from kuzzle_events.security.queries import matcher
+from kuzzle_events.security.strategies import FIELDS, STRATEGIES, check_strategy
 
 __all__ = [
     "STRATEGIES",
@@ -33,14 +34,6 @@ __all__ = [
     "strategies_of",
 ]
 
-STRATEGIES = ("local",)
-FIELDS = {"local": ["username", "password"]}
-
-
-def check_strategy(strategy: str) -> None:
-    """``security.credentials.unknown_strategy`` unless ``strategy`` is one we have."""
-    if strategy not in STRATEGIES:
-        raise errors.get("security.credentials.unknown_strategy", strategy)
 
 
 def _django_user(kuid: str) -> Any:
