@@ -53,7 +53,9 @@ async def login(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     keys = [f"user:{username}"] + ([f"ip:{ips[0]}"] if ips else [])
     if not security.login_limiter.allow(*keys):
         raise errors.get("api.process.too_many_logins_requests")
-    token = await security.orm("login")(username, password, security.secret, ttl)
+    # No username holds a NUL (Django's forms refuse it, PostgreSQL cannot even compare one): such
+    # a username is a wrong one, not a database error.
+    token = await security.orm("login")(username, password, security.secret, ttl) if "\x00" not in username else None
     if token is None:
         raise errors.UnauthorizedError(
             "Credentials rejected: wrong username or password", id="security.credentials.rejected"
