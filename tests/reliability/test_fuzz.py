@@ -1,6 +1,7 @@
 """Property-based fuzzing of the API's entries: whatever a client sends, it gets an answer.
 
-The HTTP entry (the lean ASGI application, driven with raw ASGI messages: method, path among
+The HTTP entries (the lean ASGI application, driven with raw ASGI messages, and the DRF views
+through Django's test client: method, path among
 Kuzzle's routes and junk, query string, headers with ``X-Kuzzle-Volatile``, ``Authorization`` and
 ``X-Kuzzle-Request-Id``, body bytes) and the WebSocket entry (the Channels consumer: text and binary
 frames holding requests with any controller, action, arguments, body, ``requestId``, ``volatile``
@@ -574,3 +575,34 @@ def test_websocket_entry_on_a_real_server(real_server: Server, shapes: Applicati
             assert answer()["room"] == "alive"
 
         one()
+
+
+# The DRF views --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def drf(fuzz_app: Application, settings: Any) -> Callable[..., Any]:
+    from tests.protocols.test_http import drf_client
+
+    return drf_client(fuzz_app, settings)
+
+
+@REAL
+@given(data=st.data())
+async def test_drf_entry(fuzz_app: Application, drf: Callable[..., Any], data: st.DataObject) -> None:
+    method, path, query, headers, chunks = data.draw(http_cases(fuzz_app), label="request")
+    # Header values as a WSGI server gives them (latin-1 text), less what Django's client refuses.
+    text_headers = {
+        k.decode(): re.sub(r"[\x00-\x08\x0a-\x1f\x7f]", "", v.decode("latin-1"))
+        for k, v in headers
+        if k != b"content-length"
+    }
+    url = quote(path, safe="/%") + ("?" + query.decode("utf-8") if query else "")
+    answer = await drf(method, url, headers=text_headers, content=b"".join(chunks))
+    exchange = Exchange()
+    exchange.status, exchange.body, exchange.done = answer.status, answer.body, True
+    exchange.headers = {k.encode(): v.encode("latin-1", "replace") for k, v in answer.headers.items()}
+    if answer.status == 404 and answer.headers.get("content-type", "").startswith("text/html"):
+        assert not path.startswith("/_"), f"Django's own 404 page for an API path: {path!r}"
+        return  # not one of the API's paths: Django's 404
+    await keep_fixtures(fuzz_app, check_http(exchange, method))
