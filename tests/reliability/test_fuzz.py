@@ -1,11 +1,10 @@
 """Property-based fuzzing of the API's entries: whatever a client sends, it gets an answer.
 
 The HTTP entries (the lean ASGI application, driven with raw ASGI messages, and the DRF views
-through Django's test client: method, path among
-Kuzzle's routes and junk, query string, headers with ``X-Kuzzle-Volatile``, ``Authorization`` and
-``X-Kuzzle-Request-Id``, body bytes) and the WebSocket entry (the Channels consumer: text and binary
-frames holding requests with any controller, action, arguments, body, ``requestId``, ``volatile``
-and ``jwt``). Bodies and frames are JSON, or JSON spoilt with ``NaN``, infinities, unpaired
+through Django's test client: method, path among Kuzzle's routes and junk, query string, headers
+with ``X-Kuzzle-Volatile``, ``Authorization`` and ``X-Kuzzle-Request-Id``, body bytes) and the
+WebSocket entry (the Channels consumer: text and binary frames holding requests with any
+controller, action, arguments, body, ``requestId``, ``volatile`` and ``jwt``). Bodies and frames are JSON, or JSON spoilt with ``NaN``, infinities, unpaired
 surrogates (escaped or raw), numbers too large for a float or for Python's integer parser, nesting
 too deep to read, wrong types for known arguments, or bytes that are no JSON at all.
 
