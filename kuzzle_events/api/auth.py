@@ -55,7 +55,7 @@ async def login(app: Application, request: KuzzleRequest) -> dict[str, Any]:
         raise errors.get("api.process.too_many_logins_requests")
     # No username holds a NUL (Django's forms refuse it, PostgreSQL cannot even compare one): such
     # a username is a wrong one, not a database error.
-    token = await security.orm("login")(username, password, security.secret, ttl) if "\x00" not in username else None
+    token = None if "\x00" in str(username) else await security.orm("login")(username, password, security.secret, ttl)
     if token is None:
         raise errors.UnauthorizedError(
             "Credentials rejected: wrong username or password", id="security.credentials.rejected"
