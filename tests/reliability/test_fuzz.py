@@ -336,7 +336,7 @@ def check_http(exchange: Exchange, method: str) -> Any:
     """The answer's checks; its JSON payload (None for an empty HEAD or OPTIONS answer)."""
     assert exchange.status is not None and exchange.done, "no complete response"
     declared = exchange.headers.get(b"content-length")
-    if declared is not None:
+    if declared is not None and not (method.upper() == "HEAD" and not exchange.body):  # (HEAD: the GET's length)
         assert int(declared) == len(exchange.body), "Content-Length does not match the body"
     if method.upper() in ("OPTIONS", "HEAD") and not exchange.body:
         assert exchange.status < 500 or exchange.status == 503, exchange.status
@@ -447,6 +447,12 @@ def frame_request_id(text: str) -> str | None:
     return request_id if isinstance(request_id, str) and request_id.isprintable() else None
 
 
+def too_deep(envelope: dict[str, Any]) -> bool:
+    """A frame refused for its nesting: how deep Python can read depends on the stack it reads
+    on, deeper in a server than in this test, so such a frame may be read here and not there."""
+    return "nested too deeply" in str((envelope.get("error") or {}).get("message"))
+
+
 def as_text(frame: bytes) -> str:
     """A text frame's text (raw surrogates kept: an ASGI server in Python could pass them on)."""
     try:
@@ -509,6 +515,16 @@ def shapes() -> Application:
     return Application()
 
 
+def djangos_own(exchange: Exchange, path: str) -> bool:
+    """Whether Django answered: a path that none of Kuzzle's routes takes, outside ``/_``, is the
+    project's (its 404 page...). Never a 5xx, never for an API path."""
+    if not exchange.body or not exchange.headers.get(b"content-type", b"").startswith(b"text/html"):
+        return False  # (an empty answer to OPTIONS or HEAD is check_http's)
+    assert not path.startswith("/_") and path != "/", f"Django answered an API path: {path!r}"
+    assert exchange.status is not None and exchange.status < 500, exchange.body[:500]
+    return True
+
+
 def over_socket(
     port: int, case: tuple[str, str, bytes, list[tuple[bytes, bytes]], list[bytes]]
 ) -> tuple[str, Exchange]:
@@ -537,7 +553,8 @@ def test_http_entry_on_a_real_server(real_server: Server, shapes: Application) -
     @given(case=http_cases(shapes))
     def one(case: tuple[str, str, bytes, list[tuple[bytes, bytes]], list[bytes]]) -> None:
         method, exchange = over_socket(real_server.port, case)
-        check_http(exchange, method)
+        if not djangos_own(exchange, case[1]):
+            check_http(exchange, method)
 
     one()
     status, _, body = get(real_server.port, "/_now")
@@ -569,7 +586,8 @@ def test_websocket_entry_on_a_real_server(real_server: Server, shapes: Applicati
                 check_envelope(envelope)
                 assert envelope.get("room") == envelope.get("requestId"), envelope
                 expected = frame_request_id(text)
-                assert expected is None or envelope["requestId"] == expected, envelope
+                if expected is not None and not too_deep(envelope):
+                    assert envelope["requestId"] == expected, envelope
             ws.send(json.dumps({"controller": "server", "action": "now", "requestId": "alive"}))
             assert answer()["room"] == "alive"
 
@@ -596,12 +614,10 @@ async def test_drf_entry(fuzz_app: Application, drf: Callable[..., Any], data: s
         for k, v in headers
         if k != b"content-length"
     }
-    url = quote(path, safe="/%") + ("?" + query.decode("utf-8") if query else "")
+    url = quote(path, safe="/%") + ("?" + quote(query.decode("utf-8"), safe="=&%+") if query else "")
     answer = await drf(method, url, headers=text_headers, content=b"".join(chunks))
     exchange = Exchange()
     exchange.status, exchange.body, exchange.done = answer.status, answer.body, True
     exchange.headers = {k.encode(): v.encode("latin-1", "replace") for k, v in answer.headers.items()}
-    if answer.status == 404 and answer.headers.get("content-type", "").startswith("text/html"):
-        assert not path.startswith("/_"), f"Django's own 404 page for an API path: {path!r}"
-        return  # not one of the API's paths: Django's 404
-    await keep_fixtures(fuzz_app, check_http(exchange, method))
+    if not djangos_own(exchange, path):
+        await keep_fixtures(fuzz_app, check_http(exchange, method))
