@@ -181,7 +181,7 @@ async def ws_client(url: str, number: int, round_: int, count: int, window: int,
             await send_next(ws)
 
 
-async def http_clients(base: str, round_: int, total: int, clients: int, tally: Tally) -> None:
+async def http_clients(base: str, round_: int, total: int, clients: int, timeout: float, tally: Tally) -> None:
     import httpx
 
     clock = time.perf_counter
@@ -195,7 +195,12 @@ async def http_clients(base: str, round_: int, total: int, clients: int, tally: 
             headers = {"x-kuzzle-request-id": key, "content-type": "application/json"}
             tally.sent += 1
             started = clock()
-            answer = await client.request(method, path, content=body, headers=headers)
+            try:
+                answer = await client.request(method, path, content=body, headers=headers)
+            except httpx.HTTPError as error:  # no answer in time, or none at all: counted as lost
+                if len(tally.wrong_samples) < 5:
+                    tally.wrong_samples.append(f"no HTTP answer for {key}: {error!r}")
+                continue
             envelope = answer.json()
             if envelope.get("requestId") != key or envelope.get("status") != answer.status_code:
                 tally.answered += 1
@@ -203,7 +208,7 @@ async def http_clients(base: str, round_: int, total: int, clients: int, tally: 
                 continue
             tally.answer(kind, key, seed, envelope, clock() - started, http=True)
 
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout) as client:
         await asyncio.gather(*(worker(client) for _ in range(clients)))
 
 
@@ -265,7 +270,7 @@ async def run(args: argparse.Namespace, server: Server) -> int:
         tallies.append(tally)
         started = time.perf_counter()
         load = [ws_client(url, n, round_, args.requests, args.window, tally) for n in range(args.connections)]
-        load.append(http_clients(base, round_, args.http_requests, args.http_clients, tally))
+        load.append(http_clients(base, round_, args.http_requests, args.http_clients, args.http_timeout, tally))
         try:
             await asyncio.wait_for(asyncio.gather(*load), args.round_timeout)
         except TimeoutError:
@@ -288,7 +293,7 @@ async def run(args: argparse.Namespace, server: Server) -> int:
         )
         print(f"  notifications received by the subscriber: {tally.notifications}")
         for sample in tally.wrong_samples:
-            print(f"  wrong: {sample}")
+            print(f"  sample: {sample}")
         print(f"  server RSS after the round: {rss[-1] / 1024:.1f} MiB", flush=True)
     listening.cancel()
     await asyncio.gather(listening, return_exceptions=True)
@@ -315,6 +320,9 @@ def main() -> None:
     parser.add_argument("--http-clients", type=int, default=8, help="concurrent keep-alive HTTP clients (8)")
     parser.add_argument(
         "--http-requests", type=int, default=None, help="HTTP requests per round (5%% of the WebSocket ones)"
+    )
+    parser.add_argument(
+        "--http-timeout", type=float, default=60.0, help="s an HTTP answer may take; later is lost (60)"
     )
     parser.add_argument("--rounds", type=int, default=3, help="rounds (3)")
     parser.add_argument("--settle", type=float, default=2.0, help="s to wait after a round before reading RSS (2)")
