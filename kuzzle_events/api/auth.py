@@ -87,7 +87,13 @@ async def login(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     ttl = _ttl_of(app, request, app.config.TOKEN_TTL)
     # The client's address: the first of the chain the trusted proxies vouch for.
     address = connection.ips[0] if connection.ips else None
-    token = await security.orm("login")(username, password, security.secret, ttl, security.lockout, address)
+    # No username holds a NUL (Django's forms refuse it, PostgreSQL cannot even compare one): such
+    # a username is a wrong one, not a database error.
+    token = (
+        None
+        if "\x00" in str(username)
+        else await security.orm("login")(username, password, security.secret, ttl, security.lockout, address)
+    )
     if token is None:
         raise errors.UnauthorizedError(
             "Credentials rejected: wrong username or password", id="security.credentials.rejected"
