@@ -20,7 +20,7 @@ from kuzzle_events.protocols.session import resolve_app, scope_headers
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
 
-__all__ = ["KuzzleASGI", "django_prefixes"]
+__all__ = ["KuzzleASGI", "django_prefixes", "django_resolves"]
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -46,7 +46,11 @@ class KuzzleASGI:
         # routes with parameters (GET /:index/:collection/:_id...) would match them too.
         if not path.startswith("/_") and path.startswith(self.django_prefixes):
             return False
-        return is_kuzzle_path(self.app, method, path)
+        if is_kuzzle_path(self.app, method, path):
+            return True
+        # Neither: Django's if one of the project's own patterns takes it (or would once a slash
+        # is appended, which Django redirects to), else Kuzzle's JSON 404, not Django's page.
+        return not django_resolves(path)
 
     @property
     def app(self) -> Application:
@@ -152,3 +156,25 @@ def django_prefixes() -> tuple[str, ...]:
     if static:
         prefixes.append(static if static.startswith("/") else "/" + static)
     return tuple(prefixes)
+
+
+def django_resolves(path: str) -> bool:
+    """Whether one of the project's URL patterns, other than the Kuzzle API's own views, takes
+    ``path`` (or ``path`` with a slash appended, under ``APPEND_SLASH``)."""
+    from django.conf import settings
+    from django.urls import Resolver404, resolve
+
+    from kuzzle_events.protocols.http.drf import KuzzleAPIView
+
+    candidates = [path]
+    if getattr(settings, "APPEND_SLASH", True) and not path.endswith("/"):
+        candidates.append(path + "/")
+    for candidate in candidates:
+        try:
+            match = resolve(candidate)
+        except Resolver404:
+            continue
+        view = getattr(match.func, "view_class", None)
+        if not (isinstance(view, type) and issubclass(view, KuzzleAPIView)):
+            return True
+    return False
