@@ -318,6 +318,28 @@ def test_raw_card_over_http(server_fixture: str, request: pytest.FixtureRequest)
     check_uuid(headers["x-kuzzle-request-id"])
 
 
+def test_node_fetch_reads_options_and_compressed_answers(node: str, uvicorn_server: Server) -> None:
+    """Node's fetch (undici) refuses an answer with two Content-Length lines, and decompresses what
+    it accepts (gzip, deflate, br): both as browsers' preflights and SDK calls meet them."""
+    script = """
+const base = process.argv[1];
+const options = await fetch(base + "/_now", { method: "OPTIONS", headers: { Origin: "http://front.example" } });
+const now = await fetch(base + "/_now");
+console.log(JSON.stringify({
+  options: [options.status, options.headers.get("access-control-allow-origin"), await options.text()],
+  now: [now.headers.get("content-encoding"), now.headers.get("x-kuzzle-node"), (await now.json()).node],
+}));
+"""
+    base = f"http://127.0.0.1:{uvicorn_server.port}"
+    done = subprocess.run(
+        [node, "--input-type=module", "-e", script, base], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["options"] == [200, "http://front.example", ""]
+    assert result["now"] == ["gzip", NODE_NAME, NODE_NAME]
+
+
 # -- users, tokens and rights ------------------------------------------------------------------
 
 ADA = {"username": "ada", "password": "ada-secret-pw"}

@@ -13,7 +13,7 @@ import gc
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from kuzzle_events.protocols.http.exchange import HttpAnswer, answer_too_large, handle, is_kuzzle_path
+from kuzzle_events.protocols.http.exchange import HttpAnswer, answer_too_large, handle
 from kuzzle_events.protocols.http.parsing import HttpInput
 from kuzzle_events.protocols.session import resolve_app, scope_headers
 
@@ -46,10 +46,11 @@ class KuzzleASGI:
         # routes with parameters (GET /:index/:collection/:_id...) would match them too.
         if not path.startswith("/_") and path.startswith(self.django_prefixes):
             return False
-        if is_kuzzle_path(self.app, method, path):
+        if path.startswith("/_") or path == "/" or isinstance(self.app.controller.router.match(method, path), tuple):
             return True
-        # Neither: Django's if one of the project's own patterns takes it (or would once a slash
-        # is appended, which Django redirects to), else Kuzzle's JSON 404, not Django's page.
+        # No route for this verb: Django's if one of the project's own patterns takes the path (or
+        # would once a slash is appended, which Django redirects to), else Kuzzle's JSON 404 rather
+        # than Django's page.
         return not django_resolves(path)
 
     @property
