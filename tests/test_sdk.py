@@ -187,7 +187,8 @@ URL_NOT_FOUND = (404, "network.http.url_not_found", 50397191, "API URL not found
 # The demo raises ForbiddenError with its own id, not registered in the error table: code 0.
 STRANGER = (403, "demo.greeting.stranger", 0, "The demo does not greet strangers")
 HELLO_BODY = {"from": "kuzzle-sdk", "lang": "en"}
-CARD_HEADERS = {"Content-Type": "text/plain; charset=utf-8", "X-Greeting-Card": "1"}
+# The raw action's headers, as a WebSocket envelope lists them: names lower-cased, as Kuzzle's.
+CARD_HEADERS = {"content-type": "text/plain; charset=utf-8", "x-greeting-card": "1"}
 
 
 def check_results(results: dict[str, Any], protocol: str, ws_client: str | None = None) -> None:
