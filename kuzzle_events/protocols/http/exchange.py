@@ -72,6 +72,14 @@ def _sendable_header(name: str, value: str) -> bool:
     return _HEADER_NAME.fullmatch(name) is not None and _HEADER_VALUE.fullmatch(value) is not None
 
 
+@functools.cache
+def _server_headers(node: str) -> tuple[tuple[str, str], ...]:
+    """``X-Kuzzle-Node`` (when the node's name can be a header) and ``Accept-Encoding``: the same
+    for every answer of a node."""
+    node_header = (("X-Kuzzle-Node", node),) if _sendable_header("X-Kuzzle-Node", node) else ()
+    return (*node_header, ("Accept-Encoding", ACCEPTED_ENCODINGS))
+
+
 def _handler_headers(response: KuzzleResponse) -> list[tuple[str, str]]:
     """The headers the action set, as header lines (a list value, such as several cookies, is one
     line per item)."""
@@ -105,9 +113,7 @@ def _serialize(response: KuzzleResponse, http: HttpInput, pretty: bool) -> HttpA
     if _sendable_header("X-Kuzzle-Request-Id", request.id):
         # (A /_query requestId beyond latin-1 is only in the envelope: a header cannot carry it.)
         headers.append(("X-Kuzzle-Request-Id", request.id))
-    if _sendable_header("X-Kuzzle-Node", response.node):
-        headers.append(("X-Kuzzle-Node", response.node))
-    headers.append(("Accept-Encoding", ACCEPTED_ENCODINGS))
+    headers.extend(_server_headers(response.node))
     handler_names = {k.lower() for k, _ in handler_headers}
     if response.raw:
         body, content_type = response.raw_body()
