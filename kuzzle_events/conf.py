@@ -34,6 +34,10 @@ DEFAULTS: dict[str, Any] = {
     "ERROR_STACK": None,
     # Largest HTTP body accepted, in bytes.
     "MAX_REQUEST_SIZE": 1024 * 1024,
+    # HTTP content types accepted besides JSON and forms (Kuzzle's
+    # server.protocols.http.additionalContentTypes): read as JSON once the
+    # protocol:http:beforeParsingPayload pipes have converted them.
+    "ADDITIONAL_CONTENT_TYPES": [],
     # Name of this node in response envelopes.
     "NODE": "knode-1",
     # Application name, used as the owner of its pipes and hooks in logs and the admin.
@@ -193,6 +197,7 @@ TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "DEBUG": ('a string of namespaces ("" = off)', _text),
     "ERROR_STACK": ("True, False or None", lambda value: value is None or isinstance(value, bool)),
     "MAX_REQUEST_SIZE": ("an integer number of bytes", _integer),
+    "ADDITIONAL_CONTENT_TYPES": ("a list of content types", _names),
     "NODE": ("a string", _text),
     "APP_NAME": ("a string", _text),
     "PLUGINS": ("a dict of dotted path -> config dict", _plugins),

@@ -190,7 +190,8 @@ URL_NOT_FOUND = (404, "network.http.url_not_found", 50397191, "API URL not found
 # The demo raises ForbiddenError with its own id, not registered in the error table: code 0.
 STRANGER = (403, "demo.greeting.stranger", 0, "The demo does not greet strangers")
 HELLO_BODY = {"from": "kuzzle-sdk", "lang": "en"}
-CARD_HEADERS = {"Content-Type": "text/plain; charset=utf-8", "X-Greeting-Card": "1"}
+# The raw action's headers, as a WebSocket envelope lists them: names lower-cased, as Kuzzle's.
+CARD_HEADERS = {"content-type": "text/plain; charset=utf-8", "x-greeting-card": "1"}
 
 
 def check_results(results: dict[str, Any], protocol: str, ws_client: str | None = None) -> None:
@@ -319,6 +320,28 @@ def test_raw_card_over_http(server_fixture: str, request: pytest.FixtureRequest)
     assert headers["content-type"] == "text/plain; charset=utf-8"
     assert headers["x-greeting-card"] == "1"
     check_uuid(headers["x-kuzzle-request-id"])
+
+
+def test_node_fetch_reads_options_and_compressed_answers(node: str, uvicorn_server: Server) -> None:
+    """Node's fetch (undici) refuses an answer with two Content-Length lines, and decompresses what
+    it accepts (gzip, deflate, br): both as browsers' preflights and SDK calls meet them."""
+    script = """
+const base = process.argv[1];
+const options = await fetch(base + "/_now", { method: "OPTIONS", headers: { Origin: "http://front.example" } });
+const now = await fetch(base + "/_now");
+console.log(JSON.stringify({
+  options: [options.status, options.headers.get("access-control-allow-origin"), await options.text()],
+  now: [now.headers.get("content-encoding"), now.headers.get("x-kuzzle-node"), (await now.json()).node],
+}));
+"""
+    base = f"http://127.0.0.1:{uvicorn_server.port}"
+    done = subprocess.run(
+        [node, "--input-type=module", "-e", script, base], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["options"] == [200, "http://front.example", ""]
+    assert result["now"] == ["gzip", NODE_NAME, NODE_NAME]
 
 
 # -- users, tokens and rights ------------------------------------------------------------------

@@ -315,7 +315,9 @@ class ControllerRegistry:
         """The action, or Kuzzle's 404 ``api.process.controller_not_found`` / ``action_not_found``
         (400 ``api.assert.invalid_type`` for a name that is not a string)."""
         for argument, value in (("controller", controller), ("action", action)):
-            if value is not None and not isinstance(value, str):
+            if value is None or value == "":  # (Kuzzle's funnel: a request must name both)
+                raise errors.get("api.assert.missing_argument", argument)
+            if not isinstance(value, str):
                 raise errors.get("api.assert.invalid_type", argument, "string")
         found = self.controllers.get(controller)  # type: ignore[arg-type]
         if found is None:

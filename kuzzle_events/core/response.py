@@ -14,7 +14,7 @@ from typing import Any
 from kuzzle_events import errors
 from kuzzle_events.core.request import KuzzleRequest
 
-__all__ = ["KuzzleResponse", "dumps", "encodable"]
+__all__ = ["KuzzleResponse", "dumps", "encodable", "envelope_headers"]
 
 try:
     from json.encoder import c_make_encoder as _c_make_encoder  # type: ignore[attr-defined]
@@ -70,6 +70,12 @@ def _is_json(value: Any) -> bool:
 def _escape_surrogates(text: str) -> str:
     # The JSON encoder writes characters only inside strings, where an escape means the same.
     return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def envelope_headers(headers: dict[str, Any]) -> dict[str, Any]:
+    """The headers an action set, as the envelope carries them (Kuzzle's): names lower-cased,
+    without ``set-cookie``, which only an HTTP answer's own headers carry."""
+    return {name.lower(): value for name, value in headers.items() if name.lower() != "set-cookie"}
 
 
 def _value(value: Any) -> str:
@@ -163,7 +169,7 @@ class KuzzleResponse:
             "collection": args.get("collection"),
             "index": args.get("index"),
             "volatile": request.input.volatile,
-            "headers": request.response.headers,
+            "headers": envelope_headers(request.response.headers),
             "node": self.node,
             "deprecations": [],
         }
@@ -212,7 +218,7 @@ class KuzzleResponse:
             f',"collection":{"null" if collection is None else _value(collection)}'
             f',"index":{"null" if index is None else _value(index)}'
             f',"volatile":{"null" if volatile is None else dumps(volatile)}'
-            f',"headers":{dumps(headers) if headers else "{}"}'
+            f',"headers":{dumps(envelope_headers(headers)) if headers else "{}"}'
             f',"node":{_value(self.node)},"deprecations":[]'
             f"{_ROOM + request_id if room else ''}"
             f',"result":{result}}}'

@@ -23,12 +23,21 @@ _Error = KuzzleError
 _ID = re.compile(r"^[a-z][\w-]*\.[a-z][\w-]*\.[a-z][\w-]*$", re.IGNORECASE)
 
 
+def _placeholder(value: Any) -> str:
+    # As JavaScript writes them (Kuzzle's messages): never Python's None, True or False.
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def _format(template: str, placeholders: tuple[Any, ...]) -> str:
     # Kuzzle's templates use %s; missing placeholders stay visible rather than failing.
     parts = template.split("%s")
     out = [parts[0]]
     for i, part in enumerate(parts[1:]):
-        out.append(str(placeholders[i]) if i < len(placeholders) else "%s")
+        out.append(_placeholder(placeholders[i]) if i < len(placeholders) else "%s")
         out.append(part)
     return "".join(out)
 

@@ -159,16 +159,20 @@ class Session:
             plan = self._parsing_plan = (generation, self._events.any_listeners(self._parsing))
         return plan[1]
 
-    async def parse(self, payload: Any, decode: Callable[[Any], Any]) -> Any:
-        """``decode(payload)`` between the protocol's ``before`` and ``afterParsingPayload`` pipes;
-        a refused payload raises its :class:`KuzzleError`."""
+    async def parse(self, payload: Any, decode: Callable[[Any], Any], *, message: Any = None) -> Any:
+        """``decode(payload)`` between the protocol's ``before`` and ``afterParsingPayload`` pipes,
+        which get ``{"connection", "payload"}``, and ``"message"`` too when given (HTTP: the request,
+        as Kuzzle's pipes get its ``HttpMessage``); a refused payload raises its :class:`KuzzleError`."""
         events = self._events
         before, after = self._parsing
+        extra = {} if message is None else {"message": message}
         if events.has_listeners(before):
-            payload = (await events.trigger(before, {"connection": self.connection, "payload": payload}))["payload"]
+            event = {"connection": self.connection, "payload": payload, **extra}
+            payload = (await events.trigger(before, event))["payload"]
         data = decode(payload)
         if events.has_listeners(after):
-            data = (await events.trigger(after, {"connection": self.connection, "payload": data}))["payload"]
+            event = {"connection": self.connection, "payload": data, **extra}
+            data = (await events.trigger(after, event))["payload"]
         return data
 
     def refused(self, error: BaseException, request_id: str | None = None) -> KuzzleResponse:

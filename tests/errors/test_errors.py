@@ -54,3 +54,10 @@ def test_wrap() -> None:
     assert errors.from_exception(forbidden) is forbidden
     wrapped = errors.from_exception(KeyError("k"))
     assert wrapped.id == "plugin.runtime.unexpected_error"
+
+
+def test_placeholders_are_written_as_javascript_would() -> None:
+    # Kuzzle's messages never say None, True or False: they say null, true and false.
+    error = errors.get("api.process.action_not_found", None, True)
+    assert error.message == 'API action "null":"true" not found'
+    assert errors.get("api.assert.missing_argument", False).message == 'Missing argument "false".'

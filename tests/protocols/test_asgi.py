@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import types
 from typing import Any
 
 import httpx
+from django.contrib import admin
+from django.http import HttpResponse
+from django.urls import include, path, re_path
 
 from kuzzle_events import Application
 from kuzzle_events.asgi import KuzzleASGI
@@ -81,3 +85,54 @@ async def test_body_over_declared_limit_is_refused_without_reading(make_app) -> 
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         answer = await client.post("/_query", content=b"x" * 100, headers={"content-type": "application/json"})
     assert answer.status_code == 413 and answer.json()["error"]["id"] == "network.http.request_too_large"
+
+
+async def test_options_sends_one_content_length(kapp: Application) -> None:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "OPTIONS", "path": "/_now", "headers": [(b"origin", b"http://front.example")]}
+    await KuzzleASGI(app=kapp)(scope, receive, send)
+    lines = [name.lower() for name, _ in sent[0]["headers"]]
+    # Two Content-Length lines, even equal, make clients such as Node's fetch refuse the answer.
+    assert lines.count(b"content-length") == 1 and len(lines) == len(set(lines))
+    assert sent[0]["status"] == 200 and sent[1]["body"] == b""
+
+
+def _project_view(request: Any, **kwargs: Any) -> HttpResponse:
+    return HttpResponse("project view", content_type="text/plain")
+
+
+async def test_paths_no_pattern_takes_get_kuzzles_404(kapp: Application, settings: Any) -> None:
+    urlconf = types.ModuleType("wire_test_urls")
+    urlconf.urlpatterns = [  # type: ignore[attr-defined]
+        path("admin/", admin.site.urls),
+        # A pattern with no literal prefix: Django's, though nothing in front of it says so.
+        re_path(r"^(?P<year>[0-9]{4})/report/$", _project_view),
+        path("", include("kuzzle_events.urls")),
+    ]
+    settings.ROOT_URLCONF = urlconf
+    seen: list[str] = []
+
+    async def django_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.append(scope["path"])
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]})
+        await send({"type": "http.response.body", "body": b"<html>django</html>"})
+
+    transport = httpx.ASGITransport(app=KuzzleASGI(django_app, app=kapp))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        report = await client.get("/2024/report/")
+        unslashed = await client.get("/2024/report")  # Django redirects it (APPEND_SLASH)
+        admin_root = await client.get("/admin")
+        unknown = await client.get("/no/such/page/here/at/all")
+        favicon = await client.get("/favicon.ico")
+    assert seen == ["/2024/report/", "/2024/report", "/admin"]
+    assert report.text == unslashed.text == admin_root.text == "<html>django</html>"
+    for answer in (unknown, favicon):
+        assert answer.status_code == 404 and answer.headers["content-type"] == "application/json"
+        assert answer.json()["error"]["id"] == "network.http.url_not_found"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import types
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +19,7 @@ from rest_framework.test import APIClient
 from kuzzle_events import Application, KuzzleRequest
 from kuzzle_events.asgi import KuzzleASGI
 from kuzzle_events.errors import ForbiddenError
+from kuzzle_events.protocols.http.parsing import HttpInput
 from kuzzle_events.urls import kuzzle_urlpatterns
 from project.demo import events as demo
 from tests.accounts import issue_token
@@ -71,6 +74,13 @@ def register_test_controllers(app: Application) -> None:
     async def hidden(request: KuzzleRequest) -> str:
         return "only over /_query and WebSocket"
 
+    async def with_headers(request: KuzzleRequest) -> str:
+        request.response.set_header("foo", "bar")
+        request.response.set_header("Alpha", "beta")
+        request.response.set_header("Set-Cookie", "foo=bar")
+        request.response.set_header("Content-Length", "12345")
+        return "headers set"
+
     app.controller.register(
         "probe",
         {
@@ -84,6 +94,7 @@ def register_test_controllers(app: Application) -> None:
                 "rawBytes": {"handler": raw_bytes},
                 "rawJson": {"handler": raw_json},
                 "hidden": {"handler": hidden, "http": []},
+                "withHeaders": {"handler": with_headers},
             }
         },
     )
@@ -93,8 +104,15 @@ def asgi_client(app: Application) -> Callable[..., Any]:
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=KuzzleASGI(app=app)), base_url="http://testserver")
 
     async def call(method: str, url: str, *, headers: dict[str, str] | None = None, content: bytes = b"") -> Answer:
-        response = await client.request(method, url, headers=headers, content=content)
-        return Answer(response.status_code, {k.lower(): v for k, v in response.headers.items()}, response.content)
+        # The body as sent (httpx would decompress it), and only the headers given (it would add
+        # an Accept-Encoding of its own).
+        request = client.build_request(method, url, headers=headers, content=content)
+        if "accept-encoding" not in {k.lower() for k in headers or {}}:
+            del request.headers["accept-encoding"]
+        response = await client.send(request, stream=True)
+        body = b"".join([chunk async for chunk in response.aiter_raw()])
+        await response.aclose()
+        return Answer(response.status_code, {k.lower(): v for k, v in response.headers.items()}, body)
 
     return call
 
@@ -361,3 +379,109 @@ async def test_content_headers_reach_the_request(http) -> None:
     answer = await http("POST", "/echo/x", headers=headers, content=b'{"a": 1}')
     result = answer.json()["result"]
     assert (result["header"], result["body"], result["volatile"]) == ("yes", {"a": 1}, {"v": 1})
+
+
+# The wire, as Kuzzle's ----------------------------------------------------------------------------
+
+
+async def test_headers_an_action_sets(http) -> None:
+    answer = await http("GET", "/_/probe/with-headers")
+    assert answer.status == 200
+    # Every header reaches the HTTP answer, set-cookie included, but its Content-Length is the body's.
+    assert (answer.headers["foo"], answer.headers["alpha"], answer.headers["set-cookie"]) == ("bar", "beta", "foo=bar")
+    assert answer.headers["content-length"] == str(len(answer.body))
+    # The envelope names them lower-cased, without set-cookie (nor the server's own headers).
+    assert answer.json()["headers"] == {"foo": "bar", "alpha": "beta", "content-length": "12345"}
+    assert answer.headers["x-kuzzle-node"] == http.app.config.NODE == answer.json()["node"]
+    assert answer.headers["content-encoding"] == "identity"
+
+
+@pytest.mark.parametrize(
+    ("accept", "coding"),
+    [("gzip", "gzip"), ("deflate", "deflate"), ("deflate, gzip", "gzip"), ("gzip;q=0.5, deflate", "deflate"),
+     ("br, gzip;q=0", None), ("br", None)],
+)  # fmt: skip
+async def test_answers_compressed_as_the_client_accepts(http, accept: str, coding: str | None) -> None:
+    answer = await http("GET", "/echo/x?word=hello", headers={"accept-encoding": accept})
+    assert answer.headers["content-encoding"] == (coding or "identity")
+    body = answer.body
+    if coding == "gzip":
+        body = gzip.decompress(body)
+    elif coding == "deflate":
+        body = zlib.decompress(body)
+    assert json.loads(body)["result"]["args"] == {"name": "x", "word": "hello"}
+    assert answer.headers["content-length"] == str(len(answer.body))
+
+
+def _compressed(data: bytes, codings: str) -> bytes:
+    for coding in codings.split(","):
+        coding = coding.strip()
+        if coding == "gzip":
+            data = gzip.compress(data)
+        elif coding == "deflate":
+            data = zlib.compress(data)
+    return data
+
+
+@pytest.mark.parametrize("codings", ["gzip", "deflate", "deflate, gzip, identity", "identity"])
+async def test_compressed_requests(http, codings: str) -> None:
+    body = json.dumps({"word": "squeezed"}).encode()
+    for path in ("/echo/x", "/_query"):
+        payload = {"controller": "probe", "action": "echo", "name": "x", "body": {"word": "squeezed"}}
+        raw = body if path == "/echo/x" else json.dumps(payload).encode()
+        headers = {**JSON, "content-encoding": codings}
+        answer = await http("POST", path, headers=headers, content=_compressed(raw, codings))
+        assert answer.status == 200, answer.body
+        assert answer.json()["result"]["body"] == {"word": "squeezed"}
+
+
+@pytest.mark.parametrize(
+    ("codings", "content", "status", "error"),
+    [
+        ("br", b"{}", 400, "network.http.unsupported_compression"),
+        ("gzip, gzip, gzip, gzip", b"{}", 400, "network.http.too_many_encodings"),
+        ("gzip", b"not gzip at all", 400, "network.http.unexpected_error"),
+        ("gzip", gzip.compress(b"{}")[:-12], 400, "network.http.unexpected_error"),
+        # Small compressed, over MAX_REQUEST_SIZE (2048) once inflated.
+        ("gzip", gzip.compress(b'{"a": "' + b"x" * 10_000 + b'"}'), 413, "network.http.request_too_large"),
+    ],
+)
+async def test_bad_compressed_requests(http, codings: str, content: bytes, status: int, error: str) -> None:
+    answer = await http("POST", "/echo/x", headers={**JSON, "content-encoding": codings}, content=content)
+    assert (answer.status, answer.json()["error"]["id"]) == (status, error)
+
+
+async def test_query_without_controller_or_action(http) -> None:
+    for body, missing in (({}, "controller"), ({"controller": "server"}, "action"), ({"action": "now"}, "controller")):
+        answer = await http("POST", "/_query", headers=JSON, content=json.dumps(body).encode())
+        error = answer.json()["error"]
+        assert answer.status == 400 and error["id"] == "api.assert.missing_argument"
+        assert error["message"] == f'Missing argument "{missing}".'
+
+
+async def test_parsing_pipe_gets_the_message_and_reads_another_type(make_app, settings: Any) -> None:
+    seen: list[tuple[str, Any]] = []
+
+    async def from_lines(event: dict[str, Any]) -> dict[str, Any]:
+        # A "key: value" per line, as a YAML mapping, turned into JSON.
+        message: HttpInput = event["message"]
+        seen.append((message.headers.get("content-type", ""), event["payload"]))
+        if message.headers.get("content-type") == "application/x-lines":
+            pairs = (line.split(":", 1) for line in event["payload"].decode().splitlines())
+            event["payload"] = json.dumps({k.strip(): v.strip() for k, v in pairs})
+        return event
+
+    for extra, status in (([], 400), (["application/x-lines"], 200)):
+        app = make_app(ADDITIONAL_CONTENT_TYPES=extra)
+        register_test_controllers(app)
+        app.pipe.register("protocol:http:beforeParsingPayload", from_lines)
+        for client in (asgi_client(app), drf_client(app, settings)):
+            seen.clear()
+            answer = await client("POST", "/echo/x", headers={"content-type": "application/x-lines"}, content=b"name: Martial")
+            assert answer.status == status
+            if status == 400:
+                # Refused before the pipes, as Kuzzle does.
+                assert answer.json()["error"]["id"] == "network.http.unsupported_content" and seen == []
+            else:
+                assert answer.json()["result"]["body"] == {"name": "Martial"}
+                assert seen == [("application/x-lines", b"name: Martial")]

@@ -484,3 +484,31 @@ async def test_texts_sent_by_a_handler_of_the_consumer_go_through_its_outbox(mak
     stalled.reading.set()
     await asyncio.wait_for(stalled.task, 5)
     assert stalled.sent[-1]["type"] == "websocket.close" and stalled.sent[-1]["code"] == 1011
+
+
+async def test_envelope_carries_the_headers_an_action_set(ws_app: Application) -> None:
+    async def with_headers(request: KuzzleRequest) -> str:
+        request.response.set_header("foo", "bar")
+        request.response.set_header("Alpha", "beta")
+        request.response.set_header("Set-Cookie", "foo=bar")
+        return "done"
+
+    ws_app.controller.register("headers", {"actions": {"send": {"handler": with_headers}}})
+    ws = await connect(ws_app)
+    await ws.send_json_to({"controller": "headers", "action": "send"})
+    envelope = await ws.receive_json_from()
+    # Lower-cased, as Kuzzle's; a cookie is for HTTP answers only.
+    assert envelope["headers"] == {"foo": "bar", "alpha": "beta"} and envelope["result"] == "done"
+    await ws.disconnect()
+
+
+async def test_request_without_controller_or_action(ws_app: Application) -> None:
+    ws = await connect(ws_app)
+    for frame, missing in (({}, "controller"), ({"controller": "server"}, "action"), ({"controller": ""}, "controller")):
+        await ws.send_json_to(frame)
+        error = (await ws.receive_json_from())["error"]
+        assert (error["id"], error["message"]) == ("api.assert.missing_argument", f'Missing argument "{missing}".')
+    await ws.send_json_to({"controller": "nope", "action": "x"})
+    error = (await ws.receive_json_from())["error"]
+    assert error["message"] == 'API controller "nope" not found.'
+    await ws.disconnect()

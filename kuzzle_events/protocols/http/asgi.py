@@ -13,14 +13,14 @@ import gc
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from kuzzle_events.protocols.http.exchange import HttpAnswer, answer_too_large, handle, is_kuzzle_path
+from kuzzle_events.protocols.http.exchange import HttpAnswer, answer_too_large, handle
 from kuzzle_events.protocols.http.parsing import HttpInput
 from kuzzle_events.protocols.session import resolve_app, scope_headers
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
 
-__all__ = ["KuzzleASGI", "django_prefixes"]
+__all__ = ["KuzzleASGI", "django_prefixes", "django_resolves"]
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -46,7 +46,12 @@ class KuzzleASGI:
         # routes with parameters (GET /:index/:collection/:_id...) would match them too.
         if not path.startswith("/_") and path.startswith(self.django_prefixes):
             return False
-        return is_kuzzle_path(self.app, method, path)
+        if path.startswith("/_") or path == "/" or isinstance(self.app.controller.router.match(method, path), tuple):
+            return True
+        # No route for this verb: Django's if one of the project's own patterns takes the path (or
+        # would once a slash is appended, which Django redirects to), else Kuzzle's JSON 404 rather
+        # than Django's page.
+        return not django_resolves(path)
 
     @property
     def app(self) -> Application:
@@ -152,3 +157,25 @@ def django_prefixes() -> tuple[str, ...]:
     if static:
         prefixes.append(static if static.startswith("/") else "/" + static)
     return tuple(prefixes)
+
+
+def django_resolves(path: str) -> bool:
+    """Whether one of the project's URL patterns, other than the Kuzzle API's own views, takes
+    ``path`` (or ``path`` with a slash appended, under ``APPEND_SLASH``)."""
+    from django.conf import settings
+    from django.urls import Resolver404, resolve
+
+    from kuzzle_events.protocols.http.drf import KuzzleAPIView
+
+    candidates = [path]
+    if getattr(settings, "APPEND_SLASH", True) and not path.endswith("/"):
+        candidates.append(path + "/")
+    for candidate in candidates:
+        try:
+            match = resolve(candidate)
+        except Resolver404:
+            continue
+        view = getattr(match.func, "view_class", None)
+        if not (isinstance(view, type) and issubclass(view, KuzzleAPIView)):
+            return True
+    return False

@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING, Any
 from kuzzle_events import errors
 from kuzzle_events.core.request import KuzzleRequest, check_request_id
 from kuzzle_events.core.response import KuzzleResponse, dumps
+from kuzzle_events.protocols.http.encoding import ACCEPTED_ENCODINGS, compress, inflate, pick_encoding
 from kuzzle_events.protocols.http.parsing import (
     HttpInput,
     bearer_token,
+    check_content_type,
     connection_of,
     new_request,
     parse_body,
@@ -70,10 +72,30 @@ def _sendable_header(name: str, value: str) -> bool:
     return _HEADER_NAME.fullmatch(name) is not None and _HEADER_VALUE.fullmatch(value) is not None
 
 
+@functools.cache
+def _server_headers(node: str) -> tuple[tuple[str, str], ...]:
+    """``X-Kuzzle-Node`` (when the node's name can be a header) and ``Accept-Encoding``: the same
+    for every answer of a node."""
+    node_header = (("X-Kuzzle-Node", node),) if _sendable_header("X-Kuzzle-Node", node) else ()
+    return (*node_header, ("Accept-Encoding", ACCEPTED_ENCODINGS))
+
+
+def _handler_headers(response: KuzzleResponse) -> list[tuple[str, str]]:
+    """The headers the action set, as header lines (a list value, such as several cookies, is one
+    line per item)."""
+    lines: list[tuple[str, str]] = []
+    for name, value in response.request.response.headers.items():
+        if isinstance(value, (list, tuple)):
+            lines.extend((str(name), str(item)) for item in value)
+        else:
+            lines.append((str(name), str(value)))
+    return lines
+
+
 def _serialize(response: KuzzleResponse, http: HttpInput, pretty: bool) -> HttpAnswer:
     request = response.request
-    handler_headers = {str(k): str(v) for k, v in request.response.headers.items()}
-    bad = next((k for k, v in handler_headers.items() if not _sendable_header(k, v)), None)
+    handler_headers = _handler_headers(response) if request.response.headers else []
+    bad = next((k for k, v in handler_headers if not _sendable_header(k, v)), None)
     if bad is not None:
         # A header no HTTP response can carry (a line break, a character beyond latin-1...): the
         # client gets a 500 envelope instead of a connection the server drops.
@@ -86,14 +108,16 @@ def _serialize(response: KuzzleResponse, http: HttpInput, pretty: bool) -> HttpA
                 f"the response header {bad!r} cannot be sent over HTTP",
             )
         )
-        handler_headers = {}
+        handler_headers = []
     headers = _cors(http.headers)
     if _sendable_header("X-Kuzzle-Request-Id", request.id):
         # (A /_query requestId beyond latin-1 is only in the envelope: a header cannot carry it.)
         headers.append(("X-Kuzzle-Request-Id", request.id))
+    headers.extend(_server_headers(response.node))
+    handler_names = {k.lower() for k, _ in handler_headers}
     if response.raw:
         body, content_type = response.raw_body()
-        if not any(k.lower() == "content-type" for k in handler_headers):
+        if "content-type" not in handler_names:
             headers.append(("Content-Type", content_type))
     else:
         text = response.sendable_json()
@@ -102,9 +126,21 @@ def _serialize(response: KuzzleResponse, http: HttpInput, pretty: bool) -> HttpA
         body = text.encode()
         headers.append(("Content-Type", "application/json"))
     # An enveloped answer is always JSON: a handler's Content-Type only applies to raw answers.
-    headers.extend((k, v) for k, v in handler_headers.items() if response.raw or k.lower() != "content-type")
+    # Its Content-Length is never sent: the adapter writes the body's own.
+    headers.extend(
+        (k, v)
+        for k, v in handler_headers
+        if k.lower() != "content-length" and (response.raw or k.lower() != "content-type")
+    )
     if http.method == "HEAD":
         body = b""
+    elif "content-encoding" not in handler_names:
+        # (A raw answer the handler encoded itself is sent as it is.)
+        accept = http.headers.get("accept-encoding")
+        coding = pick_encoding(accept) if accept else None
+        if coding is not None:
+            body = compress(body, coding)
+        headers.append(("Content-Encoding", coding or "identity"))
     return HttpAnswer(response.status, headers, body)
 
 
@@ -140,7 +176,9 @@ async def handle(
         debug("%s %s", http.method, http.path)
     method = http.method.upper()
     if method == "OPTIONS":
-        return HttpAnswer(200, _cors(http.headers) + [("Content-Length", "0")], b"")
+        # (No Content-Length here: the adapter writes the body's own, and a second one would make
+        # clients such as Node's fetch refuse the answer.)
+        return HttpAnswer(200, _cors(http.headers), b"")
     path = http.path.rstrip("/") or "/"
     if path == "/_healthcheck" and method in ("GET", "HEAD"):
         # Outside the pipeline: answers while the application starts or is overloaded.
@@ -157,8 +195,9 @@ async def handle(
     session = Session(app, connection_of(http))
     try:
         check_request_id(http.headers.get("x-kuzzle-request-id"))
+        body = await _body(app, session, http) if http.body else None
         if path == "/_query" and method == "POST":
-            data = parse_body(http.headers, http.body)
+            data = body
             if not isinstance(data, dict):
                 raise errors.get("api.assert.invalid_type", "body", "object")
             check_request_id(data.get("requestId"))
@@ -172,7 +211,6 @@ async def handle(
             if not isinstance(found, tuple):
                 raise errors.get("network.http.url_not_found", f"{method} {http.path}")
             route, params = found
-            body = await session.parse(http.body, functools.partial(parse_body, http.headers))
             request = new_request(
                 http, session.connection, controller=route.controller, action=route.action, params=params, body=body
             )
@@ -185,3 +223,22 @@ async def handle(
         request.context.user = user
     response = await app.funnel.execute(request)
     return _serialize(response, http, pretty="pretty" in request.input.args)
+
+
+async def _body(app: Application, session: Session, http: HttpInput) -> Any:
+    """The body as Kuzzle reads it: its type checked, decompressed, then parsed between the
+    ``protocol:http:*ParsingPayload`` pipes, which get ``{"message", "connection", "payload"}``
+    (``message``: the :class:`HttpInput`, its headers and all; ``payload``: the body's bytes,
+    then its parsed value)."""
+    extra = app.config.ADDITIONAL_CONTENT_TYPES
+    pipes = session.parsing_pipes()
+    if pipes:  # (else parse_body checks it)
+        check_content_type(http.headers, extra)
+    payload = http.body
+    coding = http.headers.get("content-encoding")
+    if coding:
+        payload = inflate(coding, payload, app.config.MAX_REQUEST_SIZE)
+    decode = functools.partial(parse_body, http.headers, extra=extra)
+    if not pipes:
+        return decode(payload)
+    return await session.parse(payload, decode, message=http)

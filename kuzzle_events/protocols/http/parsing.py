@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -19,7 +20,15 @@ from kuzzle_events.core import jsontext
 from kuzzle_events.core.request import Connection, KuzzleRequest
 from kuzzle_events.protocols.addresses import forwarded_chain
 
-__all__ = ["HttpInput", "parse_query", "parse_body", "parse_volatile", "bearer_token", "new_request"]
+__all__ = [
+    "HttpInput",
+    "parse_query",
+    "check_content_type",
+    "parse_body",
+    "parse_volatile",
+    "bearer_token",
+    "new_request",
+]
 
 
 @dataclass
@@ -52,27 +61,42 @@ def _content_type(headers: dict[str, str]) -> tuple[str, dict[str, str]]:
     return kind.strip().lower(), params
 
 
-def parse_body(headers: dict[str, str], body: bytes) -> Any:
-    """The body as Kuzzle reads it: JSON, urlencoded form, or multipart form with base64 files."""
-    if not body:
-        return None
+def check_content_type(headers: dict[str, str], extra: Collection[str] = ()) -> None:
+    """Refuse, as Kuzzle does before reading a body, a content type it does not read (400
+    ``network.http.unsupported_content``) or a charset other than utf-8.
+
+    ``extra``: the other types accepted (``ADDITIONAL_CONTENT_TYPES``), read as JSON once the
+    ``protocol:http:beforeParsingPayload`` pipes have turned them into JSON."""
     kind, params = _content_type(headers)
+    if not (kind in _READ_TYPES or kind.endswith("+json") or kind in extra):
+        raise errors.get("network.http.unsupported_content", kind)
     charset = params.get("charset", "utf-8").lower()
     if charset not in ("utf-8", "utf8"):
         raise errors.get("network.http.unsupported_charset", charset)
-    if kind in ("", "application/json") or kind.endswith("+json"):
-        try:
-            return jsontext.loads(body)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise errors.get("network.http.body_parse_failed", error) from None
+
+
+_READ_TYPES = frozenset({"", "application/json", "application/x-www-form-urlencoded", "multipart/form-data"})
+
+
+def parse_body(headers: dict[str, str], body: bytes | str, extra: Collection[str] = ()) -> Any:
+    """The body as Kuzzle reads it: JSON, urlencoded form, or multipart form with base64 files;
+    a type of ``extra`` as JSON (see :func:`check_content_type`)."""
+    if not body:
+        return None
+    check_content_type(headers, extra)
+    kind, _ = _content_type(headers)
     if kind == "application/x-www-form-urlencoded":
         try:
-            return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+            text = body if isinstance(body, str) else body.decode("utf-8")
         except UnicodeDecodeError as error:
             raise errors.get("network.http.body_parse_failed", error) from None
+        return dict(parse_qsl(text, keep_blank_values=True))
     if kind == "multipart/form-data":
-        return _parse_multipart(headers["content-type"], body)
-    raise errors.get("network.http.unsupported_content", kind)
+        return _parse_multipart(headers["content-type"], body.encode() if isinstance(body, str) else body)
+    try:
+        return jsontext.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise errors.get("network.http.body_parse_failed", error) from None
 
 
 def _parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
