@@ -39,7 +39,8 @@ def actions() -> Table:
         "resetCache": (reset_cache, [route("post", "/admin/_resetCache")]),
         "resetDatabase": (reset_database, [route("post", "/admin/_resetDatabase")]),
         "resetSecurity": (reset_security, [route("post", "/admin/_resetSecurity")]),
-        "shutdown": (shutdown, [route("post", "/admin/_shutdown/")]),
+        # Kuzzle writes it "/admin/_shutdown/"; a trailing slash is ignored.
+        "shutdown": (shutdown, [route("post", "/admin/_shutdown")]),
     }
 
 
