@@ -196,7 +196,7 @@ CARD_HEADERS = {"content-type": "text/plain; charset=utf-8", "x-greeting-card": 
 
 def check_results(results: dict[str, Any], protocol: str, ws_client: str | None = None) -> None:
     websocket = protocol == "websocket"
-    common = ["now", "nowEnvelope", "checkToken", "sayHello", "sayHelloPost", "stranger", "unknownAction",
+    common = ["now", "nowEnvelope", "checkToken", "adminExists", "sayHello", "sayHelloPost", "stranger", "unknownAction",
               "unknownController", "card"]  # fmt: skip
     expected_steps = (
         common + ["afterPings"] if websocket else ["routes", *common, "unknownUrl", "queryUnknownAction", "queryNow"]
@@ -241,6 +241,7 @@ def check_results(results: dict[str, Any], protocol: str, ws_client: str | None 
     check_date(now["result"]["now"])
 
     assert results["checkToken"] == {"valid": True, "kuid": "-1", "expiresAt": -1}
+    assert results["adminExists"] == {"exists": False}
 
     hello = results["sayHello"]
     check_envelope(hello, protocol, "greeting", "sayHello", volatile=volatile, headers={})

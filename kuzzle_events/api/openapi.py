@@ -1,6 +1,8 @@
 """The API described from the controller registry: ``server:publicApi`` and ``server:openapi``.
 
-Both are built from ``app.controller`` when asked, so custom and plugin controllers are included.
+Both are built from ``app.controller`` when asked. As Kuzzle's, ``server:openapi`` has two scopes:
+``kuzzle``, the built-in controllers as a Swagger 2.0 document in the shape Kuzzle generates, and
+``app``, the application's and plugins' controllers as an OpenAPI 3.1 document.
 """
 
 from __future__ import annotations
@@ -17,9 +19,16 @@ if TYPE_CHECKING:
     from kuzzle_events.core.controllers import ActionDef
     from kuzzle_events.core.routes import Route
 
-__all__ = ["public_api", "openapi_document", "OPENAPI_VERSION"]
+__all__ = ["public_api", "openapi_document", "kuzzle_document", "app_document", "OPENAPI_VERSION", "SCOPES"]
 
-OPENAPI_VERSION = "3.0.3"
+OPENAPI_VERSION = "3.1.0"
+SCOPES = ("kuzzle", "app")
+_CORE = "core"
+_INFO = {
+    "contact": {"name": "Kuzzle team", "url": "https://kuzzle.io", "email": "support@kuzzle.io"},
+    "license": {"name": "Apache 2", "url": "http://opensource.org/licenses/apache2.0"},
+}
+_EXTERNAL_DOCS = {"description": "Kuzzle API Documentation", "url": "https://docs.kuzzle.io/core/2/api/"}
 _BODY_VERBS = frozenset({"post", "put", "patch"})
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9_]")
 
@@ -39,8 +48,59 @@ def public_api(app: Application) -> dict[str, dict[str, dict[str, list[dict[str,
     }
 
 
-def openapi_document(app: Application) -> dict[str, Any]:
-    """An OpenAPI 3.0 document of every action that has an HTTP route.
+def openapi_document(app: Application, scope: str = "app") -> dict[str, Any]:
+    """The document of ``scope``: ``kuzzle`` (:func:`kuzzle_document`) or ``app`` (:func:`app_document`)."""
+    return kuzzle_document(app) if scope == "kuzzle" else app_document(app)
+
+
+def kuzzle_document(app: Application) -> dict[str, Any]:
+    """The built-in controllers' routes as a Swagger 2.0 document, as Kuzzle generates its own.
+
+    Each operation is tagged with its controller and summarised as ``Action: <action>.``; a
+    route's ``openapi`` dict, when it has one, is the operation.
+    """
+    paths: dict[str, dict[str, Any]] = {}
+    by_shape: dict[str, str] = {}
+    tags: list[dict[str, str]] = []
+    for controller_name, controller in sorted(app.controller.controllers.items()):
+        if controller.owner != _CORE:
+            continue
+        tags.append(
+            {"description": f"{controller_name[:1].upper()}{controller_name[1:]} Controller", "name": controller_name}
+        )
+        for action_name, act in sorted(controller.actions.items()):
+            for route in act.routes:
+                path = by_shape.setdefault(route.shape, _openapi_path(route))
+                if route.verb in paths.setdefault(path, {}):
+                    continue
+                operation: dict[str, Any] = route.openapi or {
+                    "description": f"Controller: {controller_name}.",
+                    "summary": f"Action: {action_name}.",
+                    "tags": [controller_name],
+                    "responses": {"200": {"description": "OK"}},
+                }
+                names = _path_names(path)
+                if names and not route.openapi:
+                    operation["parameters"] = [
+                        {"in": "path", "name": n, "required": True, "type": "string"} for n in names
+                    ]
+                paths[path][route.verb] = operation
+    return {
+        "swagger": "2.0",
+        "info": {"title": "Kuzzle API", "description": "Kuzzle HTTP API definition", **_INFO, "version": __version__},
+        "externalDocs": _EXTERNAL_DOCS,
+        "tags": tags,
+        "schemes": ["https", "http"],
+        "paths": dict(sorted(paths.items())),
+    }
+
+
+def _path_names(path: str) -> list[str]:
+    return [s[1:-1] for s in path.split("/") if s.startswith("{")]
+
+
+def app_document(app: Application) -> dict[str, Any]:
+    """An OpenAPI 3.1 document of every application and plugin action that has an HTTP route.
 
     Actions without a route are listed under ``x-kuzzle-actions-without-http-route``: they stay
     reachable over WebSocket and ``POST /_query``. A route's ``openapi`` dict is merged over the
@@ -54,6 +114,8 @@ def openapi_document(app: Application) -> dict[str, Any]:
     tags: list[dict[str, str]] = []
 
     for controller_name, controller in sorted(app.controller.controllers.items()):
+        if controller.owner == _CORE:
+            continue
         tags.append({"name": controller_name})
         for action_name, act in sorted(controller.actions.items()):
             if not act.routes:
@@ -68,13 +130,16 @@ def openapi_document(app: Application) -> dict[str, Any]:
     return {
         "openapi": OPENAPI_VERSION,
         "info": {
-            "title": "kuzzle_events API",
+            "title": f"{app.config.APP_NAME} API",
             "version": __version__,
             "description": (
-                "Every API action reachable over HTTP. Any action can also be called over WebSocket, "
-                "or over HTTP with POST /_query and a body holding the whole request."
+                "The application's and plugins' API actions reachable over HTTP (scope=kuzzle describes "
+                "the built-in ones). Any action can also be called over WebSocket, or over HTTP with "
+                "POST /_query and a body holding the whole request."
             ),
+            **_INFO,
         },
+        "externalDocs": _EXTERNAL_DOCS,
         "tags": tags,
         "paths": dict(sorted(paths.items())),
         "components": {"schemas": _schemas()},
@@ -110,7 +175,7 @@ def _operation(act: ActionDef, route: Route, path: str, operation_id: str) -> di
     }
     if description.strip():
         operation["description"] = description.strip()
-    names = [s[1:-1] for s in path.split("/") if s.startswith("{")]
+    names = _path_names(path)
     if names:
         operation["parameters"] = [
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}} for name in names
@@ -155,7 +220,7 @@ def _response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _schemas() -> dict[str, Any]:
-    nullable_string = {"type": "string", "nullable": True}
+    nullable_string = {"type": ["string", "null"]}
     return {
         "KuzzleError": {
             "type": "object",
@@ -175,16 +240,16 @@ def _schemas() -> dict[str, Any]:
             "properties": {
                 "requestId": {"type": "string"},
                 "status": {"type": "integer"},
-                "error": {"allOf": [_ref("KuzzleError")], "nullable": True},
+                "error": {"anyOf": [_ref("KuzzleError"), {"type": "null"}]},
                 "controller": {"type": "string"},
                 "action": {"type": "string"},
                 "collection": nullable_string,
                 "index": nullable_string,
-                "volatile": {"type": "object", "nullable": True, "additionalProperties": True},
+                "volatile": {"type": ["object", "null"], "additionalProperties": True},
                 "headers": {"type": "object", "additionalProperties": True},
                 "node": {"type": "string"},
                 "deprecations": {"type": "array", "items": {}},
-                "result": {"nullable": True, "description": "The action's result; null on error."},
+                "result": {"description": "The action's result; null on error."},
             },
         },
     }

@@ -1,37 +1,38 @@
-"""The ``server`` controller: time, server information, health and the API's own description."""
+"""The ``server`` controller: time, server information, configuration, metrics, health and the API's description."""
 
 from __future__ import annotations
 
-import platform
+import re
 import time
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections, connection
 
-from kuzzle_events import __version__, errors
-from kuzzle_events.api.openapi import openapi_document, public_api
+from kuzzle_events import __version__, conf, errors
+from kuzzle_events.api import environment
+from kuzzle_events.api.openapi import SCOPES, openapi_document, public_api
 from kuzzle_events.api.table import Table, route
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
     from kuzzle_events.core.request import KuzzleRequest
 
-__all__ = ["actions", "versions"]
-
-_STARTED_AT = time.time()
+__all__ = ["actions", "versions", "without_secrets"]
 
 
 def actions() -> Table:
     """The ``server`` controller: action -> (handler, HTTP routes)."""
     return {
+        "adminExists": (admin_exists, [route("get", "/_adminExists")]),
         "now": (now, [route("get", "/_now")]),
         "info": (info, [route("get", "/"), route("get", "/_serverInfo")]),
+        "getConfig": (get_config, [route("get", "/_getConfig")]),
+        "metrics": (metrics, [route("get", "/_metrics")]),
         "healthCheck": (health_check, [route("get", "/_healthCheck")]),
         "publicApi": (public_api_action, [route("get", "/_publicApi")]),
         "openapi": (openapi, [route("get", "/_openapi")]),
-        "capabilities": (capabilities, [route("get", "/_serverCapabilities")]),
+        "capabilities": (capabilities, [route("get", "/_capabilities"), route("get", "/_serverCapabilities")]),
     }
 
 
@@ -41,18 +42,22 @@ async def now(app: Application, request: KuzzleRequest) -> dict[str, int]:
 
 
 async def info(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    """Versions, routes, node and uptime of the server."""
+    """Versions, routes, plugins, process, machine and services of the server."""
     return {
         "serverInfo": {
             "kuzzle": {
                 "version": __version__,
                 "api": {"routes": api_routes(app)},
+                "application": {"name": app.config.APP_NAME},
+                "memoryUsed": environment.memory_used(),
+                "nodeVersion": environment.runtime_version(),
                 "versions": versions(),
                 "node": app.config.NODE,
-                "uptime": f"{int(time.time() - _STARTED_AT)}s",
+                "uptime": environment.uptime(),
                 "plugins": app.plugin.describe(),
+                "system": environment.system(),
             },
-            "services": {},
+            "services": await _services(),
         }
     }
 
@@ -84,39 +89,62 @@ async def public_api_action(app: Application, request: KuzzleRequest) -> dict[st
 
 
 async def openapi(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    """The OpenAPI 3 document of every action with an HTTP route."""
-    return openapi_document(app)
+    """The OpenAPI document itself: Kuzzle's own API (``scope=kuzzle``), or the application's (``app``)."""
+    scope = request.get_string("scope", "kuzzle")
+    if scope not in SCOPES:
+        raise errors.get("api.assert.unexpected_argument", scope, list(SCOPES))
+    fmt = request.get_string("format", "json")
+    if fmt != "json":
+        raise errors.get("api.assert.unexpected_argument", fmt, ["json"])
+    request.response.raw = True
+    request.response.set_header("Content-Type", "application/json")
+    return openapi_document(app, scope)
 
 
 async def capabilities(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    """Version, routes and limits a client adapts to."""
+    """Version, limits, plugins, routes and services a client adapts to."""
     return {
         "version": __version__,
-        "api": {"routes": public_api(app)},
-        "limits": {
-            "concurrentRequests": app.config.MAX_CONCURRENT_REQUESTS,
-            "requestsBufferSize": app.config.REQUESTS_BUFFER_SIZE,
-            "requestsBufferWarningThreshold": app.config.REQUESTS_BUFFER_WARNING_THRESHOLD,
-            "maxRequestSize": app.config.MAX_REQUEST_SIZE,
+        "limits": _limits(app),
+        "plugins": {name: {"version": p.get("version")} for name, p in app.plugin.describe().items()},
+        "routes": public_api(app),
+        "services": {
+            name: {"backend": service["backend"], "version": service["version"]}
+            for name, service in (await _services()).items()
         },
-        "plugins": app.plugin.describe(),
+    }
+
+
+async def admin_exists(app: Application, request: KuzzleRequest) -> dict[str, bool]:
+    """Whether a user with the ``admin`` profile exists."""
+    return {"exists": (await app.security.rights()).admin_exists}
+
+
+async def get_config(app: Application, request: KuzzleRequest) -> dict[str, Any]:
+    """The configuration in force, in the sections of Kuzzle's, without secrets."""
+    return without_secrets(_configuration(app, await _services()))
+
+
+async def metrics(app: Application, request: KuzzleRequest) -> dict[str, Any]:
+    """Requests running and waiting, open connections, realtime rooms and subscriptions of this process."""
+    running, waiting = app.request_slots.pressure
+    rooms = app.realtime.rooms.rooms
+    # Connections that can be notified: WebSocket and MQTT clients of this process.
+    persistent = len(getattr(app.realtime, "_senders", ()))
+    return {
+        "api": {"concurrentRequests": running, "pendingRequests": waiting},
+        "network": {"connections": {"persistent": persistent}},
+        "realtime": {"rooms": len(rooms), "subscriptions": sum(room.count() for room in rooms.values())},
     }
 
 
 def versions() -> dict[str, str]:
     """Versions of kuzzle_events and what it runs on."""
-
-    def version(dist: str) -> str:
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            return "unknown"
-
     return {
         "kuzzle_events": __version__,
-        "django": version("Django"),
-        "channels": version("channels"),
-        "python": platform.python_version(),
+        "django": environment.package_version("Django"),
+        "channels": environment.package_version("channels"),
+        "python": environment.runtime_version()[1:],
     }
 
 
@@ -133,6 +161,73 @@ def api_routes(app: Application) -> dict[str, dict[str, Any]]:
             for action, act in sorted(controller.actions.items())
         }
     return routes
+
+
+async def _services() -> dict[str, Any]:
+    return await sync_to_async(_described_services, thread_sensitive=True)()
+
+
+def _described_services() -> dict[str, Any]:
+    close_old_connections()
+    return environment.services()
+
+
+def _limits(app: Application) -> dict[str, Any]:
+    c = app.config
+    return {
+        "concurrentRequests": c.MAX_CONCURRENT_REQUESTS,
+        "requestsBufferSize": c.REQUESTS_BUFFER_SIZE,
+        "requestsBufferWarningThreshold": c.REQUESTS_BUFFER_WARNING_THRESHOLD,
+        "maxRequestSize": c.MAX_REQUEST_SIZE,
+    }
+
+
+def _configuration(app: Application, services: dict[str, Any]) -> dict[str, Any]:
+    """Kuzzle's configuration sections, filled from this server's settings."""
+    c = app.config
+    plugins = app.plugin.describe()
+    return {
+        "dump": {"enabled": False},
+        "http": {"maxRequestSize": c.MAX_REQUEST_SIZE},
+        "internal": {"node": c.NODE, "securityCacheTtl": c.SECURITY_CACHE_TTL},
+        "limits": _limits(app),
+        "plugins": {"common": {"include": sorted(plugins)}, "configurations": dict(c.PLUGINS)},
+        "realtime": {"subscriptionsTtl": c.SUBSCRIPTIONS_TTL},
+        "repositories": {"common": {"cacheTTL": c.SECURITY_CACHE_TTL}},
+        "server": {
+            "port": c.PORT,
+            "maxRequestSize": c.MAX_REQUEST_SIZE,
+            "protocols": {
+                "http": {"enabled": True},
+                "websocket": {
+                    "enabled": True,
+                    "backpressureBufferMaxLength": c.WEBSOCKET_BACKPRESSURE_BUFFER_MAX_LENGTH,
+                },
+                "mqtt": conf.mqtt_settings(c),
+            },
+        },
+        "services": services,
+        "stats": {"enabled": False},
+        "validation": {},
+        "version": __version__,
+        # Every setting of KUZZLE_EVENTS, as this server reads them.
+        "kuzzle_events": dict(c),
+    }
+
+
+# Keys whose values are secrets, in any section (Kuzzle drops its "security" section and VAULT_KEY).
+_SECRET = re.compile(r"password|passwd|secret|private|credential|vault|(^|_)key$|api_?key", re.IGNORECASE)
+
+
+def without_secrets(value: Any) -> Any:
+    """``value`` with every entry whose key names a secret left out, at any depth."""
+    if isinstance(value, dict):
+        return {k: without_secrets(v) for k, v in value.items() if not (isinstance(k, str) and _SECRET.search(k))}
+    if isinstance(value, (list, tuple)):
+        return [without_secrets(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return repr(value)
 
 
 def _database_status() -> str:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 from openapi_spec_validator import validate
 
-from kuzzle_events import Application, KuzzleRequest, __version__
+from kuzzle_events import Application, KuzzleRequest, __version__, errors
 from kuzzle_events.api.openapi import openapi_document
+from kuzzle_events.asgi import KuzzleASGI
 
 OVERRIDE = {
     "summary": "Greet someone by name",
@@ -57,8 +59,8 @@ async def greeting(kapp: Application) -> Application:
     return kapp
 
 
-async def result(app: Application, action: str) -> Any:
-    return (await app.sdk.query({"controller": "server", "action": action}))["result"]
+async def result(app: Application, action: str, **args: Any) -> Any:
+    return (await app.sdk.query({"controller": "server", "action": action, **args}))["result"]
 
 
 async def test_public_api_lists_every_action(greeting: Application) -> None:
@@ -94,10 +96,10 @@ async def test_builtin_routes(started: Application) -> None:
 
 
 async def test_openapi_document_is_valid(greeting: Application) -> None:
-    document = await result(greeting, "openapi")
+    document = await result(greeting, "openapi", scope="app")
     validate(document)
-    assert document["openapi"].startswith("3.0.")
-    assert document["info"]["title"] == "kuzzle_events API"
+    assert document["openapi"] == "3.1.0"
+    assert document["info"]["title"] == "application API"
     assert document["info"]["version"] == __version__
     assert set(document["components"]["schemas"]) >= {"KuzzleResponse", "KuzzleError"}
     error = document["components"]["schemas"]["KuzzleError"]["properties"]
@@ -105,7 +107,7 @@ async def test_openapi_document_is_valid(greeting: Application) -> None:
 
 
 async def test_openapi_custom_route(greeting: Application) -> None:
-    paths = (await result(greeting, "openapi"))["paths"]
+    paths = (await result(greeting, "openapi", scope="app"))["paths"]
     assert "/greeting/:name" not in paths
     operation = paths["/greeting/{name}"]["post"]
     assert operation["parameters"] == [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}]
@@ -123,11 +125,10 @@ async def test_openapi_custom_route(greeting: Application) -> None:
     assert hello["summary"] == "Say hello to someone."
     assert hello["description"] == "The name comes from the URL."
     assert paths["/_/greeting/ping"]["get"]["summary"] == "greeting:ping"
-    assert paths["/_now"]["get"]["x-kuzzle-events"] == ["server:beforeNow", "server:afterNow", "server:errorNow"]
 
 
 async def test_openapi_route_override_is_merged(greeting: Application) -> None:
-    operation = (await result(greeting, "openapi"))["paths"]["/greeting/{name}"]["post"]
+    operation = (await result(greeting, "openapi", scope="app"))["paths"]["/greeting/{name}"]["post"]
     assert operation["summary"] == "Greet someone by name"
     assert operation["x-rate-limited"] is True
     assert operation["responses"]["200"]["description"] == "The greeting"
@@ -140,22 +141,18 @@ async def test_openapi_route_override_is_merged(greeting: Application) -> None:
 
 
 async def test_openapi_operations_and_routeless_actions(greeting: Application) -> None:
-    document = await result(greeting, "openapi")
+    document = await result(greeting, "openapi", scope="app")
     operations = [op for item in document["paths"].values() for op in item.values()]
     ids = [op["operationId"] for op in operations]
-    assert len(ids) == len(set(ids)) == len(list(greeting.controller.router))
+    application_routes = [r for r in greeting.controller.router if r.controller == "greeting"]
+    assert len(ids) == len(set(ids)) == len(application_routes)
     assert all(op["operationId"].replace("_", "").isalnum() for op in operations)
-    assert {"/", "/_serverInfo", "/_openapi", "/_publicApi"} <= set(document["paths"])
+    # The built-in actions are in scope=kuzzle.
+    assert not {"/", "/_serverInfo", "/_openapi", "/_publicApi"} & set(document["paths"])
     routeless = document["x-kuzzle-actions-without-http-route"]
     assert {"controller": "greeting", "action": "secret",
             "events": ["greeting:beforeSecret", "greeting:afterSecret", "greeting:errorSecret"]} in routeless  # fmt: skip
-    # Realtime subscriptions need a WebSocket; count has no HTTP route either, as in Kuzzle.
-    assert sorted((a["controller"], a["action"]) for a in routeless) == [
-        ("greeting", "secret"),
-        ("realtime", "count"),
-        ("realtime", "subscribe"),
-        ("realtime", "unsubscribe"),
-    ]
+    assert [(a["controller"], a["action"]) for a in routeless] == [("greeting", "secret")]
 
 
 def test_openapi_paths_differing_only_by_parameter_names(kapp: Application) -> None:
@@ -186,14 +183,54 @@ async def test_capabilities(make_app: Callable[..., Application]) -> None:
     )
     await app.start()
     capabilities = await result(app, "capabilities")
-    assert capabilities == {
-        "version": __version__,
-        "api": {"routes": await result(app, "publicApi")},
-        "limits": {
-            "concurrentRequests": 12,
-            "requestsBufferSize": 1234,
-            "requestsBufferWarningThreshold": 123,
-            "maxRequestSize": 4321,
-        },
-        "plugins": {},
+    assert set(capabilities) == {"version", "limits", "plugins", "routes", "services"}
+    assert capabilities["version"] == __version__
+    assert capabilities["routes"] == await result(app, "publicApi")
+    assert capabilities["limits"] == {
+        "concurrentRequests": 12,
+        "requestsBufferSize": 1234,
+        "requestsBufferWarningThreshold": 123,
+        "maxRequestSize": 4321,
     }
+    assert capabilities["plugins"] == {}
+    services = capabilities["services"]
+    assert {"internalStorage", "publicStorage", "internalCache", "memoryStorage", "channelLayer"} == set(services)
+    assert services["publicStorage"]["backend"] in ("sqlite", "postgresql")
+    assert services["publicStorage"]["version"][0].isdigit()
+    assert services["channelLayer"]["backend"].startswith("channels")
+
+
+async def test_openapi_kuzzle_scope_is_a_swagger_document_of_the_builtins(greeting: Application) -> None:
+    document = await result(greeting, "openapi")
+    assert document == await result(greeting, "openapi", scope="kuzzle")
+    validate(document)
+    assert document["swagger"] == "2.0"
+    assert document["info"]["title"] == "Kuzzle API"
+    assert {"name": "security", "description": "Security Controller"} in document["tags"]
+    assert "greeting" not in {tag["name"] for tag in document["tags"]}
+    user = document["paths"]["/users/{_id}"]["get"]
+    assert user == {
+        "description": "Controller: security.",
+        "summary": "Action: getUser.",
+        "tags": ["security"],
+        "responses": {"200": {"description": "OK"}},
+        "parameters": [{"in": "path", "name": "_id", "required": True, "type": "string"}],
+    }
+    assert "/greeting/{name}" not in document["paths"]
+    with pytest.raises(errors.BadRequestError) as refused:
+        await result(greeting, "openapi", scope="nope")
+    assert refused.value.id == "api.assert.unexpected_argument"
+
+
+async def test_openapi_over_http_is_the_document_itself(greeting: Application) -> None:
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=KuzzleASGI(app=greeting)), base_url="http://testserver"
+    )
+    async with client:
+        kuzzle = await client.get("/_openapi")
+        app = await client.get("/_openapi?scope=app")
+    assert kuzzle.status_code == app.status_code == 200
+    assert kuzzle.headers["content-type"].startswith("application/json")
+    assert kuzzle.json()["swagger"] == "2.0"
+    assert app.json()["openapi"] == "3.1.0"
+    assert "/greeting/{name}" in app.json()["paths"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from typing import Any
 
 import pytest
 
@@ -64,3 +66,70 @@ async def test_envelope_shape(started: Application) -> None:
         "result",
     ]
     assert envelope["requestId"] == "abc" and envelope["volatile"] is None and envelope["error"] is None
+
+
+async def test_admin_exists(started: Application) -> None:
+    from asgiref.sync import sync_to_async
+
+    from tests.accounts import make_user
+
+    assert (await started.sdk.query({"controller": "server", "action": "adminExists"}))["result"] == {"exists": False}
+    await sync_to_async(make_user)("someone")
+    assert (await started.sdk.query({"controller": "server", "action": "adminExists"}))["result"] == {"exists": False}
+    await sync_to_async(make_user)("root", superuser=True)
+    assert (await started.sdk.query({"controller": "server", "action": "adminExists"}))["result"] == {"exists": True}
+
+
+async def test_server_info_has_kuzzles_fields(started: Application) -> None:
+    import platform
+
+    info = (await started.sdk.query({"controller": "server", "action": "info"}))["result"]["serverInfo"]
+    kuzzle = info["kuzzle"]
+    assert kuzzle["nodeVersion"] == f"v{platform.python_version()}"
+    assert isinstance(kuzzle["memoryUsed"], int) and kuzzle["memoryUsed"] > 0
+    assert kuzzle["uptime"].endswith("s")
+    assert float(kuzzle["uptime"][:-1]) >= 0
+    assert kuzzle["system"]["cpus"] and "memory" in kuzzle["system"]
+    assert kuzzle["plugins"] == {}
+    services = info["services"]
+    assert {"internalStorage", "publicStorage", "internalCache", "memoryStorage", "channelLayer"} == set(services)
+    assert services["publicStorage"]["backend"] in ("sqlite", "postgresql")
+    assert services["publicStorage"]["status"] == "green"
+    assert services["internalCache"]["version"]
+    assert services["channelLayer"]["backend"].startswith("channels")
+
+
+async def test_get_config_has_kuzzles_sections_and_no_secrets(make_app: Any) -> None:
+    app = make_app(MQTT={"MODE": "off", "USERNAME": "broker-user", "PASSWORD": "broker-password"})
+    await app.start()
+    config = (await app.sdk.query({"controller": "server", "action": "getConfig"}))["result"]
+    sections = {"realtime", "dump", "limits", "plugins", "repositories", "server", "services", "stats", "internal"}
+    assert sections | {"validation", "version"} <= set(config)
+    assert "security" not in config and "VAULT_KEY" not in config
+    assert config["server"]["protocols"]["mqtt"]["USERNAME"] == "broker-user"
+    assert "PASSWORD" not in config["server"]["protocols"]["mqtt"]
+    assert "PASSWORD" not in config["kuzzle_events"]["MQTT"]
+    assert "broker-password" not in json.dumps(config)
+    assert config["limits"]["concurrentRequests"] == app.config.MAX_CONCURRENT_REQUESTS
+
+
+def test_without_secrets() -> None:
+    from kuzzle_events.api.server import without_secrets
+
+    assert without_secrets(
+        {"a": {"api_key": 1, "KEY": 2, "TOKEN_TTL": "1h", "db_password": "x", "l": [{"secret": 1}]}}
+    ) == {"a": {"TOKEN_TTL": "1h", "l": [{}]}}
+
+
+async def test_metrics(started: Application) -> None:
+    from tests.api.test_auth import call
+
+    # A client's request holds a request slot while it runs: its own.
+    metrics = (await call(started, controller="server", action="metrics"))["result"]
+    assert metrics["api"] == {"concurrentRequests": 1, "pendingRequests": 0}
+    assert metrics["realtime"] == {"rooms": 0, "subscriptions": 0}
+    started.realtime.rooms.subscribe("c1", "i", "c", {})
+    started.realtime.rooms.subscribe("c2", "i", "c", {})
+    metrics = (await started.sdk.query({"controller": "server", "action": "metrics"}))["result"]
+    assert metrics["realtime"] == {"rooms": 1, "subscriptions": 2}
+    assert set(metrics["network"]["connections"]) == {"persistent"}

@@ -366,6 +366,9 @@ async function demoScenario(kuzzle) {
   // What the SDK checks after a (re)connection, and from isAuthenticated(): the anonymous user.
   await step("checkToken", async () => kuzzle.auth.checkToken());
 
+  // server:adminExists through the SDK's server controller: result.exists (no administrator yet).
+  await step("adminExists", async () => ({ exists: await kuzzle.server.adminExists() }));
+
   // Custom controller, custom route (GET and POST /greeting/:name), path arg, query arg, body.
   const hello = {
     controller: "greeting",
