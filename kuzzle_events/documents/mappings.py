@@ -13,7 +13,7 @@ from typing import Any
 
 from kuzzle_events import errors
 
-__all__ = ["DEFAULT_DYNAMIC", "KUZZLE_META", "check", "merge", "public", "unknown_field"]
+__all__ = ["DEFAULT_DYNAMIC", "KUZZLE_META", "check", "merge", "public", "unknown_field", "is_indexed"]
 
 _ROOT = ("properties", "_meta", "dynamic", "dynamic_templates")
 _CHILD = ("type",)
@@ -136,3 +136,16 @@ def _unknown(mapping: dict[str, Any], value: dict[str, Any], path: list[str], in
             if found is not None:
                 return found
     return None
+
+
+def is_indexed(mappings: dict[str, Any], path: str) -> bool:
+    """Whether a search on the dotted field ``path`` sees it: not when it is undeclared under
+    ``dynamic: false`` (the document keeps it, unindexed, as in Elasticsearch)."""
+    mapping, dynamic = mappings, str(mappings.get("dynamic", DEFAULT_DYNAMIC))
+    for part in path.split("."):
+        declared = mapping.get("properties", {}).get(part)
+        if declared is None:
+            return dynamic != "false"
+        mapping = declared
+        dynamic = str(mapping.get("dynamic", dynamic))
+    return True

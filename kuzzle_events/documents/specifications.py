@@ -149,7 +149,8 @@ def structure(spec: dict[str, Any]) -> dict[str, Any]:
     ``validation.assert.unexpected_children`` if ``a`` cannot have children.
     """
     tree: dict[str, Any] = {}
-    for name in sorted(spec.get("fields", {}), key=lambda n: n.count("/")):
+    # By name: the stored order of an object's keys is not kept by every database (jsonb sorts them).
+    for name in sorted(spec.get("fields", {}), key=lambda n: (n.count("/"), n)):
         path = name.split("/")
         level = tree
         for part in path[:-1]:

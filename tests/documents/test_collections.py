@@ -48,6 +48,14 @@ def test_strictness_is_per_level() -> None:
     assert mappings.unknown_field(lax_child, {"other": 1}) == "other"
 
 
+def test_undeclared_fields_under_dynamic_false_are_not_indexed() -> None:
+    assert mappings.is_indexed(NESTED, "name") and mappings.is_indexed(NESTED, "address.city")
+    assert not mappings.is_indexed(NESTED, "age")
+    # Under a strict or true level, an undeclared field is searchable (or refused on write).
+    assert mappings.is_indexed(NESTED, "address.zip")
+    assert mappings.is_indexed({}, "anything.at.all")
+
+
 def test_a_write_blocked_collection_refuses_documents(books: None) -> None:
     collections.update_collection("library", "books", settings={"index": {"blocks": {"write": True}}})
     assert refused(collections.check_mapping, "library", "books", {"title": "x"})[0] == (
@@ -123,20 +131,21 @@ def test_documents_are_checked_against_the_specifications(books: None) -> None:
     problems = collections.validate_document(
         "library", "books", {"year": 1700.5, "tags": ["c"], "author": {"email": "nope"}}
     )
+    # Fields are checked by name, whatever the database kept of their order.
     assert problems == [
+        (["author", "email"], "The string must be a valid email address."),
+        (["tags"], 'The field only accepts following values: "a, b".'),
         (["title"], "The field is mandatory."),
         (["year"], "The field must be an integer."),
-        (["tags"], 'The field only accepts following values: "a, b".'),
-        (["author", "email"], "The string must be a valid email address."),
         (None, "The document does not match validation filters."),
     ]
-    assert specifications.error_messages(problems[3:]) == {
+    assert specifications.error_messages([problems[0], problems[4]]) == {
         "fieldScope": {
             "children": {"author": {"children": {"email": {"messages": ["The string must be a valid email address."]}}}}
         },
         "documentScope": ["The document does not match validation filters."],
     }
-    failure = specifications.failure(problems)
+    failure = specifications.failure(problems[2:])
     assert (failure.id, failure.message) == (
         "validation.check.failed_field",
         'Validation failed. Field "title": The field is mandatory.',
