@@ -155,6 +155,11 @@ class Collection(models.Model):
     index = models.ForeignKey(Index, on_delete=models.CASCADE, related_name="collections")
     name = models.CharField(max_length=126)
     created_at = models.DateTimeField(auto_now_add=True)
+    mappings = models.JSONField(default=dict, blank=True, help_text="Elasticsearch's mappings: dynamic, _meta, properties.")
+    settings = models.JSONField(default=dict, blank=True, help_text="Elasticsearch's index settings, as given.")
+    specifications = models.JSONField(
+        null=True, blank=True, help_text="Kuzzle's validation specifications: strict, fields, validators."
+    )
 
     class Meta:
         ordering = ["index", "name"]

@@ -432,6 +432,8 @@ def test_sdk_documents_and_realtime(node: str, uvicorn_server: Server, protocol:
     websocket = protocol == "websocket"
     steps = ["collectionCreate", "create", "get", "update", "search", "delete"]
     assert results["steps"] == (["collectionCreate", "subscribe", *steps[1:], "unsubscribe"] if websocket else steps)
+    assert results["collectionList"]["type"] == "all"
+    assert f"stored:items-{protocol}-{ws_client or 'sdk'}" in results["collectionList"]["names"]
     assert results["create"] == {"_id": "pen", "name": "pen", "author": "-1"}
     assert results["get"] == {"_id": "pen", "_source": {"name": "pen", "price": 2}}
     assert results["update"] == {"_id": "pen", "price": 3, "name": "pen"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from kuzzle_events.api import admin, auth, documents, realtime, security, server
+from kuzzle_events.api import admin, auth, collections, documents, realtime, security, server
 from kuzzle_events.api.table import Table, definition
 
 if TYPE_CHECKING:
@@ -23,8 +23,8 @@ BUILTINS: dict[str, Callable[[], Table]] = {
     "server": server.actions,
     "auth": auth.actions,
     "security": security.actions,
-    "index": documents.index_actions,
-    "collection": documents.collection_actions,
+    "index": collections.index_actions,
+    "collection": collections.collection_actions,
     "document": documents.document_actions,
     "realtime": realtime.actions,
     "admin": admin.actions,

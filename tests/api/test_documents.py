@@ -1,4 +1,4 @@
-"""The index, collection and document controllers on Django's ORM, with the generic document events."""
+"""The document controller on Django's ORM, with the generic document events."""
 
 from __future__ import annotations
 
@@ -34,33 +34,6 @@ async def doc(app: Application, action: str, **data: Any) -> dict[str, Any]:
 
 async def stored() -> dict[str, dict[str, Any]]:
     return await sync_to_async(lambda: {d.key: d.source for d in Document.objects.all()})()
-
-
-async def test_indexes_and_collections(started: Application) -> None:
-    assert (await call(started, controller="index", action="create", index="library"))["result"] == {
-        "acknowledged": True
-    }
-    again = await call(started, controller="index", action="create", index="library")
-    assert (again["status"], again["error"]["id"]) == (412, "services.storage.index_already_exists")
-    bad = await call(started, controller="index", action="create", index="Bad Name")
-    assert (bad["status"], bad["error"]["id"]) == (400, "services.storage.invalid_index_name")
-    assert (await call(started, controller="index", action="exists", index="library"))["result"] is True
-    assert (await call(started, controller="index", action="list"))["result"] == {"indexes": ["library"]}
-    missing = await call(started, controller="collection", action="create", index="nope", collection="c")
-    assert missing["error"]["id"] == "services.storage.unknown_index"
-    await call(started, controller="collection", action="create", index="library", collection="books")
-    listed = await call(started, controller="collection", action="list", index="library")
-    assert listed["result"]["collections"] == [{"name": "books", "type": "stored"}]
-    assert (await call(started, controller="collection", action="exists", index="library", collection="books"))[
-        "result"
-    ]
-    assert (await call(started, controller="collection", action="delete", index="library", collection="books"))[
-        "status"
-    ] == 200
-    gone = await doc(started, "create", body={"a": 1})
-    assert gone["error"]["id"] == "services.storage.unknown_collection"
-    assert (await call(started, controller="index", action="delete", index="library"))["status"] == 200
-    assert (await call(started, controller="index", action="exists", index="library"))["result"] is False
 
 
 async def test_document_life_cycle_with_metadata(library: Application) -> None:

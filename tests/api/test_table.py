@@ -27,15 +27,15 @@ def test_every_builtin_action_comes_from_its_table(kapp: Application) -> None:
 
 
 def test_a_service_function_is_built_once_and_private_names_are_refused() -> None:
-    storage = Service("kuzzle_events.documents.storage")
+    storage = Service("kuzzle_events.documents.collections")
     assert storage.list_indexes is storage.list_indexes
-    assert storage.list_indexes.__qualname__ == "kuzzle_events.documents.storage.list_indexes"
+    assert storage.list_indexes.__qualname__ == "kuzzle_events.documents.collections.list_indexes"
     with pytest.raises(AttributeError):
         getattr(storage, "_private")  # noqa: B009  (the attribute access is what is tested)
 
 
 async def test_a_service_call_runs_the_function(started: Application) -> None:
-    assert await Service("kuzzle_events.documents.storage").list_indexes() == []
+    assert await Service("kuzzle_events.documents.collections").list_indexes() == []
 
 
 @pytest.mark.parametrize("args", [{"from": -1}, {"size": -1}])

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from kuzzle_events import errors
-from kuzzle_events.documents import search, storage
+from kuzzle_events.documents import collections, search, storage
 from kuzzle_events.documents.koncorde import to_elasticsearch
 from kuzzle_events.documents.query import Translator
 from kuzzle_events.models import Document, ScrollCursor
@@ -31,8 +31,8 @@ BOOKS: dict[str, dict[str, Any]] = {
 
 @pytest.fixture
 def books() -> None:
-    storage.create_index("library")
-    storage.create_collection("library", "books")
+    collections.create_index("library")
+    collections.create_collection("library", "books")
     storage.write("library", "books", list(BOOKS.items()), "create", "ada")
 
 

@@ -277,6 +277,9 @@ async function dataScenario(kuzzle) {
   const index = dataIndex;
   const collection = `items-${protocolName}-${protocolName === "websocket" ? wsClient : "sdk"}`;
   await step("collectionCreate", async () => kuzzle.collection.create(index, collection));
+  // The SDK sends size: 0 (every collection), as index:export does.
+  const listed = await kuzzle.collection.list(index);
+  results.collectionList = { type: listed.type, names: listed.collections.map((c) => `${c.type}:${c.name}`) };
   const cheap = { range: { price: { lt: 10 } } };
   const notifications = [];
   let roomId = null;
