@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from kuzzle_events.api import auth, documents, realtime, security, server
+from kuzzle_events.api import auth, bulk, documents, realtime, security, server
 from kuzzle_events.api.table import Table, definition
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ BUILTINS: dict[str, Callable[[], Table]] = {
     "index": documents.index_actions,
     "collection": documents.collection_actions,
     "document": documents.document_actions,
+    "bulk": bulk.bulk_actions,
     "realtime": realtime.actions,
 }
 

@@ -73,6 +73,8 @@ async def test_document_life_cycle_with_metadata(library: Application) -> None:
     dup = await doc(library, "create", _id="dune", body={})
     assert dup["error"]["id"] == "services.storage.document_already_exists"
     updated = await doc(library, "update", _id="dune", body={"year": 1966, "_kuzzle_info": {"author": "eve"}})
+    assert set(updated["result"]["_source"]) == {"year", "_kuzzle_info"}  # without source: the changes
+    updated = await doc(library, "update", _id="dune", source=True, body={"year": 1966})
     source = updated["result"]["_source"]
     assert (source["title"], source["year"]) == ("Dune", 1966)
     assert source["_kuzzle_info"]["author"] == "ada" and source["_kuzzle_info"]["updater"] == "-1"
@@ -82,7 +84,9 @@ async def test_document_life_cycle_with_metadata(library: Application) -> None:
     assert "year" not in replaced["result"]["_source"]
     missing = await doc(library, "replace", _id="nope", body={})
     assert (missing["status"], missing["error"]["id"]) == (404, "services.storage.not_found")
-    upsert = await doc(library, "upsert", _id="emma", body={"changes": {"title": "Emma"}, "default": {"year": 1815}})
+    upsert = await doc(
+        library, "upsert", _id="emma", source=True, body={"changes": {"title": "Emma"}, "default": {"year": 1815}}
+    )
     assert upsert["result"]["created"] is True and upsert["result"]["_source"]["year"] == 1815
     replaced = await doc(library, "createOrReplace", _id="emma", body={"title": "Emma!"})
     assert replaced["result"]["created"] is False
@@ -97,37 +101,133 @@ async def test_document_life_cycle_with_metadata(library: Application) -> None:
     assert (await doc(library, "create", _id="x", body=[1]))["error"]["id"] == "api.assert.invalid_type"
 
 
-async def test_multi_document_writes_are_all_or_nothing(library: Application) -> None:
+async def test_multi_document_writes_answer_per_document(library: Application) -> None:
     await doc(library, "create", _id="b1", body={"n": 1})
-    failed = await doc(
+    made = await doc(
         library, "mCreate", body={"documents": [{"_id": "b2", "body": {"n": 2}}, {"_id": "b1", "body": {"n": 9}}]}
     )
-    assert (failed["status"], failed["error"]["id"]) == (400, "services.storage.incomplete_write")
-    assert [e["_id"] for e in failed["error"]["errors"]] == ["b1"]
-    assert await stored() == {"b1": {"n": 1}}
-    made = await doc(
-        library, "mCreate", body={"documents": [{"_id": "b2", "body": {"n": 2}}, {"_id": "b3", "body": {"n": 3}}]}
-    )
-    assert [d["_id"] for d in made["result"]["successes"]] == ["b2", "b3"] and made["result"]["errors"] == []
+    assert made["status"] == 200, made["error"]
+    (created,) = made["result"]["successes"]
+    assert (created["_id"], created["_version"], created["result"], created["status"]) == ("b2", 1, "created", 201)
+    assert created["_source"]["n"] == 2 and created["_source"]["_kuzzle_info"]["author"] == "-1"
+    assert made["result"]["errors"] == [
+        {"document": {"_id": "b1", "body": {"n": 9}}, "status": 400, "reason": "document already exists"}
+    ]
+    assert await stored() == {"b1": {"n": 1}, "b2": {"n": 2}}
+    # Bad items are errors of their own; the others are written.
+    bad = [7, {"_id": 3, "body": {}}, {"_id": "b4"}, {"body": {"x": 1}}]
+    mixed = await doc(library, "mReplace", body={"documents": [{"_id": "b2", "body": {"r": 1}}, *bad[:3]]})
+    assert [s["_id"] for s in mixed["result"]["successes"]] == ["b2"]
+    assert mixed["result"]["successes"][0]["_version"] == 2
+    assert [(e["document"], e["status"]) for e in mixed["result"]["errors"]] == [(i, 400) for i in bad[:3]]
+    assert [e["reason"] for e in mixed["result"]["errors"]] == [
+        "document body must be an object",
+        "document _id must be a string",
+        "document body must be an object",
+    ]
     updated = await doc(
-        library, "mUpdate", body={"documents": [{"_id": "b2", "body": {"m": 1}}, {"_id": "zz", "body": {}}]}
+        library, "mUpdate", body={"documents": [{"_id": "b2", "body": {"m": {"a": 1}}}, {"_id": "zz", "body": {}}]}
     )
-    assert updated["status"] == 400 and (await stored())["b2"] == {"n": 2}
-    updated = await doc(library, "mUpdate", body={"documents": [{"_id": "b2", "body": {"m": 1}}]})
-    assert updated["result"]["successes"][0]["_source"]["m"] == 1
-    got = await doc(library, "mGet", body={"ids": ["b1", "zz", "b3"]})
-    assert [d["_id"] for d in got["result"]["successes"]] == ["b1", "b3"] and got["result"]["errors"] == ["zz"]
-    deleted = await doc(library, "mDelete", body={"ids": ["b1", "zz"]})
-    assert deleted["status"] == 400 and "b1" in await stored()
-    deleted = await doc(library, "mDelete", body={"ids": ["b1", "b3"]})
-    assert deleted["result"] == {"successes": ["b1", "b3"], "errors": []}
-    assert set(await stored()) == {"b2"}
-    replaced = await doc(library, "mReplace", body={"documents": [{"_id": "b2", "body": {"r": 1}}]})
-    assert replaced["result"]["successes"][0]["_source"]["r"] == 1
+    assert [(s["_id"], s["_version"], s["_source"]["m"]) for s in updated["result"]["successes"]] == [
+        ("b2", 3, {"a": 1})
+    ]
+    assert updated["result"]["errors"][0]["status"] == 404
+    upserted = await doc(
+        library,
+        "mUpsert",
+        body={
+            "documents": [
+                {"_id": "b2", "changes": {"m": {"b": 2}}},
+                {"_id": "u1", "changes": {"c": 1}, "default": {"d": 1}},
+            ]
+        },
+    )
+    assert [(s["_id"], s["created"]) for s in upserted["result"]["successes"]] == [("b2", False), ("u1", True)]
+    assert (await stored())["b2"] == {"r": 1, "m": {"a": 1, "b": 2}} and (await stored())["u1"] == {"c": 1, "d": 1}
+    got = await doc(library, "mGet", body={"ids": ["b1", "zz", "b2", 4]})
+    assert [(d["_id"], d["_version"]) for d in got["result"]["successes"]] == [("b1", 1), ("b2", 4)]
+    assert got["result"]["errors"] == ["zz", 4]
+    there = await doc(library, "mExists", body={"ids": ["b1", "zz"]})
+    assert there["result"] == {"successes": ["b1"], "errors": ["zz"]}
+    deleted = await doc(library, "mDelete", body={"ids": ["b1", "zz", 5]})
+    assert deleted["result"]["successes"] == ["b1"]
+    assert deleted["result"]["errors"] == [
+        {"_id": 5, "reason": "document _id must be a string", "status": 400},
+        {"_id": "zz", "reason": "document not found", "status": 404},
+    ]
     both = await doc(
         library, "mCreateOrReplace", body={"documents": [{"_id": "b2", "body": {}}, {"_id": "b9", "body": {}}]}
     )
-    assert len(both["result"]["successes"]) == 2
+    assert [s["result"] for s in both["result"]["successes"]] == ["updated", "created"]
+
+
+async def test_strict_fails_the_request_after_writing_the_others(library: Application) -> None:
+    await doc(library, "create", _id="s1", body={})
+    answer = await doc(
+        library,
+        "mCreate",
+        strict=True,
+        body={"documents": [{"_id": "s1", "body": {}}, {"_id": "s2", "body": {}}]},
+    )
+    assert (answer["status"], answer["error"]["id"]) == (400, "api.process.incomplete_multiple_request")
+    assert [e["document"]["_id"] for e in answer["error"]["errors"]] == ["s1"]
+    assert set(await stored()) == {"s1", "s2"}
+    for action, body in [("mGet", {"ids": ["nope"]}), ("mDelete", {"ids": ["nope"]}), ("mExists", {"ids": ["nope"]})]:
+        failed = await doc(library, action, strict=True, body=body)
+        assert failed["error"]["id"] == "api.process.incomplete_multiple_request", action
+
+
+async def test_versions_grow_with_each_write(library: Application) -> None:
+    assert (await doc(library, "create", _id="v", body={"a": 1}))["result"]["_version"] == 1
+    assert (await doc(library, "update", _id="v", body={"b": 1}))["result"]["_version"] == 2
+    assert (await doc(library, "replace", _id="v", body={"c": 1}))["result"]["_version"] == 3
+    assert (await doc(library, "createOrReplace", _id="v", body={"d": {"e": 1, "f": 2}}))["result"]["_version"] == 4
+    assert (await doc(library, "upsert", _id="v", body={"changes": {"g": 1}}))["result"]["_version"] == 5
+    fields = await doc(library, "deleteFields", _id="v", source=True, body={"fields": ["d.e"]})
+    assert fields["result"]["_version"] == 6 and fields["result"]["_source"]["d"] == {"f": 2}
+    got = await doc(library, "get", _id="v")
+    assert got["result"]["_version"] == 6
+    deleted = await doc(library, "delete", _id="v", source=True)
+    assert deleted["result"]["_source"]["g"] == 1 and deleted["result"]["_version"] == 7
+    for name, value in [("refresh", "wait_for"), ("retryOnConflict", 3)]:
+        answer = await doc(library, "update", _id="nope", body={}, **{name: value})
+        assert answer["error"]["id"] == "services.storage.not_found"
+    assert (await doc(library, "create", body={}, refresh="sometimes"))["error"]["id"] == "api.assert.invalid_argument"
+
+
+async def test_by_query_actions(library: Application) -> None:
+    for n in range(4):
+        await doc(library, "create", _id=f"q{n}", body={"n": n, "even": n % 2 == 0})
+    updated = await doc(library, "updateByQuery", body={"query": {"term": {"even": True}}, "changes": {"seen": True}})
+    assert sorted(s["_id"] for s in updated["result"]["successes"]) == ["q0", "q2"]
+    assert "_source" not in updated["result"]["successes"][0] and updated["result"]["errors"] == []
+    assert (await stored())["q2"] == {"n": 2, "even": True, "seen": True}
+    deleted = await doc(library, "deleteByQuery", source=True, body={"query": {"range": {"n": {"gte": 2}}}})
+    assert deleted["result"]["ids"] == ["q2", "q3"] and deleted["result"]["documents"][0]["_source"]["seen"] is True
+    koncorde = await doc(library, "deleteByQuery", lang="koncorde", body={"query": {"equals": {"n": 0}}})
+    assert koncorde["result"] == {"documents": [{"_id": "q0"}], "ids": ["q0"]}
+    assert set(await stored()) == {"q1"}
+
+
+async def test_inject_metadata_pipes_add_kuzzle_info_fields(library: Application) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def inject(payload: dict[str, Any]) -> dict[str, Any]:
+        seen.append(payload)
+        payload["metadata"]["customized"] = payload["request"].input.action
+        return payload
+
+    library.pipe.register("generic:document:injectMetadata", inject)
+    await doc(library, "create", _id="meta", body={})
+    await doc(library, "update", _id="meta", body={"x": 1})
+    await doc(library, "upsert", _id="up", body={"changes": {}})
+    got = await doc(library, "get", _id="meta")
+    info = got["result"]["_source"]["_kuzzle_info"]
+    assert info["customized"] == "update" and info["author"] == "-1"
+    assert "defaultMetadata" in seen[2] and "defaultMetadata" not in seen[0]
+    # m* actions add Kuzzle's metadata themselves, as Kuzzle does.
+    await doc(library, "mCreate", body={"documents": [{"_id": "m", "body": {}}]})
+    assert len(seen) == 3
 
 
 async def test_search_and_count(library: Application) -> None:
@@ -354,9 +454,10 @@ async def test_content_no_database_can_store_is_a_400_naming_no_value(library: A
     multi = await doc(
         library, "mCreate", body={"documents": [{"_id": "m1", "body": {"ok": 1}}, {"_id": "m2", "body": content}]}
     )
-    assert (multi["status"], multi["error"]["id"]) == (400, "services.storage.incomplete_write")
-    assert [e["reason"]["id"] for e in multi["error"]["errors"]] == ["api.assert.invalid_argument"]
-    assert set(await stored()) == {"good"} and (await stored())["good"] == {"ok": 1}
+    assert [s["_id"] for s in multi["result"]["successes"]] == ["m1"]
+    (error,) = multi["result"]["errors"]
+    assert (error["document"], error["status"]) == ({"_id": "m2"}, 400)
+    assert set(await stored()) == {"good", "m1"} and (await stored())["good"] == {"ok": 1}
 
 
 async def test_escaped_backslashes_before_u0000_are_text(library: Application) -> None:
