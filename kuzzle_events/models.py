@@ -169,7 +169,12 @@ class Document(models.Model):
         """The document's ``_kuzzle_info``, or None when it has none."""
         if not self.has_info:
             return None
-        columns = {"author": self.author, "createdAt": self.created_at, "updater": self.updater, "updatedAt": self.updated_at}
+        columns = {
+            "author": self.author,
+            "createdAt": self.created_at,
+            "updater": self.updater,
+            "updatedAt": self.updated_at,
+        }
         return {**columns, **self.extra_info}
 
     def set_info(self, info: dict[str, Any] | None) -> None:

@@ -7,8 +7,11 @@ the others.
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterable
 from typing import Any
+
+from django.db import transaction
 
 from kuzzle_events import errors
 from kuzzle_events.core.response import dumps, encodable
@@ -117,22 +120,32 @@ def _collection(index: str, name: str) -> Collection:
 def write(
     index: str, collection: str, documents: list[tuple[str | None, dict[str, Any]]], mode: str, kuid: str
 ) -> list[dict[str, Any]]:
-    """Create (``create``), create or replace (``createOrReplace``) or replace (``replace``) documents,
-    each with the metadata of a write by ``kuid``; the first failure raised, after the others are written.
-
-    (The API's writes go through :func:`kuzzle_events.documents.writes.apply`, which reports each.)
+    """Store documents in one transaction (``create``, ``createOrReplace`` or ``replace``), with the
+    metadata of a write by ``kuid``: for fixtures and loading data. The API's writes go through
+    :func:`kuzzle_events.documents.writes.apply`, which answers for each document.
     """
-    from kuzzle_events.documents.writes import apply  # writes builds on this module
-
-    now = now_ms()
-    info = {"author": kuid, "createdAt": now, "updater": None, "updatedAt": None}
-    outcomes = apply(
-        index, collection, [{"kind": mode, "_id": key, "body": source, "info": info} for key, source in documents]
-    )
-    for outcome in outcomes:
-        if "error" in outcome:
-            raise outcome["error"]
-    return outcomes
+    info = {"author": kuid, "createdAt": now_ms(), "updater": None, "updatedAt": None}
+    written = []
+    with transaction.atomic():
+        target = _collection(index, collection)
+        for key, source in documents:
+            refused = _unstorable(source)
+            if refused is not None:
+                raise refused
+            row = Document.objects.filter(collection=target, key=key).first() if key else None
+            if (mode == "create" and row is not None) or (mode == "replace" and row is None):
+                raise errors.get(
+                    "services.storage.document_already_exists" if row else "services.storage.not_found",
+                    key,
+                    index,
+                    collection,
+                )
+            row = row or Document(collection=target, key=key or uuid.uuid4().hex, version=0)
+            row.source, row.version = source, row.version + 1
+            row.set_info(info)
+            row.save()
+            written.append({**row.to_kuzzle(), "_version": row.version})
+    return written
 
 
 def get(index: str, collection: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
