@@ -472,3 +472,113 @@ async def test_an_integrity_error_other_than_a_taken_id_is_not_document_already_
         answer = await doc(library, "create", _id="checked", body={"ok": 1})
     assert (answer["status"], answer["error"]["id"]) == (400, "services.storage.unexpected_bad_request")
     assert "secret" not in answer["error"]["message"]
+
+
+# Kuzzle 2.56's HTTP routes of the document and bulk controllers (lib/api/httpRoutes.js).
+KUZZLE_ROUTES = {
+    ("document", "count", "post", "/:index/:collection/_count"),
+    ("document", "create", "post", "/:index/:collection/_create"),
+    ("document", "create", "post", "/:index/:collection/:_id/_create"),
+    ("document", "createOrReplace", "put", "/:index/:collection/:_id"),
+    ("document", "delete", "delete", "/:index/:collection/:_id"),
+    ("document", "deleteByQuery", "delete", "/:index/:collection/_query"),
+    ("document", "deleteFields", "delete", "/:index/:collection/:_id/_fields"),
+    ("document", "exists", "get", "/:index/:collection/:_id/_exists"),
+    ("document", "export", "get", "/:index/:collection/_export"),
+    ("document", "export", "post", "/:index/:collection/_export"),
+    ("document", "get", "get", "/:index/:collection/:_id"),
+    ("document", "mCreate", "post", "/:index/:collection/_mCreate"),
+    ("document", "mCreateOrReplace", "put", "/:index/:collection/_mCreateOrReplace"),
+    ("document", "mDelete", "delete", "/:index/:collection/_mDelete"),
+    ("document", "mExists", "post", "/:index/:collection/_mExists"),
+    ("document", "mGet", "get", "/:index/:collection/_mGet"),
+    ("document", "mGet", "post", "/:index/:collection/_mGet"),
+    ("document", "mReplace", "put", "/:index/:collection/_mReplace"),
+    ("document", "mUpdate", "put", "/:index/:collection/_mUpdate"),
+    ("document", "mUpdate", "patch", "/:index/:collection/_mUpdate"),
+    ("document", "mUpsert", "post", "/:index/:collection/_mUpsert"),
+    ("document", "replace", "put", "/:index/:collection/:_id/_replace"),
+    ("document", "scroll", "get", "/_scroll/:scrollId"),
+    ("document", "search", "get", "/:index/:collection/_search"),
+    ("document", "search", "post", "/:index/:collection/_search"),
+    ("document", "update", "put", "/:index/:collection/:_id/_update"),
+    ("document", "update", "patch", "/:index/:collection/:_id/_update"),
+    ("document", "updateByQuery", "put", "/:index/:collection/_query"),
+    ("document", "upsert", "post", "/:index/:collection/:_id/_upsert"),
+    ("document", "upsert", "put", "/:index/:collection/:_id/_upsert"),
+    ("document", "validate", "post", "/:index/:collection/_validate"),
+    ("bulk", "import", "post", "/:index/:collection/_bulk"),
+    ("bulk", "mWrite", "post", "/:index/:collection/_mWrite"),
+    ("bulk", "write", "post", "/:index/:collection/_write"),
+    ("bulk", "deleteByQuery", "delete", "/:index/:collection/_bulk/_query"),
+    ("bulk", "updateByQuery", "patch", "/:index/:collection/_bulk/_query"),
+}
+
+
+async def test_public_api_lists_every_kuzzle_route(started: Application) -> None:
+    api = (await call(started, controller="server", action="publicApi"))["result"]
+    served = {
+        (controller, action, route["verb"].lower(), route["path"])
+        for controller in ("document", "bulk")
+        for action, spec in api[controller].items()
+        for route in spec.get("http", [])
+    }
+    assert KUZZLE_ROUTES <= served
+
+
+async def test_m_actions_over_http_answer_partial_successes(library: Application) -> None:
+    from tests.protocols.test_http import asgi_client
+
+    http = asgi_client(library)
+    headers = {"content-type": "application/json"}
+    body = {"documents": [{"_id": "h1", "body": {"n": 1}}, {"_id": "h1", "body": {"n": 2}}, "bad"]}
+    made = await http("POST", "/library/books/_mCreate", headers=headers, content=json.dumps(body).encode())
+    result = made.json()["result"]
+    assert made.status == 200 and [s["_id"] for s in result["successes"]] == ["h1"]
+    assert [e["reason"] for e in result["errors"]] == ["document body must be an object", "document already exists"]
+    got = await http("GET", "/library/books/_mGet?ids=h1,nope")
+    assert got.json()["result"]["errors"] == ["nope"] and got.json()["result"]["successes"][0]["_version"] == 1
+    strict = await http("GET", "/library/books/_mGet?ids=nope&strict")
+    assert strict.status == 400 and strict.json()["error"]["id"] == "api.process.incomplete_multiple_request"
+    patched = await http("PATCH", "/library/books/h1/_update", headers=headers, content=b'{"m": 1}')
+    assert patched.json()["result"]["_version"] == 2
+    upserted = await http("POST", "/library/books/_mUpsert", headers=headers, content=b'{"documents": [{"_id": "h2", "changes": {}}]}')
+    assert upserted.json()["result"]["successes"][0]["created"] is True
+    fields = await http("DELETE", "/library/books/h1/_fields?source", headers=headers, content=b'{"fields": ["m"]}')
+    assert fields.json()["result"]["_source"]["n"] == 1 and "m" not in fields.json()["result"]["_source"]
+    exported = await http("GET", "/library/books/_export")
+    lines = [json.loads(line) for line in exported.body.decode().splitlines()]
+    assert lines[0] == {"collection": "books", "index": "library", "type": "collection"}
+    assert [line["_id"] for line in lines[1:]] == ["h1", "h2"] and lines[1]["body"]["n"] == 1
+    csv = await http("GET", '/library/books/_export?format=csv&fields=["n"]')
+    assert csv.body.decode().splitlines() == ["_id,n", "h1,1", "h2,"]
+    assert csv.headers["content-disposition"] == 'attachment; filename="library-books.csv"'
+    valid = await http("POST", "/library/books/_validate", headers=headers, content=b'{"n": 1}')
+    assert valid.json()["result"]["valid"] is True
+    assert (await doc(library, "export"))["error"]["id"] == "api.assert.unsupported_protocol"
+
+
+async def test_m_writes_notify_subscribers_of_their_successes_only(library: Application) -> None:
+    from tests.realtime.test_hub import Client
+
+    await doc(library, "create", _id="n0", body={"n": 0})
+    async with Client(library) as alice:
+        subscribed = await alice.query(
+            controller="realtime", action="subscribe", index="library", collection="books", body={}
+        )
+        assert subscribed["status"] == 200, subscribed["error"]
+        documents = [{"_id": "n0", "body": {"n": 9}}, {"_id": "n1", "body": {"n": 1}}, {"_id": "n2", "body": 3}]
+        await doc(library, "mCreate", body={"documents": documents})
+        note = await alice.notification()
+        assert (note["action"], note["event"], note["result"]["_id"]) == ("mCreate", "write", "n1")
+        assert await alice.nothing()
+        await doc(library, "mDelete", body={"ids": ["n1", "gone"]})
+        note = await alice.notification()
+        assert (note["action"], note["event"], note["result"]["_id"]) == ("mDelete", "delete", "n1")
+        assert await alice.nothing()
+        await call(library, controller="bulk", action="mWrite", index="library", collection="books",
+                   body={"documents": [{"_id": "b", "body": {}}]})  # fmt: skip
+        assert await alice.nothing()
+        await call(library, controller="bulk", action="write", index="library", collection="books", _id="b",
+                   notify=True, body={})  # fmt: skip
+        assert (await alice.notification())["result"]["_id"] == "b"
