@@ -4,12 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from asgiref.sync import sync_to_async
 
 from kuzzle_events import Application
 from kuzzle_events.models import Document
 from tests.api.test_auth import call
-from tests.api.test_documents import library  # noqa: F401  (fixture)
+
+
+@pytest.fixture
+async def library(started: Application) -> Application:
+    await call(started, controller="index", action="create", index="library")
+    await call(started, controller="collection", action="create", index="library", collection="books")
+    return started
 
 
 async def bulk(app: Application, action: str, **data: Any) -> dict[str, Any]:
