@@ -9,6 +9,7 @@ order given.
 
 from __future__ import annotations
 
+import copy
 import uuid
 from typing import Any
 
@@ -45,7 +46,7 @@ def merge(target: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 
 def remove_fields(source: dict[str, Any], fields: list[str]) -> dict[str, Any]:
     """``source`` without the fields named (dotted paths)."""
-    result = merge({}, source)  # a deep copy of the objects
+    result = copy.deepcopy(source)
     for field in fields:
         *parents, last = field.split(".")
         node: Any = result
