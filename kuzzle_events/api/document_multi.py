@@ -67,10 +67,11 @@ def _operation(item: Any, kind: str, info: dict[str, Any], default_info: dict[st
             return {"rejected": _rejected(item, "document body must be an object")}
         body, default = {k: v for k, v in item["body"].items() if k != "_kuzzle_info"}, None
     if (key is not None and not isinstance(key, str)) or (kind in _ID_REQUIRED and not key):
-        return {"rejected": _rejected(item, "document _id must be a string")}
+        # Kuzzle's mUpdate checks ids after every body: those errors come after the others.
+        return {"rejected": _rejected(item, "document _id must be a string"), "late": kind == "update"}
     op = {"kind": kind, "_id": key or None, "body": body, "info": info}
     if kind == "upsert":
-        op.update(default=default or {}, default_info=default_info)
+        op.update(default=default or {}, default_info=default_info, default_wins=True)
     return op
 
 
@@ -112,13 +113,14 @@ async def _changes(app: Application, request: KuzzleRequest, method: str) -> dic
     default_info = None
     if kind in ("update", "upsert"):
         info, default_info = {"updatedAt": now, "updater": kuid}, {"author": kuid, "createdAt": now}
-    ops, rejected = [], []
+    ops, rejected, late = [], [], []
     for item in items:
         op = _operation(item, kind, info, default_info)
         if "rejected" in op:
-            rejected.append(op["rejected"])
+            (late if op.get("late") else rejected).append(op["rejected"])
         else:
             ops.append(op)
+    rejected += late
     outcomes = await write_many(app, request, ops)
     result = outcomes_to_result(ops, outcomes, rejected, source=args.with_source(request))
     _strict(request, method, result["errors"])
@@ -172,9 +174,14 @@ async def m_delete(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     return {"successes": [o["_id"] for o in outcomes if "error" not in o], "errors": failures}
 
 
+def _lookup_ids(request: KuzzleRequest) -> list[Any]:
+    # Elasticsearch reads a number as the id it spells; other values cannot be ids (errors).
+    return [str(i) if isinstance(i, (int, float)) and not isinstance(i, bool) else i for i in args.ids(request)]
+
+
 async def m_get(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     """Documents by id: ``successes`` those found, ``errors`` the ids of the others."""
-    ids = args.ids(request)
+    ids = _lookup_ids(request)
     found = await _db.get(*args.target(request), [i for i in ids if isinstance(i, str)])
     missing = [i for i in ids if not isinstance(i, str) or i not in found]
     _strict(request, "get", missing)
@@ -184,7 +191,7 @@ async def m_get(app: Application, request: KuzzleRequest) -> dict[str, Any]:
 
 async def m_exists(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     """Which ids exist: ``successes`` those that do, ``errors`` the others."""
-    ids = args.ids(request)
+    ids = _lookup_ids(request)
     found = await _db.get(*args.target(request), [i for i in ids if isinstance(i, str)])
     missing = [i for i in ids if not isinstance(i, str) or i not in found]
     _strict(request, "get", missing)

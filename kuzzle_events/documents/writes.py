@@ -26,6 +26,7 @@ __all__ = ["Operation", "apply", "merge", "remove_fields", "delete_matching", "u
 Operation = dict[str, Any]
 """``{"kind", "_id", "body", "default", "fields", "info", "default_info"}``.
 
+``default_wins``: a created upsert's ``default`` overrides its changes (``mUpsert``, as Kuzzle's).
 ``info`` is the ``_kuzzle_info`` to write: for ``create``, ``createOrReplace`` and ``replace`` the
 whole of it (None: none at all); for ``update``, ``upsert`` and ``deleteFields`` the keys merged into
 the document's. ``default_info`` is an upsert's ``_kuzzle_info`` when it creates the document.
@@ -96,8 +97,9 @@ def _one(target: Collection, rows: dict[str, Document | None], op: Operation, no
         source = body
     elif kind == "deleteFields":
         source = remove_fields(previous or {}, op["fields"])
-    elif row is None:  # an upsert that creates
-        source = {**(op.get("default") or {}), **body}
+    elif row is None:  # an upsert that creates; Kuzzle's mUpsert lets its default win, its upsert the changes
+        default = op.get("default") or {}
+        source = {**body, **default} if op.get("default_wins") else {**default, **body}
     else:
         source = merge(previous or {}, body)
     refused = _unstorable(source)

@@ -132,21 +132,25 @@ async def test_multi_document_writes_answer_per_document(library: Application) -
         ("b2", 3, {"a": 1})
     ]
     assert updated["result"]["errors"][0]["status"] == 404
+    # As Kuzzle's mUpdate lists them: bad bodies, then missing ids, then documents not found.
+    documents = [{"body": {}}, {"_id": "zz", "body": {}}, {"_id": "b2", "body": 1}]
+    ordered = await doc(library, "mUpdate", body={"documents": documents})
+    assert [e["document"] for e in ordered["result"]["errors"]] == [documents[2], documents[0], documents[1]]
     upserted = await doc(
         library,
         "mUpsert",
         body={
             "documents": [
                 {"_id": "b2", "changes": {"m": {"b": 2}}},
-                {"_id": "u1", "changes": {"c": 1}, "default": {"d": 1}},
+                {"_id": "u1", "changes": {"c": 1}, "default": {"c": 0, "d": 1}},
             ]
         },
     )
     assert [(s["_id"], s["created"]) for s in upserted["result"]["successes"]] == [("b2", False), ("u1", True)]
-    assert (await stored())["b2"] == {"r": 1, "m": {"a": 1, "b": 2}} and (await stored())["u1"] == {"c": 1, "d": 1}
+    assert (await stored())["b2"] == {"r": 1, "m": {"a": 1, "b": 2}} and (await stored())["u1"] == {"c": 0, "d": 1}
     got = await doc(library, "mGet", body={"ids": ["b1", "zz", "b2", 4]})
     assert [(d["_id"], d["_version"]) for d in got["result"]["successes"]] == [("b1", 1), ("b2", 4)]
-    assert got["result"]["errors"] == ["zz", 4]
+    assert got["result"]["errors"] == ["zz", "4"]  # a number is an id, as Elasticsearch reads it
     there = await doc(library, "mExists", body={"ids": ["b1", "zz"]})
     assert there["result"] == {"successes": ["b1"], "errors": ["zz"]}
     deleted = await doc(library, "mDelete", body={"ids": ["b1", "zz", 5]})
