@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from kuzzle_events.documents.search import select
+from kuzzle_events.models import Document
 
 __all__ = ["export"]
 
@@ -18,6 +19,15 @@ def _value(source: Any, path: str) -> str:
     return source if isinstance(source, str) else json.dumps(source)
 
 
+def _body(row: Document) -> dict[str, Any]:
+    # As Kuzzle stores it: the metadata first, in Kuzzle's order of their keys.
+    info = row.info()
+    if info is None:
+        return dict(row.source)
+    ordered = {k: info[k] for k in ("author", "createdAt", "updatedAt", "updater")}
+    return {"_kuzzle_info": {**ordered, **info}, **row.source}
+
+
 def export(
     index: str,
     collection: str,
@@ -28,9 +38,9 @@ def export(
     separator: str,
     names: dict[str, str],
 ) -> str:
-    """The dump: JSON lines (a header line, then ``{"_id", "body"}`` per document) or CSV (``_id``
+    """The dump, documents in the order they were stored: JSON lines (a header line, then ``{"_id", "body"}`` per document) or CSV (``_id``
     then ``fields``)."""
-    rows = select(index, collection, query, lang).order_by("key").iterator()
+    rows = select(index, collection, query, lang).order_by("pk").iterator()
     if fmt == "csv":
         columns = [f for f in fields if f != "_id"]
         lines = [separator.join(names.get(f, f) for f in ["_id", *columns])]
@@ -39,5 +49,5 @@ def export(
             lines.append(separator.join([row.key, *(_value(document["_source"], f) for f in columns)]))
     else:
         lines = [json.dumps({"collection": collection, "index": index, "type": "collection"})]
-        lines += [json.dumps({"_id": row.key, "body": row.to_kuzzle()["_source"]}) for row in rows]
+        lines += [json.dumps({"_id": row.key, "body": _body(row)}) for row in rows]
     return "".join(f"{line}\n" for line in lines)

@@ -149,11 +149,12 @@ def apply(index: str, collection: str, operations: list[Operation]) -> list[dict
 
 
 def delete_matching(index: str, collection: str, query: Any, lang: str, *, fetch: bool = True) -> list[dict[str, Any]]:
-    """Delete the documents matching ``query``: the deleted ones as they were (``fetch``), or just their ids."""
+    """Delete the documents matching ``query``: the deleted ones as they were (``fetch``), or just their
+    ids; in the order they were stored, as Elasticsearch lists them without a sort."""
     with transaction.atomic():
         matching = select(index, collection, query, lang)
         if fetch:
-            rows = list(matching.select_for_update().order_by("key"))
+            rows = list(matching.select_for_update().order_by("pk"))
             deleted = [{**row.to_kuzzle(), "_version": row.version + 1} for row in rows]
             pks = [row.pk for row in rows]
         else:
@@ -169,6 +170,6 @@ def update_matching(
 ) -> list[dict[str, Any]]:
     """Merge ``changes`` into each document matching ``query``: one outcome per document."""
     with transaction.atomic():
-        keys = list(select(index, collection, query, lang).order_by("key").values_list("key", flat=True))
+        keys = list(select(index, collection, query, lang).order_by("pk").values_list("key", flat=True))
         operations = [{"kind": "update", "_id": key, "body": changes, "info": info} for key in keys]
         return apply(index, collection, operations)

@@ -200,14 +200,14 @@ async def test_versions_grow_with_each_write(library: Application) -> None:
 
 
 async def test_by_query_actions(library: Application) -> None:
-    for n in range(4):
+    for n in reversed(range(4)):  # answered in the order they were stored, as Elasticsearch does
         await doc(library, "create", _id=f"q{n}", body={"n": n, "even": n % 2 == 0})
     updated = await doc(library, "updateByQuery", body={"query": {"term": {"even": True}}, "changes": {"seen": True}})
     assert sorted(s["_id"] for s in updated["result"]["successes"]) == ["q0", "q2"]
     assert "_source" not in updated["result"]["successes"][0] and updated["result"]["errors"] == []
     assert (await stored())["q2"] == {"n": 2, "even": True, "seen": True}
     deleted = await doc(library, "deleteByQuery", source=True, body={"query": {"range": {"n": {"gte": 2}}}})
-    assert deleted["result"]["ids"] == ["q2", "q3"] and deleted["result"]["documents"][0]["_source"]["seen"] is True
+    assert deleted["result"]["ids"] == ["q3", "q2"] and deleted["result"]["documents"][1]["_source"]["seen"] is True
     koncorde = await doc(library, "deleteByQuery", lang="koncorde", body={"query": {"equals": {"n": 0}}})
     assert koncorde["result"] == {"documents": [{"_id": "q0"}], "ids": ["q0"]}
     assert set(await stored()) == {"q1"}
@@ -554,6 +554,8 @@ async def test_m_actions_over_http_answer_partial_successes(library: Application
     lines = [json.loads(line) for line in exported.body.decode().splitlines()]
     assert lines[0] == {"collection": "books", "index": "library", "type": "collection"}
     assert [line["_id"] for line in lines[1:]] == ["h1", "h2"] and lines[1]["body"]["n"] == 1
+    assert list(lines[1]["body"]) == ["_kuzzle_info", "n"]
+    assert list(lines[1]["body"]["_kuzzle_info"]) == ["author", "createdAt", "updatedAt", "updater"]
     csv = await http("GET", '/library/books/_export?format=csv&fields=["n"]')
     assert csv.body.decode().splitlines() == ["_id,n", "h1,1", "h2,"]
     assert csv.headers["content-disposition"] == 'attachment; filename="library-books.csv"'
