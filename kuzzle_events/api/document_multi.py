@@ -69,7 +69,7 @@ def _operation(item: Any, kind: str, info: dict[str, Any], default_info: dict[st
     if (key is not None and not isinstance(key, str)) or (kind in _ID_REQUIRED and not key):
         # Kuzzle's mUpdate checks ids after every body: those errors come after the others.
         return {"rejected": _rejected(item, "document _id must be a string"), "late": kind == "update"}
-    op = {"kind": kind, "_id": key or None, "body": body, "info": info}
+    op: dict[str, Any] = {"kind": kind, "_id": key or None, "body": body, "info": info}
     if kind == "upsert":
         op.update(default=default or {}, default_info=default_info, default_wins=True)
     return op
