@@ -113,7 +113,9 @@ async def _changes(app: Application, request: KuzzleRequest, method: str) -> dic
     default_info = None
     if kind in ("update", "upsert"):
         info, default_info = {"updatedAt": now, "updater": kuid}, {"author": kuid, "createdAt": now}
-    ops, rejected, late = [], [], []
+    ops: list[dict[str, Any]] = []
+    rejected: list[Any] = []
+    late: list[Any] = []
     for item in items:
         op = _operation(item, kind, info, default_info)
         if "rejected" in op:
