@@ -176,9 +176,14 @@ class Document(models.Model):
     key = models.CharField("_id", max_length=512)
     source = models.JSONField(default=dict)
     author = models.CharField(max_length=200, null=True, blank=True)
-    created_at = models.BigIntegerField(help_text="Epoch milliseconds.")
+    created_at = models.BigIntegerField(null=True, blank=True, help_text="Epoch milliseconds.")
     updater = models.CharField(max_length=200, null=True, blank=True)
     updated_at = models.BigIntegerField(null=True, blank=True, help_text="Epoch milliseconds.")
+    version = models.PositiveBigIntegerField(default=1, help_text="Kuzzle's _version: 1, then +1 on each write.")
+    # A raw write (bulk:write, bulk:mWrite) stores what it is given: possibly no _kuzzle_info at all,
+    # or keys of its own; a pipe on generic:document:injectMetadata may add keys too.
+    has_info = models.BooleanField(default=True, help_text="False: the document has no _kuzzle_info.")
+    extra_info = models.JSONField(default=dict, blank=True, help_text="_kuzzle_info keys beyond the four columns.")
 
     class Meta:
         ordering = ["collection", "key"]
@@ -187,14 +192,31 @@ class Document(models.Model):
     def __str__(self) -> str:
         return f"{self.collection}/{self.key}"
 
-    def to_kuzzle(self) -> dict[str, Any]:
-        info = {
+    def info(self) -> dict[str, Any] | None:
+        """The document's ``_kuzzle_info``, or None when it has none."""
+        if not self.has_info:
+            return None
+        columns = {
             "author": self.author,
             "createdAt": self.created_at,
             "updater": self.updater,
             "updatedAt": self.updated_at,
         }
-        return {"_id": self.key, "_source": {**self.source, "_kuzzle_info": info}}
+        return {**columns, **self.extra_info}
+
+    def set_info(self, info: dict[str, Any] | None) -> None:
+        """Store ``info`` as the document's ``_kuzzle_info`` (None: none at all)."""
+        info = info if isinstance(info, dict) else None
+        self.has_info = info is not None
+        info = dict(info or {})
+        self.author, self.created_at = info.pop("author", None), info.pop("createdAt", None)
+        self.updater, self.updated_at = info.pop("updater", None), info.pop("updatedAt", None)
+        self.extra_info = info
+
+    def to_kuzzle(self) -> dict[str, Any]:
+        info = self.info()
+        source = self.source if info is None else {**self.source, "_kuzzle_info": info}
+        return {"_id": self.key, "_source": source}
 
 
 class ScrollCursor(models.Model):

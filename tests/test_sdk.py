@@ -436,11 +436,19 @@ def test_sdk_documents_and_realtime(node: str, uvicorn_server: Server, protocol:
     assert f"stored:items-{protocol}-{ws_client or 'sdk'}" in results["collectionList"]["names"]
     assert results["create"] == {"_id": "pen", "name": "pen", "author": "-1"}
     assert results["get"] == {"_id": "pen", "_source": {"name": "pen", "price": 2}}
-    assert results["update"] == {"_id": "pen", "price": 3, "name": "pen"}
+    # As Kuzzle answers document:update without `source`: the changes, not the whole document.
+    assert results["update"] == {"_id": "pen", "price": 3}
     assert results["search"] == {"total": 1, "ids": ["pen"]}
     assert results["delete"] == "pen"
     assert results["esSearch"] == {"total": 6, "ids": ["n10", "n08", "n06"]}
     assert results["scroll"] == {"total": 12, "pages": 3, "ids": [f"n{n:02}" for n in range(12)]}
+    assert results["mPartial"] == {
+        "successes": [["m1", 1, 201, "created"]],
+        # Bad items first, then the documents that could not be written, as Kuzzle lists them.
+        "errors": [["m2", 400, "document body must be an object"], ["n00", 400, "document already exists"]],
+        "get": {"successes": ["m1"], "errors": ["m2"]},
+        "delete": {"successes": ["m1"], "errors": [["m2", 404]]},
+    }
     if not websocket:
         return
     notes = results["notifications"]

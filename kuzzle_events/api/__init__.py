@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from kuzzle_events.api import admin, auth, collections, documents, realtime, security, server
+from kuzzle_events.api import admin, auth, bulk, collections, documents, realtime, security, server
 from kuzzle_events.api.table import Table, definition
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ BUILTINS: dict[str, Callable[[], Table]] = {
     "index": collections.index_actions,
     "collection": collections.collection_actions,
     "document": documents.document_actions,
+    "bulk": bulk.bulk_actions,
     "realtime": realtime.actions,
     "admin": admin.actions,
 }

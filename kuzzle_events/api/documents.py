@@ -12,10 +12,15 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from kuzzle_events import errors
+from kuzzle_events.api import document_args as args
+from kuzzle_events.api import document_export as exporting
+from kuzzle_events.api import document_multi as multi
+from kuzzle_events.api.document_writes import inject_metadata, write_one
 from kuzzle_events.api.paging import bounds
 from kuzzle_events.api.service import Service
-from kuzzle_events.api.table import Handler, Table, route
+from kuzzle_events.api.table import Table, route
 from kuzzle_events.documents.generic import FAMILIES, GenericDocumentEvents
+from kuzzle_events.security.tokens import now_ms
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
@@ -27,25 +32,32 @@ _BASE = "/:index/:collection"
 
 
 def document_actions() -> Table:
-    """The ``document`` controller: action -> (handler, HTTP routes)."""
+    """The ``document`` controller: action -> (handler, HTTP routes), Kuzzle's routes."""
     return {
-        "create": (_write("create"), [route("post", f"{_BASE}/_create"), route("post", f"{_BASE}/:_id/_create")]),
-        "createOrReplace": (_write("createOrReplace"), [route("put", f"{_BASE}/:_id")]),
-        "replace": (_write("replace"), [route("put", f"{_BASE}/:_id/_replace")]),
-        "update": (update, [route("put", f"{_BASE}/:_id/_update")]),
-        "upsert": (upsert, [route("post", f"{_BASE}/:_id/_upsert")]),
-        "delete": (delete, [route("delete", f"{_BASE}/:_id")]),
-        "get": (get, [route("get", f"{_BASE}/:_id")]),
-        "exists": (exists, [route("get", f"{_BASE}/:_id/_exists")]),
-        "mGet": (m_get, [route("post", f"{_BASE}/_mGet")]),
-        "mCreate": (_m_write("create"), [route("post", f"{_BASE}/_mCreate")]),
-        "mCreateOrReplace": (_m_write("createOrReplace"), [route("put", f"{_BASE}/_mCreateOrReplace")]),
-        "mReplace": (_m_write("replace"), [route("put", f"{_BASE}/_mReplace")]),
-        "mUpdate": (m_update, [route("put", f"{_BASE}/_mUpdate")]),
-        "mDelete": (m_delete, [route("delete", f"{_BASE}/_mDelete")]),
         "count": (count, [route("post", f"{_BASE}/_count")]),
-        "search": (search, [route("post", f"{_BASE}/_search"), route("get", f"{_BASE}/_search")]),
+        "create": (create, [route("post", f"{_BASE}/_create"), route("post", f"{_BASE}/:_id/_create")]),
+        "createOrReplace": (create_or_replace, [route("put", f"{_BASE}/:_id")]),
+        "delete": (delete, [route("delete", f"{_BASE}/:_id")]),
+        "deleteByQuery": (multi.delete_by_query, [route("delete", f"{_BASE}/_query")]),
+        "deleteFields": (delete_fields, [route("delete", f"{_BASE}/:_id/_fields")]),
+        "exists": (exists, [route("get", f"{_BASE}/:_id/_exists")]),
+        "export": (export, [route("get", f"{_BASE}/_export"), route("post", f"{_BASE}/_export")]),
+        "get": (get, [route("get", f"{_BASE}/:_id")]),
+        "mCreate": (multi.m_create, [route("post", f"{_BASE}/_mCreate")]),
+        "mCreateOrReplace": (multi.m_create_or_replace, [route("put", f"{_BASE}/_mCreateOrReplace")]),
+        "mDelete": (multi.m_delete, [route("delete", f"{_BASE}/_mDelete")]),
+        "mExists": (multi.m_exists, [route("post", f"{_BASE}/_mExists")]),
+        "mGet": (multi.m_get, [route("get", f"{_BASE}/_mGet"), route("post", f"{_BASE}/_mGet")]),
+        "mReplace": (multi.m_replace, [route("put", f"{_BASE}/_mReplace")]),
+        "mUpdate": (multi.m_update, [route("put", f"{_BASE}/_mUpdate"), route("patch", f"{_BASE}/_mUpdate")]),
+        "mUpsert": (multi.m_upsert, [route("post", f"{_BASE}/_mUpsert")]),
+        "replace": (replace, [route("put", f"{_BASE}/:_id/_replace")]),
         "scroll": (scroll, [route("get", "/_scroll/:scrollId")]),
+        "search": (search, [route("post", f"{_BASE}/_search"), route("get", f"{_BASE}/_search")]),
+        "update": (update, [route("put", f"{_BASE}/:_id/_update"), route("patch", f"{_BASE}/:_id/_update")]),
+        "updateByQuery": (multi.update_by_query, [route("put", f"{_BASE}/_query")]),
+        "upsert": (upsert, [route("post", f"{_BASE}/:_id/_upsert"), route("put", f"{_BASE}/:_id/_upsert")]),
+        "validate": (validate, [route("post", f"{_BASE}/_validate")]),
     }
 
 
@@ -64,84 +76,118 @@ _search = Service("kuzzle_events.documents.search")
 # document ---------------------------------------------------------------------------------------
 
 
-def _write(mode: str) -> Handler:
-    async def handler(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-        key = _doc_id(request.input.args.get("_id"), required=mode != "create")
-        (written,) = await _db.write(*_target(request), [(key, _source(request.input.body))], mode, _kuid(request))
-        await _notify(app, request, request.input.action or mode, [written])
-        result = {"_id": written["_id"], "_version": 1, "_source": written["_source"]}
-        if mode == "createOrReplace":
-            result["created"] = written["created"]
-        return result
-
-    return handler
+async def create(app: Application, request: KuzzleRequest) -> dict[str, Any]:
+    """Create a document (its id generated when not given)."""
+    key = args.doc_id(request.input.args.get("_id"), required=False)
+    now, kuid = now_ms(), args.kuid(request)
+    info = await inject_metadata(app, request, {"author": kuid, "createdAt": now, "updatedAt": None, "updater": None})
+    written = await write_one(
+        app, request, {"kind": "create", "_id": key, "body": args.source(request.input.body), "info": info}
+    )
+    return {"_id": written["_id"], "_source": written["_source"], "_version": written["_version"]}
 
 
-def _m_write(mode: str) -> Handler:
-    async def handler(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-        documents = _documents(request, ids_required=mode == "replace")
-        written = await _db.write(*_target(request), documents, mode, _kuid(request))
-        await _notify(app, request, request.input.action or mode, written)
-        return {"successes": [_public(d) for d in written], "errors": []}
+async def create_or_replace(app: Application, request: KuzzleRequest) -> dict[str, Any]:
+    """Create a document, or replace it (its metadata too) when it exists."""
+    return await _replace(app, request, "createOrReplace")
 
-    return handler
+
+async def replace(app: Application, request: KuzzleRequest) -> dict[str, Any]:
+    """Replace an existing document's content."""
+    return await _replace(app, request, "replace")
+
+
+async def _replace(app: Application, request: KuzzleRequest, kind: str) -> dict[str, Any]:
+    key = args.doc_id(request.input.args.get("_id"))
+    now, kuid = now_ms(), args.kuid(request)
+    info = await inject_metadata(app, request, {"author": kuid, "createdAt": now, "updatedAt": now, "updater": kuid})
+    written = await write_one(
+        app, request, {"kind": kind, "_id": key, "body": args.source(request.input.body), "info": info}
+    )
+    result = {"_id": written["_id"], "_source": written["_source"], "_version": written["_version"]}
+    if kind == "createOrReplace":
+        result["created"] = written["created"]
+    return result
 
 
 async def update(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    key = _doc_id(request.input.args.get("_id"))
-    (updated,) = await _db.update(*_target(request), [(key, _source(request.input.body))], _kuid(request))
-    await _notify(app, request, "update", [updated])
-    return {"_id": updated["_id"], "_version": 1, "_source": updated["_source"]}
+    """Merge changes into a document (objects recursively, as Elasticsearch does)."""
+    key = args.doc_id(request.input.args.get("_id"))
+    changes = args.source(request.input.body)
+    args.retry_on_conflict(request)
+    info = await inject_metadata(app, request, {"updatedAt": now_ms(), "updater": args.kuid(request)})
+    written = await write_one(app, request, {"kind": "update", "_id": key, "body": changes, "info": info})
+    if request.get_boolean("source"):
+        return _public(written)
+    source = {**changes, "_kuzzle_info": written["_source"].get("_kuzzle_info")}
+    return {"_id": written["_id"], "_source": source, "_version": written["_version"]}
 
 
 async def upsert(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    key = _doc_id(request.input.args.get("_id"))
+    """Merge changes into a document, creating it (with ``default``) when missing."""
+    key = args.doc_id(request.input.args.get("_id"))
     body = request.get_body()
-    changes = _source(body.get("changes"), "body.changes")
-    default = _source(body.get("default", {}), "body.default")
-    (updated,) = await _db.update(*_target(request), [(key, changes)], _kuid(request), default=default)
-    await _notify(app, request, "upsert", [updated])
-    return {"_id": updated["_id"], "_version": 1, "_source": updated["_source"], "created": updated["created"]}
-
-
-async def m_update(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    documents = _documents(request, ids_required=True)
-    updated = await _db.update(*_target(request), documents, _kuid(request))
-    await _notify(app, request, "mUpdate", updated)
-    return {"successes": [_public(d) for d in updated], "errors": []}
+    changes = args.source(body.get("changes"), "body.changes")
+    default = args.source(body.get("default", {}), "body.default")
+    args.retry_on_conflict(request)
+    now, kuid = now_ms(), args.kuid(request)
+    info, default_info = await inject_metadata(
+        app, request, {"updatedAt": now, "updater": kuid}, {"author": kuid, "createdAt": now}
+    )
+    op = {"kind": "upsert", "_id": key, "body": changes, "default": default, "info": info, "default_info": default_info}
+    written = await write_one(app, request, op)
+    result = {"_id": written["_id"], "_version": written["_version"], "created": written["created"]}
+    if request.get_boolean("source"):
+        result["_source"] = written["_source"]
+    return result
 
 
 async def delete(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    key = _doc_id(request.input.args.get("_id"))
-    deleted = await _db.delete(*_target(request), [key])
-    await _notify(app, request, "delete", deleted)
-    return {"_id": key}
+    """Delete a document; with ``source``, answer it as it was."""
+    key = args.doc_id(request.input.args.get("_id"))
+    deleted = await write_one(app, request, {"kind": "delete", "_id": key})
+    return _public(deleted) if request.get_boolean("source") else {"_id": deleted["_id"]}
 
 
-async def m_delete(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    deleted = await _db.delete(*_target(request), _ids(request))
-    await _notify(app, request, "mDelete", deleted)
-    return {"successes": [d["_id"] for d in deleted], "errors": []}
+async def delete_fields(app: Application, request: KuzzleRequest) -> dict[str, Any]:
+    """Remove fields (dotted paths) from a document."""
+    key = args.doc_id(request.input.args.get("_id"))
+    fields = request.get_body().get("fields")
+    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+        raise errors.get("api.assert.invalid_type", "body.fields", "array of strings")
+    info = {"updatedAt": now_ms(), "updater": args.kuid(request)}
+    written = await write_one(app, request, {"kind": "deleteFields", "_id": key, "fields": fields, "info": info})
+    return (
+        _public(written) if request.get_boolean("source") else {"_id": written["_id"], "_version": written["_version"]}
+    )
 
 
 async def get(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    key = _doc_id(request.input.args.get("_id"))
-    index, collection = _target(request)
+    """A document, with its ``_version``."""
+    key = args.doc_id(request.input.args.get("_id"))
+    index, collection = args.target(request)
     found = (await _db.get(index, collection, [key])).get(key)
     if found is None:
         raise errors.get("services.storage.not_found", key, index, collection)
-    return {"_id": key, "_version": 1, "_source": found["_source"]}
+    return _public(found)
 
 
 async def exists(app: Application, request: KuzzleRequest) -> bool:
-    key = _doc_id(request.input.args.get("_id"))
-    return key in await _db.get(*_target(request), [key])
+    """Whether a document exists."""
+    key = args.doc_id(request.input.args.get("_id"))
+    return key in await _db.get(*args.target(request), [key])
 
 
-async def m_get(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    ids = _ids(request)
-    found = await _db.get(*_target(request), ids)
-    return {"successes": [found[i] for i in ids if i in found], "errors": [i for i in ids if i not in found]}
+async def validate(app: Application, request: KuzzleRequest) -> dict[str, Any]:
+    """Whether a document would be accepted by the collection (its content must be an object)."""
+    args.target(request)
+    args.source(request.input.body)
+    return {"errorMessages": {}, "valid": True}
+
+
+async def export(app: Application, request: KuzzleRequest) -> Any:
+    """The documents matching ``query``, as JSON lines or CSV (HTTP only, as in Kuzzle)."""
+    return await exporting.export(app, request)
 
 
 async def search(app: Application, request: KuzzleRequest) -> dict[str, Any]:
@@ -197,68 +243,9 @@ def _scroll_ttl(request: KuzzleRequest) -> str | None:
     return value or None
 
 
-async def _notify(app: Application, request: KuzzleRequest, action: str, documents: list[dict[str, Any]]) -> None:
-    realtime = getattr(app, "realtime", None)
-    if realtime is not None:
-        index, collection = _target(request)
-        await realtime.document_changed(request, index, collection, action, documents)
-
-
-# Arguments --------------------------------------------------------------------------------------
-
-
-def _source(value: Any, name: str = "body") -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise errors.get("api.assert.invalid_type", name, "object")
-    # Metadata are the server's: a client cannot write its own.
-    return {k: v for k, v in value.items() if k != "_kuzzle_info"}
-
-
-def _doc_id(value: Any, name: str = "_id", *, required: bool = True) -> str | None:
-    if value is None or value == "":
-        if required:
-            raise errors.get("api.assert.missing_argument", name)
-        return None
-    if not isinstance(value, str):
-        raise errors.get("api.assert.invalid_type", name, "string")
-    if value == "_search":
-        raise errors.get("services.storage.search_as_an_id")
-    if value.startswith("_"):
-        raise errors.get("api.assert.invalid_id")
-    return value
-
-
-def _documents(request: KuzzleRequest, *, ids_required: bool) -> list[tuple[str | None, dict[str, Any]]]:
-    items = request.get_body().get("documents")
-    if not isinstance(items, list) or not items:
-        raise errors.get("api.assert.invalid_type", "body.documents", "non-empty array")
-    documents = []
-    for i, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise errors.get("api.assert.invalid_type", f"body.documents[{i}]", "object")
-        documents.append(
-            (
-                _doc_id(item.get("_id"), f"body.documents[{i}]._id", required=ids_required),
-                _source(item.get("body"), f"body.documents[{i}].body"),
-            )
-        )
-    return documents
-
-
-def _ids(request: KuzzleRequest) -> list[str]:
-    ids = request.get_body().get("ids")
-    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and i for i in ids):
-        raise errors.get("api.assert.invalid_type", "body.ids", "non-empty array of strings")
-    return ids
-
-
 def _target(request: KuzzleRequest) -> tuple[str, str]:
-    return request.get_index(), request.get_collection()
-
-
-def _kuid(request: KuzzleRequest) -> str:
-    return request.context.user.id
+    return args.target(request)
 
 
 def _public(document: dict[str, Any]) -> dict[str, Any]:
-    return {"_id": document["_id"], "_source": document["_source"]}
+    return {"_id": document["_id"], "_source": document["_source"], "_version": document["_version"]}

@@ -46,6 +46,8 @@ async def test_document_life_cycle_with_metadata(library: Application) -> None:
     dup = await doc(library, "create", _id="dune", body={})
     assert dup["error"]["id"] == "services.storage.document_already_exists"
     updated = await doc(library, "update", _id="dune", body={"year": 1966, "_kuzzle_info": {"author": "eve"}})
+    assert set(updated["result"]["_source"]) == {"year", "_kuzzle_info"}  # without source: the changes
+    updated = await doc(library, "update", _id="dune", source=True, body={"year": 1966})
     source = updated["result"]["_source"]
     assert (source["title"], source["year"]) == ("Dune", 1966)
     assert source["_kuzzle_info"]["author"] == "ada" and source["_kuzzle_info"]["updater"] == "-1"
@@ -55,7 +57,9 @@ async def test_document_life_cycle_with_metadata(library: Application) -> None:
     assert "year" not in replaced["result"]["_source"]
     missing = await doc(library, "replace", _id="nope", body={})
     assert (missing["status"], missing["error"]["id"]) == (404, "services.storage.not_found")
-    upsert = await doc(library, "upsert", _id="emma", body={"changes": {"title": "Emma"}, "default": {"year": 1815}})
+    upsert = await doc(
+        library, "upsert", _id="emma", source=True, body={"changes": {"title": "Emma"}, "default": {"year": 1815}}
+    )
     assert upsert["result"]["created"] is True and upsert["result"]["_source"]["year"] == 1815
     replaced = await doc(library, "createOrReplace", _id="emma", body={"title": "Emma!"})
     assert replaced["result"]["created"] is False
@@ -70,37 +74,137 @@ async def test_document_life_cycle_with_metadata(library: Application) -> None:
     assert (await doc(library, "create", _id="x", body=[1]))["error"]["id"] == "api.assert.invalid_type"
 
 
-async def test_multi_document_writes_are_all_or_nothing(library: Application) -> None:
+async def test_multi_document_writes_answer_per_document(library: Application) -> None:
     await doc(library, "create", _id="b1", body={"n": 1})
-    failed = await doc(
+    made = await doc(
         library, "mCreate", body={"documents": [{"_id": "b2", "body": {"n": 2}}, {"_id": "b1", "body": {"n": 9}}]}
     )
-    assert (failed["status"], failed["error"]["id"]) == (400, "services.storage.incomplete_write")
-    assert [e["_id"] for e in failed["error"]["errors"]] == ["b1"]
-    assert await stored() == {"b1": {"n": 1}}
-    made = await doc(
-        library, "mCreate", body={"documents": [{"_id": "b2", "body": {"n": 2}}, {"_id": "b3", "body": {"n": 3}}]}
-    )
-    assert [d["_id"] for d in made["result"]["successes"]] == ["b2", "b3"] and made["result"]["errors"] == []
+    assert made["status"] == 200, made["error"]
+    (created,) = made["result"]["successes"]
+    assert (created["_id"], created["_version"], created["result"], created["status"]) == ("b2", 1, "created", 201)
+    assert created["_source"]["n"] == 2 and created["_source"]["_kuzzle_info"]["author"] == "-1"
+    assert made["result"]["errors"] == [
+        {"document": {"_id": "b1", "body": {"n": 9}}, "status": 400, "reason": "document already exists"}
+    ]
+    assert await stored() == {"b1": {"n": 1}, "b2": {"n": 2}}
+    # Bad items are errors of their own; the others are written.
+    bad = [7, {"_id": 3, "body": {}}, {"_id": "b4"}, {"body": {"x": 1}}]
+    mixed = await doc(library, "mReplace", body={"documents": [{"_id": "b2", "body": {"r": 1}}, *bad[:3]]})
+    assert [s["_id"] for s in mixed["result"]["successes"]] == ["b2"]
+    assert mixed["result"]["successes"][0]["_version"] == 2
+    assert [(e["document"], e["status"]) for e in mixed["result"]["errors"]] == [(i, 400) for i in bad[:3]]
+    assert [e["reason"] for e in mixed["result"]["errors"]] == [
+        "document body must be an object",
+        "document _id must be a string",
+        "document body must be an object",
+    ]
     updated = await doc(
-        library, "mUpdate", body={"documents": [{"_id": "b2", "body": {"m": 1}}, {"_id": "zz", "body": {}}]}
+        library, "mUpdate", body={"documents": [{"_id": "b2", "body": {"m": {"a": 1}}}, {"_id": "zz", "body": {}}]}
     )
-    assert updated["status"] == 400 and (await stored())["b2"] == {"n": 2}
-    updated = await doc(library, "mUpdate", body={"documents": [{"_id": "b2", "body": {"m": 1}}]})
-    assert updated["result"]["successes"][0]["_source"]["m"] == 1
-    got = await doc(library, "mGet", body={"ids": ["b1", "zz", "b3"]})
-    assert [d["_id"] for d in got["result"]["successes"]] == ["b1", "b3"] and got["result"]["errors"] == ["zz"]
-    deleted = await doc(library, "mDelete", body={"ids": ["b1", "zz"]})
-    assert deleted["status"] == 400 and "b1" in await stored()
-    deleted = await doc(library, "mDelete", body={"ids": ["b1", "b3"]})
-    assert deleted["result"] == {"successes": ["b1", "b3"], "errors": []}
-    assert set(await stored()) == {"b2"}
-    replaced = await doc(library, "mReplace", body={"documents": [{"_id": "b2", "body": {"r": 1}}]})
-    assert replaced["result"]["successes"][0]["_source"]["r"] == 1
+    assert [(s["_id"], s["_version"], s["_source"]["m"]) for s in updated["result"]["successes"]] == [
+        ("b2", 3, {"a": 1})
+    ]
+    assert updated["result"]["errors"][0]["status"] == 404
+    # As Kuzzle's mUpdate lists them: bad bodies, then missing ids, then documents not found.
+    documents = [{"body": {}}, {"_id": "zz", "body": {}}, {"_id": "b2", "body": 1}]
+    ordered = await doc(library, "mUpdate", body={"documents": documents})
+    assert [e["document"] for e in ordered["result"]["errors"]] == [documents[2], documents[0], documents[1]]
+    upserted = await doc(
+        library,
+        "mUpsert",
+        body={
+            "documents": [
+                {"_id": "b2", "changes": {"m": {"b": 2}}},
+                {"_id": "u1", "changes": {"c": 1}, "default": {"c": 0, "d": 1}},
+            ]
+        },
+    )
+    assert [(s["_id"], s["created"]) for s in upserted["result"]["successes"]] == [("b2", False), ("u1", True)]
+    assert (await stored())["b2"] == {"r": 1, "m": {"a": 1, "b": 2}} and (await stored())["u1"] == {"c": 0, "d": 1}
+    got = await doc(library, "mGet", body={"ids": ["b1", "zz", "b2", 4]})
+    assert [(d["_id"], d["_version"]) for d in got["result"]["successes"]] == [("b1", 1), ("b2", 4)]
+    assert got["result"]["errors"] == ["zz", "4"]  # a number is an id, as Elasticsearch reads it
+    there = await doc(library, "mExists", body={"ids": ["b1", "zz"]})
+    assert there["result"] == {"successes": ["b1"], "errors": ["zz"]}
+    deleted = await doc(library, "mDelete", body={"ids": ["b1", "zz", 5]})
+    assert deleted["result"]["successes"] == ["b1"]
+    assert deleted["result"]["errors"] == [
+        {"_id": 5, "reason": "document _id must be a string", "status": 400},
+        {"_id": "zz", "reason": "document not found", "status": 404},
+    ]
     both = await doc(
         library, "mCreateOrReplace", body={"documents": [{"_id": "b2", "body": {}}, {"_id": "b9", "body": {}}]}
     )
-    assert len(both["result"]["successes"]) == 2
+    assert [s["result"] for s in both["result"]["successes"]] == ["updated", "created"]
+
+
+async def test_strict_fails_the_request_after_writing_the_others(library: Application) -> None:
+    await doc(library, "create", _id="s1", body={})
+    answer = await doc(
+        library,
+        "mCreate",
+        strict=True,
+        body={"documents": [{"_id": "s1", "body": {}}, {"_id": "s2", "body": {}}]},
+    )
+    assert (answer["status"], answer["error"]["id"]) == (400, "api.process.incomplete_multiple_request")
+    assert [e["document"]["_id"] for e in answer["error"]["errors"]] == ["s1"]
+    assert set(await stored()) == {"s1", "s2"}
+    for action, body in [("mGet", {"ids": ["nope"]}), ("mDelete", {"ids": ["nope"]}), ("mExists", {"ids": ["nope"]})]:
+        failed = await doc(library, action, strict=True, body=body)
+        assert failed["error"]["id"] == "api.process.incomplete_multiple_request", action
+
+
+async def test_versions_grow_with_each_write(library: Application) -> None:
+    assert (await doc(library, "create", _id="v", body={"a": 1}))["result"]["_version"] == 1
+    assert (await doc(library, "update", _id="v", body={"b": 1}))["result"]["_version"] == 2
+    assert (await doc(library, "replace", _id="v", body={"c": 1}))["result"]["_version"] == 3
+    assert (await doc(library, "createOrReplace", _id="v", body={"d": {"e": 1, "f": 2}}))["result"]["_version"] == 4
+    assert (await doc(library, "upsert", _id="v", body={"changes": {"g": 1}}))["result"]["_version"] == 5
+    fields = await doc(library, "deleteFields", _id="v", source=True, body={"fields": ["d.e"]})
+    assert fields["result"]["_version"] == 6 and fields["result"]["_source"]["d"] == {"f": 2}
+    got = await doc(library, "get", _id="v")
+    assert got["result"]["_version"] == 6
+    deleted = await doc(library, "delete", _id="v", source=True)
+    assert deleted["result"]["_source"]["g"] == 1 and deleted["result"]["_version"] == 7
+    for name, value in [("refresh", "wait_for"), ("retryOnConflict", 3)]:
+        answer = await doc(library, "update", _id="nope", body={}, **{name: value})
+        assert answer["error"]["id"] == "services.storage.not_found"
+    assert (await doc(library, "create", body={}, refresh="sometimes"))["error"]["id"] == "api.assert.invalid_argument"
+
+
+async def test_by_query_actions(library: Application) -> None:
+    for n in reversed(range(4)):  # answered in the order they were stored, as Elasticsearch does
+        await doc(library, "create", _id=f"q{n}", body={"n": n, "even": n % 2 == 0})
+    updated = await doc(library, "updateByQuery", body={"query": {"term": {"even": True}}, "changes": {"seen": True}})
+    assert sorted(s["_id"] for s in updated["result"]["successes"]) == ["q0", "q2"]
+    assert "_source" not in updated["result"]["successes"][0] and updated["result"]["errors"] == []
+    assert (await stored())["q2"] == {"n": 2, "even": True, "seen": True}
+    deleted = await doc(library, "deleteByQuery", source=True, body={"query": {"range": {"n": {"gte": 2}}}})
+    assert deleted["result"]["ids"] == ["q3", "q2"] and deleted["result"]["documents"][1]["_source"]["seen"] is True
+    koncorde = await doc(library, "deleteByQuery", lang="koncorde", body={"query": {"equals": {"n": 0}}})
+    assert koncorde["result"] == {"documents": [{"_id": "q0"}], "ids": ["q0"]}
+    assert set(await stored()) == {"q1"}
+
+
+async def test_inject_metadata_pipes_add_kuzzle_info_fields(library: Application) -> None:
+    seen: list[dict[str, Any]] = []
+
+    def inject(payload: dict[str, Any]) -> dict[str, Any]:
+        seen.append(payload)
+        payload["metadata"]["customized"] = payload["request"].input.action
+        return payload
+
+    library.pipe.register("generic:document:injectMetadata", inject)
+    await doc(library, "create", _id="meta", body={})
+    await doc(library, "update", _id="meta", body={"x": 1})
+    await doc(library, "upsert", _id="up", body={"changes": {}})
+    got = await doc(library, "get", _id="meta")
+    info = got["result"]["_source"]["_kuzzle_info"]
+    assert info["customized"] == "update" and info["author"] == "-1"
+    assert "defaultMetadata" in seen[2] and "defaultMetadata" not in seen[0]
+    # m* actions add Kuzzle's metadata themselves, as Kuzzle does.
+    await doc(library, "mCreate", body={"documents": [{"_id": "m", "body": {}}]})
+    assert len(seen) == 3
 
 
 async def test_search_and_count(library: Application) -> None:
@@ -327,9 +431,10 @@ async def test_content_no_database_can_store_is_a_400_naming_no_value(library: A
     multi = await doc(
         library, "mCreate", body={"documents": [{"_id": "m1", "body": {"ok": 1}}, {"_id": "m2", "body": content}]}
     )
-    assert (multi["status"], multi["error"]["id"]) == (400, "services.storage.incomplete_write")
-    assert [e["reason"]["id"] for e in multi["error"]["errors"]] == ["api.assert.invalid_argument"]
-    assert set(await stored()) == {"good"} and (await stored())["good"] == {"ok": 1}
+    assert [s["_id"] for s in multi["result"]["successes"]] == ["m1"]
+    (error,) = multi["result"]["errors"]
+    assert (error["document"], error["status"]) == ({"_id": "m2"}, 400)
+    assert set(await stored()) == {"good", "m1"} and (await stored())["good"] == {"ok": 1}
 
 
 async def test_escaped_backslashes_before_u0000_are_text(library: Application) -> None:
@@ -344,3 +449,115 @@ async def test_an_integrity_error_other_than_a_taken_id_is_not_document_already_
         answer = await doc(library, "create", _id="checked", body={"ok": 1})
     assert (answer["status"], answer["error"]["id"]) == (400, "services.storage.unexpected_bad_request")
     assert "secret" not in answer["error"]["message"]
+
+
+# Kuzzle 2.56's HTTP routes of the document and bulk controllers (lib/api/httpRoutes.js).
+KUZZLE_ROUTES = {
+    ("document", "count", "post", "/:index/:collection/_count"),
+    ("document", "create", "post", "/:index/:collection/_create"),
+    ("document", "create", "post", "/:index/:collection/:_id/_create"),
+    ("document", "createOrReplace", "put", "/:index/:collection/:_id"),
+    ("document", "delete", "delete", "/:index/:collection/:_id"),
+    ("document", "deleteByQuery", "delete", "/:index/:collection/_query"),
+    ("document", "deleteFields", "delete", "/:index/:collection/:_id/_fields"),
+    ("document", "exists", "get", "/:index/:collection/:_id/_exists"),
+    ("document", "export", "get", "/:index/:collection/_export"),
+    ("document", "export", "post", "/:index/:collection/_export"),
+    ("document", "get", "get", "/:index/:collection/:_id"),
+    ("document", "mCreate", "post", "/:index/:collection/_mCreate"),
+    ("document", "mCreateOrReplace", "put", "/:index/:collection/_mCreateOrReplace"),
+    ("document", "mDelete", "delete", "/:index/:collection/_mDelete"),
+    ("document", "mExists", "post", "/:index/:collection/_mExists"),
+    ("document", "mGet", "get", "/:index/:collection/_mGet"),
+    ("document", "mGet", "post", "/:index/:collection/_mGet"),
+    ("document", "mReplace", "put", "/:index/:collection/_mReplace"),
+    ("document", "mUpdate", "put", "/:index/:collection/_mUpdate"),
+    ("document", "mUpdate", "patch", "/:index/:collection/_mUpdate"),
+    ("document", "mUpsert", "post", "/:index/:collection/_mUpsert"),
+    ("document", "replace", "put", "/:index/:collection/:_id/_replace"),
+    ("document", "scroll", "get", "/_scroll/:scrollId"),
+    ("document", "search", "get", "/:index/:collection/_search"),
+    ("document", "search", "post", "/:index/:collection/_search"),
+    ("document", "update", "put", "/:index/:collection/:_id/_update"),
+    ("document", "update", "patch", "/:index/:collection/:_id/_update"),
+    ("document", "updateByQuery", "put", "/:index/:collection/_query"),
+    ("document", "upsert", "post", "/:index/:collection/:_id/_upsert"),
+    ("document", "upsert", "put", "/:index/:collection/:_id/_upsert"),
+    ("document", "validate", "post", "/:index/:collection/_validate"),
+    ("bulk", "import", "post", "/:index/:collection/_bulk"),
+    ("bulk", "mWrite", "post", "/:index/:collection/_mWrite"),
+    ("bulk", "write", "post", "/:index/:collection/_write"),
+    ("bulk", "deleteByQuery", "delete", "/:index/:collection/_bulk/_query"),
+    ("bulk", "updateByQuery", "patch", "/:index/:collection/_bulk/_query"),
+}
+
+
+async def test_public_api_lists_every_kuzzle_route(started: Application) -> None:
+    api = (await call(started, controller="server", action="publicApi"))["result"]
+    served = {
+        (controller, action, route["verb"].lower(), route["path"])
+        for controller in ("document", "bulk")
+        for action, spec in api[controller].items()
+        for route in spec.get("http", [])
+    }
+    assert KUZZLE_ROUTES <= served
+
+
+async def test_m_actions_over_http_answer_partial_successes(library: Application) -> None:
+    from tests.protocols.test_http import asgi_client
+
+    http = asgi_client(library)
+    headers = {"content-type": "application/json"}
+    body = {"documents": [{"_id": "h1", "body": {"n": 1}}, {"_id": "h1", "body": {"n": 2}}, "bad"]}
+    made = await http("POST", "/library/books/_mCreate", headers=headers, content=json.dumps(body).encode())
+    result = made.json()["result"]
+    assert made.status == 200 and [s["_id"] for s in result["successes"]] == ["h1"]
+    assert [e["reason"] for e in result["errors"]] == ["document body must be an object", "document already exists"]
+    got = await http("GET", "/library/books/_mGet?ids=h1,nope")
+    assert got.json()["result"]["errors"] == ["nope"] and got.json()["result"]["successes"][0]["_version"] == 1
+    strict = await http("GET", "/library/books/_mGet?ids=nope&strict")
+    assert strict.status == 400 and strict.json()["error"]["id"] == "api.process.incomplete_multiple_request"
+    patched = await http("PATCH", "/library/books/h1/_update", headers=headers, content=b'{"m": 1}')
+    assert patched.json()["result"]["_version"] == 2
+    upserted = await http("POST", "/library/books/_mUpsert", headers=headers, content=b'{"documents": [{"_id": "h2", "changes": {}}]}')
+    assert upserted.json()["result"]["successes"][0]["created"] is True
+    fields = await http("DELETE", "/library/books/h1/_fields?source", headers=headers, content=b'{"fields": ["m"]}')
+    assert fields.json()["result"]["_source"]["n"] == 1 and "m" not in fields.json()["result"]["_source"]
+    exported = await http("GET", "/library/books/_export")
+    lines = [json.loads(line) for line in exported.body.decode().splitlines()]
+    assert lines[0] == {"collection": "books", "index": "library", "type": "collection"}
+    assert [line["_id"] for line in lines[1:]] == ["h1", "h2"] and lines[1]["body"]["n"] == 1
+    assert list(lines[1]["body"]) == ["_kuzzle_info", "n"]
+    assert list(lines[1]["body"]["_kuzzle_info"]) == ["author", "createdAt", "updatedAt", "updater"]
+    csv = await http("GET", '/library/books/_export?format=csv&fields=["n"]')
+    assert csv.body.decode().splitlines() == ["_id,n", "h1,1", "h2,"]
+    assert csv.headers["content-disposition"] == 'attachment; filename="library-books.csv"'
+    valid = await http("POST", "/library/books/_validate", headers=headers, content=b'{"n": 1}')
+    assert valid.json()["result"]["valid"] is True
+    assert (await doc(library, "export"))["error"]["id"] == "api.assert.unsupported_protocol"
+
+
+async def test_m_writes_notify_subscribers_of_their_successes_only(library: Application) -> None:
+    from tests.realtime.test_hub import Client
+
+    await doc(library, "create", _id="n0", body={"n": 0})
+    async with Client(library) as alice:
+        subscribed = await alice.query(
+            controller="realtime", action="subscribe", index="library", collection="books", body={}
+        )
+        assert subscribed["status"] == 200, subscribed["error"]
+        documents = [{"_id": "n0", "body": {"n": 9}}, {"_id": "n1", "body": {"n": 1}}, {"_id": "n2", "body": 3}]
+        await doc(library, "mCreate", body={"documents": documents})
+        note = await alice.notification()
+        assert (note["action"], note["event"], note["result"]["_id"]) == ("mCreate", "write", "n1")
+        assert await alice.nothing()
+        await doc(library, "mDelete", body={"ids": ["n1", "gone"]})
+        note = await alice.notification()
+        assert (note["action"], note["event"], note["result"]["_id"]) == ("mDelete", "delete", "n1")
+        assert await alice.nothing()
+        await call(library, controller="bulk", action="mWrite", index="library", collection="books",
+                   body={"documents": [{"_id": "b", "body": {}}]})  # fmt: skip
+        assert await alice.nothing()
+        await call(library, controller="bulk", action="write", index="library", collection="books", _id="b",
+                   notify=True, body={})  # fmt: skip
+        assert (await alice.notification())["result"]["_id"] == "b"

@@ -328,6 +328,20 @@ async function dataScenario(kuzzle) {
     scroll.ids.push(...scrolled.hits.map((hit) => hit._id));
   }
   results.scroll = scroll;
+  // m* actions answer per document: a taken id and a bad item are errors, the others are written.
+  const partial = await kuzzle.document.mCreate(index, collection, [
+    { _id: "n00", body: { name: "again" } },
+    { _id: "m1", body: { name: "new" } },
+    { _id: "m2" },
+  ]);
+  const partialGet = await kuzzle.document.mGet(index, collection, ["m1", "m2"]);
+  const partialDelete = await kuzzle.document.mDelete(index, collection, ["m1", "m2"]);
+  results.mPartial = {
+    successes: partial.successes.map((s) => [s._id, s._version, s.status, s.result]),
+    errors: partial.errors.map((e) => [e.document._id ?? null, e.status, e.reason]),
+    get: { successes: partialGet.successes.map((s) => s._id), errors: partialGet.errors },
+    delete: { successes: partialDelete.successes, errors: partialDelete.errors.map((e) => [e._id, e.status]) },
+  };
   await step("delete", async () => kuzzle.document.delete(index, collection, "pen"));
   if (protocolName === "websocket") {
     await pause(300);
