@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("kuzzle_events", "0004_search"),
+        ("kuzzle_events", "0005_kuzzle_fields_of_roles_profiles_and_tokens"),
     ]
 
     operations = [

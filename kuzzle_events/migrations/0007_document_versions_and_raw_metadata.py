@@ -11,7 +11,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("kuzzle_events", "0004_search"),
+        ("kuzzle_events", "0006_collection_mappings_settings_specifications"),
     ]
 
     operations = [
