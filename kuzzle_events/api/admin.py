@@ -18,6 +18,7 @@ from asgiref.sync import sync_to_async
 from kuzzle_events import errors
 from kuzzle_events.api.service import Service
 from kuzzle_events.api.table import Table, route
+from kuzzle_events.security.tokens import now_ms
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
@@ -45,6 +46,8 @@ def actions() -> Table:
 
 
 _db = Service("kuzzle_events.documents.storage")
+_collections = Service("kuzzle_events.documents.collections")
+_writes = Service("kuzzle_events.documents.writes")
 _accounts = Service("kuzzle_events.security.accounts")
 _roles = Service("kuzzle_events.security.roles")
 _reset = Service("kuzzle_events.security.reset")
@@ -96,9 +99,9 @@ def _object(value: Any, name: str) -> dict[str, Any]:
 async def reset_database(app: Application, request: KuzzleRequest) -> dict[str, bool]:
     """Delete every index (with its collections and documents); security data is kept."""
     async with _exclusive(app, "resetDatabase", "Kuzzle is already reseting all indexes."):
-        for index in await _db.list_indexes():
+        for index in await _collections.list_indexes():
             try:
-                await _db.delete_index(index)
+                await _collections.delete_index(index)
             except errors.KuzzleError as error:
                 if error.id != "services.storage.unknown_index":  # deleted meanwhile
                     raise
@@ -114,11 +117,11 @@ async def load_mappings(app: Application, request: KuzzleRequest) -> dict[str, b
     for index, collections in mappings.items():
         for collection in _object(collections, f"body.{index}"):
             try:
-                await _db.create_index(index)
+                await _collections.create_index(index)
             except errors.KuzzleError as error:
                 if error.id != "services.storage.index_already_exists":
                     raise
-            await _db.create_collection(index, collection)
+            await _collections.create_collection(index, collection)
     return ACKNOWLEDGE
 
 
@@ -136,8 +139,8 @@ async def load_fixtures(app: Application, request: KuzzleRequest) -> dict[str, b
     kuid = request.context.user.id
     for index, collections in fixtures.items():
         for collection, lines in _object(collections, f"body.{index}").items():
-            if not await _db.collection_exists(index, collection):
-                if not await _db.index_exists(index):
+            if not await _collections.collection_exists(index, collection):
+                if not await _collections.index_exists(index):
                     raise errors.get("services.storage.unknown_index", index)
                 raise errors.get("services.storage.unknown_collection", index, collection)
             items = _bulk(lines, f"body.{index}.{collection}")
@@ -196,10 +199,12 @@ async def _import(
         group = items[start:end]
         if action in _WRITES:
             await _db.write(index, collection, [(i, b or {}) for _, i, b in group], _WRITES[action], kuid)
-        elif action == "update":
-            await _db.update(index, collection, [(str(i), b or {}) for _, i, b in group], kuid)
-        else:
-            await _db.delete(index, collection, [str(i) for _, i, _ in group])
+        else:  # "update" or "delete": each document on its own, any failure fails the fixture
+            info = {"updater": kuid, "updatedAt": now_ms()} if action == "update" else None
+            operations = [{"kind": action, "_id": str(i), "body": b or {}, "info": info} for _, i, b in group]
+            for answer in await _writes.apply(index, collection, operations):
+                if "error" in answer or answer.get("status", 200) >= 400:
+                    raise errors.get("services.storage.import_failed")
         start = end
 
 
@@ -228,9 +233,9 @@ async def load_securities(app: Application, request: KuzzleRequest) -> dict[str,
     profiles = _object(permissions.get("profiles", {}), "body.profiles")
     users = _object(permissions.get("users", {}), "body.users")
     for name, role in roles.items():
-        await _roles.create_or_replace_role(name, _object(role, f"body.roles.{name}").get("controllers"), known)
+        await _roles.create_or_replace_role(name, _object(role, f"body.roles.{name}"), known)
     for name, profile in profiles.items():
-        await _roles.create_or_replace_profile(name, _object(profile, f"body.profiles.{name}").get("policies"))
+        await _roles.create_or_replace_profile(name, _object(profile, f"body.profiles.{name}"))
     existing = [kuid for kuid in users if await _user_exists(kuid)]
     if existing:
         if on_existing == "fail":

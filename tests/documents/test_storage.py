@@ -9,7 +9,7 @@ from unittest import mock
 import pytest
 from django.db import IntegrityError
 
-from kuzzle_events.documents import storage, writes
+from kuzzle_events.documents import collections, storage, writes
 from kuzzle_events.models import Document
 
 INFO = {"author": "ada", "createdAt": 1, "updater": None, "updatedAt": None}
@@ -17,8 +17,8 @@ INFO = {"author": "ada", "createdAt": 1, "updater": None, "updatedAt": None}
 
 @pytest.fixture
 def books() -> None:
-    storage.create_index("library")
-    storage.create_collection("library", "books")
+    collections.create_index("library")
+    collections.create_collection("library", "books")
 
 
 def run(*operations: dict[str, Any]) -> list[dict[str, Any]]:
