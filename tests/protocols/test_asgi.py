@@ -136,3 +136,20 @@ async def test_paths_no_pattern_takes_get_kuzzles_404(kapp: Application, setting
     for answer in (unknown, favicon):
         assert answer.status_code == 404 and answer.headers["content-type"] == "application/json"
         assert answer.json()["error"]["id"] == "network.http.url_not_found"
+
+
+async def test_the_admin_controllers_routes_are_kuzzles_under_the_projects_admin_prefix(kapp: Application) -> None:
+    seen: list[str] = []
+
+    async def django_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.append(scope["path"])
+        await send({"type": "http.response.start", "status": 302, "headers": [(b"location", b"/admin/login/")]})
+        await send({"type": "http.response.body", "body": b""})
+
+    transport = httpx.ASGITransport(app=KuzzleASGI(django_app, app=kapp))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        fixtures = await client.post("/admin/_loadFixtures", content=b"{}", headers={"content-type": "application/json"})
+        unknown = await client.get("/admin/_nothing_of_kuzzles")
+    # POST /admin/_loadFixtures is the admin controller's route: a Kuzzle envelope, not Django's page.
+    assert fixtures.json()["controller"] == "admin" and fixtures.json()["action"] == "loadFixtures"
+    assert seen == ["/admin/_nothing_of_kuzzles"]  # no Kuzzle route: the project's

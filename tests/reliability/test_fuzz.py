@@ -518,8 +518,8 @@ def shapes() -> Application:
 def djangos_own(exchange: Exchange, path: str) -> bool:
     """Whether Django answered: a path that none of Kuzzle's routes takes, outside ``/_``, is the
     project's (its 404 page...). Never a 5xx, never for an API path."""
-    if not exchange.body or not exchange.headers.get(b"content-type", b"").startswith(b"text/html"):
-        return False  # (an empty answer to OPTIONS or HEAD is check_http's)
+    if not exchange.headers.get(b"content-type", b"").startswith(b"text/html"):
+        return False  # (an empty answer to OPTIONS or HEAD is check_http's; Django's redirects are HTML)
     assert not path.startswith("/_") and path != "/", f"Django answered an API path: {path!r}"
     assert exchange.status is not None and exchange.status < 500, exchange.body[:500]
     return True

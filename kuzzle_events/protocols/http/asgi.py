@@ -45,7 +45,9 @@ class KuzzleASGI:
         # The project's own URLs (admin, static files...) stay Django's even where one of Kuzzle's
         # routes with parameters (GET /:index/:collection/:_id...) would match them too.
         if not path.startswith("/_") and path.startswith(self.django_prefixes):
-            return False
+            # ... except Kuzzle's routes with a reserved "_" segment (POST /admin/_loadFixtures,
+            # the admin controller's), which no project URL uses: they are Kuzzle's.
+            return "/_" in path and isinstance(self.app.controller.router.match(method, path), tuple)
         if path.startswith("/_") or path == "/" or isinstance(self.app.controller.router.match(method, path), tuple):
             return True
         # No route for this verb: Django's if one of the project's own patterns takes the path (or
