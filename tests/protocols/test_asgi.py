@@ -149,7 +149,7 @@ async def test_the_admin_controllers_routes_are_kuzzles_under_the_projects_admin
     transport = httpx.ASGITransport(app=KuzzleASGI(django_app, app=kapp))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         fixtures = await client.post("/admin/_loadFixtures", content=b"{}", headers={"content-type": "application/json"})
-        unknown = await client.get("/admin/_nothing_of_kuzzles")
+        await client.get("/admin/_nothing_of_kuzzles")
     # POST /admin/_loadFixtures is the admin controller's route: a Kuzzle envelope, not Django's page.
     assert fixtures.json()["controller"] == "admin" and fixtures.json()["action"] == "loadFixtures"
     assert seen == ["/admin/_nothing_of_kuzzles"]  # no Kuzzle route: the project's
