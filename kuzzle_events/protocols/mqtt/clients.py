@@ -9,6 +9,7 @@ the client.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
@@ -45,8 +46,9 @@ class MqttClient:
         return task
 
 
-class MqttClients:
-    """The clients of one MQTT mode, by client id."""
+class MqttClients(abc.ABC):
+    """The clients of one MQTT mode, by client id. A mode (embedded, external) gives the four
+    abstract methods: how it starts and stops, how an answer and a notification reach a client."""
 
     def __init__(self, app: Application, settings: dict[str, Any]) -> None:
         self.app = app
@@ -58,21 +60,21 @@ class MqttClients:
 
     # What a mode provides -----------------------------------------------------------------------
 
+    @abc.abstractmethod
     async def start(self) -> None:
         """Begin serving: from now on, clients' messages arrive."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     async def stop(self) -> None:
         """Stop serving: every client's connection ends."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     async def answer(self, client: MqttClient, topic: str, text: str, correlation: bytes | None) -> None:
         """Send an envelope (or an early error) to ``client`` on ``topic``."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     async def notify(self, client: MqttClient, text: str) -> None:
         """Send one of the realtime engine's texts (a notification, ``TokenExpired``) to ``client``."""
-        raise NotImplementedError
 
     # Clients ------------------------------------------------------------------------------------
 
