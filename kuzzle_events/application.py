@@ -331,6 +331,7 @@ class Application:
         if broker is not None:
             await broker.stop()
         await self.events.drain_hooks()
+        await self.security.settle()
         await self.realtime.stop()
         self.state = "stopped"
         self._start_task = None

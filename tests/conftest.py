@@ -48,10 +48,12 @@ def kapp(make_app: Callable[..., Application]) -> Application:
 
 @pytest.fixture
 async def started(kapp: Application) -> AsyncIterator[Application]:
-    """The fresh application, started; its hooks are drained at the end of the test."""
+    """The fresh application, started; its hooks and rights reload are awaited at the end of the test."""
     await kapp.start()
     yield kapp
     await kapp.events.drain_hooks()
+    # A background reload of the rights still reading the database would lock it for the flush.
+    await kapp.security.settle()
 
 
 @pytest.fixture

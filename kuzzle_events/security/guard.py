@@ -118,6 +118,13 @@ class Security:
             loading.add_done_callback(self._reloaded)
         return loading
 
+    async def settle(self) -> None:
+        """Wait for a background reload of the rights, if one is running on this loop."""
+        loading = self._loading
+        if loading is not None and not loading.done() and loading.get_loop() is asyncio.get_running_loop():
+            # Its failure was logged by _reloaded; a caller stopping only needs it finished.
+            await asyncio.wait([loading])
+
     def _reloaded(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
             # Keep the rights in hand and try again after SECURITY_CACHE_TTL; requests awaiting this

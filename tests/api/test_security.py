@@ -389,6 +389,31 @@ async def test_rights_changed_by_another_process_are_seen(make_app: Any) -> None
             break
         await asyncio.sleep(0.05)
     assert statuses[-1] == 200 and set(statuses[:-1]) <= {401}
+    # With a TTL of 0 each request starts a reload; the last must end before the database is flushed.
+    await app.shutdown()
+    assert app.security._loading is None or app.security._loading.done()
+
+
+async def test_shutdown_waits_for_a_background_rights_reload(started: Application) -> None:
+    release = asyncio.Event()
+    finished = []
+    load_rights = started.security.orm("load_rights")
+
+    async def slow_load(known: Any) -> Any:
+        await release.wait()
+        result = await load_rights(known)
+        finished.append(True)
+        return result
+
+    started.security._orm["load_rights"] = slow_load
+    started.security._fresh_until = 0.0
+    assert (await call(started, controller="server", action="now"))["status"] == 200
+    shutting = asyncio.ensure_future(started.shutdown())
+    await asyncio.sleep(0.05)
+    waited = not shutting.done()
+    release.set()
+    await shutting
+    assert waited and finished == [True]
 
 
 async def test_admin_edits_apply(started: Application, client: Any) -> None:
