@@ -31,6 +31,41 @@ __all__ = ["Realtime", "GROUP"]
 
 GROUP = "kuzzle_events.realtime"
 Sender = Callable[[str], Awaitable[None]]
+# What a document notification's ``action`` says, by the API action that caused it: Kuzzle names
+# the change made to each document, not the action (an ``mDelete`` notifies each document as a
+# ``delete``; a ``createOrReplace`` as a ``create`` or a ``replace``, whichever it was).
+_CHANGES = {
+    "create": "create",
+    "mCreate": "create",
+    "replace": "replace",
+    "mReplace": "replace",
+    "update": "update",
+    "mUpdate": "update",
+    "updateByQuery": "update",
+    "deleteFields": "update",
+    "delete": "delete",
+    "mDelete": "delete",
+    "deleteByQuery": "delete",
+}
+# Actions whose change depends on whether the document existed: (when created, otherwise).
+_CREATED_OR = {
+    "createOrReplace": "replace",
+    "mCreateOrReplace": "replace",
+    "write": "replace",
+    "mWrite": "replace",
+    "upsert": "update",
+    "mUpsert": "update",
+}
+
+
+def change_of(action: str, document: dict[str, Any]) -> str:
+    """The change Kuzzle's notification names for ``document``, written by the API ``action``."""
+    otherwise = _CREATED_OR.get(action)
+    if otherwise is not None:
+        return "create" if document.get("created") else otherwise
+    return _CHANGES.get(action, action)
+
+
 _OUTAGE = "notifications to and from other processes wait for it; this one's subscribers are still notified"
 
 
@@ -247,7 +282,7 @@ class Realtime:
         self, request: KuzzleRequest, index: str, collection: str, action: str, documents: builtins.list[dict[str, Any]]
     ) -> None:
         """Notify subscribers of documents written or deleted by a ``document`` action."""
-        event = "delete" if action in ("delete", "mDelete") else "write"
+        event = "delete" if _CHANGES.get(action) == "delete" else "write"
         message = _document_message(request, index, collection, "document", action, event, documents)
         await self._broadcast(message)
 
@@ -261,7 +296,7 @@ class Realtime:
 
     async def _deliver(self, message: dict[str, Any]) -> None:
         # What every notification of this message says, whoever it is sent to.
-        common = {key: message[key] for key in ("index", "collection", "action", "volatile")}
+        common = {key: message[key] for key in ("index", "collection", "volatile")}
         common["node"] = self._app.config.NODE
         # The protocol of the request that caused it, as in Kuzzle's notifications.
         common["protocol"] = message.get("protocol", "websocket")
@@ -274,11 +309,14 @@ class Realtime:
                 count = message.get("count")
                 if count is None:
                     count = self._local_count(message["roomId"])
-                text = user_notification(channel=channel, user=message["user"], count=count, **common)
+                text = user_notification(
+                    channel=channel, user=message["user"], count=count, action=message["action"], **common
+                )
                 # The connection that joined or left is not told about itself.
                 texts.extend((c, text) for c in members if c != message["connection"])
         else:
             for document in message["documents"]:
+                action = change_of(message["action"], document)
                 if message["event"] == "delete":
                     # A deleted document leaves the rooms it matched: scope "out".
                     source, previous = None, document.get("_source")
@@ -294,6 +332,7 @@ class Realtime:
                         scope=scope,
                         document={"_id": document.get("_id"), "_source": document.get("_source")},
                         request_id=message["requestId"],
+                        action=action,
                         **common,
                     )
                     texts.extend((c, text) for c in members)

@@ -549,11 +549,11 @@ async def test_m_writes_notify_subscribers_of_their_successes_only(library: Appl
         documents = [{"_id": "n0", "body": {"n": 9}}, {"_id": "n1", "body": {"n": 1}}, {"_id": "n2", "body": 3}]
         await doc(library, "mCreate", body={"documents": documents})
         note = await alice.notification()
-        assert (note["action"], note["event"], note["result"]["_id"]) == ("mCreate", "write", "n1")
+        assert (note["action"], note["event"], note["result"]["_id"]) == ("create", "write", "n1")
         assert await alice.nothing()
         await doc(library, "mDelete", body={"ids": ["n1", "gone"]})
         note = await alice.notification()
-        assert (note["action"], note["event"], note["result"]["_id"]) == ("mDelete", "delete", "n1")
+        assert (note["action"], note["event"], note["result"]["_id"]) == ("delete", "delete", "n1")
         assert await alice.nothing()
         await call(library, controller="bulk", action="mWrite", index="library", collection="books",
                    body={"documents": [{"_id": "b", "body": {}}]})  # fmt: skip

@@ -119,6 +119,38 @@ async def test_subscribe_publish_and_document_notifications(shop: Application) -
         assert (again["status"], again["error"]["id"]) == (412, "core.realtime.not_subscribed")
 
 
+async def test_notifications_name_the_change_made_to_each_document(shop: Application) -> None:
+    # Kuzzle's notifier names the change (create, replace, update, delete), not the API action.
+    async with Client(shop) as alice:
+        subscribed = await alice.query(controller="realtime", action="subscribe", index="shop", collection="items",
+                                       body={})  # fmt: skip
+        assert subscribed["status"] == 200, subscribed["error"]
+
+        async def changes(action: str, **args: Any) -> list[tuple[str, str, str]]:
+            answer = await call(shop, controller="document", action=action, index="shop", collection="items", **args)
+            assert answer["status"] in (200, 206), answer["error"]
+            seen = []
+            while not await alice.nothing():
+                note = await alice.notification()
+                seen.append((note["action"], note["event"], note["result"]["_id"]))
+            return seen
+
+        assert await changes("createOrReplace", _id="a", body={"n": 1}) == [("create", "write", "a")]
+        assert await changes("createOrReplace", _id="a", body={"n": 2}) == [("replace", "write", "a")]
+        assert await changes("upsert", _id="b", body={"changes": {"n": 1}}) == [("create", "write", "b")]
+        assert await changes("upsert", _id="b", body={"changes": {"n": 2}}) == [("update", "write", "b")]
+        assert await changes("mReplace", body={"documents": [{"_id": "a", "body": {"n": 3}}]}) == [
+            ("replace", "write", "a")
+        ]
+        assert await changes("mUpdate", body={"documents": [{"_id": "b", "body": {"n": 3}}]}) == [
+            ("update", "write", "b")
+        ]
+        assert sorted(await changes("deleteByQuery", body={"query": {}})) == [
+            ("delete", "delete", "a"),
+            ("delete", "delete", "b"),
+        ]
+
+
 async def test_scopes_users_and_counts(shop: Application) -> None:
     async with Client(shop) as alice, Client(shop) as bob:
         sub = await alice.query(controller="realtime", action="subscribe", index="shop", collection="items",
