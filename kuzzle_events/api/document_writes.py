@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, overload
 from kuzzle_events import errors
 from kuzzle_events.api import document_args as args
 from kuzzle_events.api.service import Service
+from kuzzle_events.documents.rules import StrictMappingRejection
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
@@ -85,7 +86,10 @@ async def write_one(app: Application, request: KuzzleRequest, operation: dict[st
 
 
 def reason(error: errors.KuzzleError) -> str:
-    """What Kuzzle says of a document an ``m*`` action could not write."""
+    """What Kuzzle says of a document an ``m*`` action could not write (Elasticsearch's words for a
+    field a strict mapping refuses, as Kuzzle passes them on)."""
+    if isinstance(error, StrictMappingRejection):
+        return error.reason
     return _REASONS.get(error.id, error.message)
 
 
