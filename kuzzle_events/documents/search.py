@@ -84,7 +84,7 @@ def _postgres() -> bool:
 
 
 def _matching(target: Collection, query: Any, postgres: bool) -> QuerySet[Document]:
-    condition = Translator("postgresql" if postgres else "sqlite").query(query)
+    condition = Translator("postgresql" if postgres else "sqlite", target.mappings).query(query)
     return _narrowed(Document.objects.filter(collection=target), condition)
 
 

@@ -205,3 +205,34 @@ def test_the_collection_is_read_once_per_request_whatever_the_documents() -> Non
         return sum('FROM "kuzzle_events_collection"' in q["sql"] for q in captured)
 
     assert collection_reads(1) == collection_reads(20) == 1
+
+
+async def test_fields_dynamic_false_keeps_are_not_searched(started: Application) -> None:
+    mappings = {
+        "dynamic": False,
+        "properties": {"title": {"type": "keyword"}, "meta": {"dynamic": "true", "properties": {}}},
+    }
+    await call(
+        started, controller="collection", action="create", index="library", collection="books", body={"mappings": mappings}
+    )
+    await doc(started, "create", _id="a", body={"title": "A", "year": 1, "meta": {"n": 1}, "extra": {"n": 1}})
+    await doc(started, "create", _id="b", body={"title": "B", "year": 2})
+
+    async def ids(query: dict[str, Any], action: str = "search") -> Any:
+        answer = await doc(started, action, body={"query": query})
+        assert answer["status"] == 200, answer["error"]
+        return answer["result"]["count"] if action == "count" else sorted(h["_id"] for h in answer["result"]["hits"])
+
+    assert await ids({"term": {"title": "A"}}) == ["a"]
+    for unindexed in ({"term": {"year": 1}}, {"range": {"year": {"gte": 0}}}, {"exists": {"field": "year"}},
+                      {"match": {"extra.n": 1}}, {"prefix": {"year": "1"}}):  # fmt: skip
+        assert await ids(unindexed) == [] and await ids(unindexed, "count") == 0
+    # As in Elasticsearch, the negation of a clause on such a field matches every document.
+    assert await ids({"bool": {"must_not": [{"term": {"year": 1}}]}}) == ["a", "b"]
+    # A dynamic level below keeps its fields indexed, and the metadata always are.
+    assert await ids({"term": {"meta.n": 1}}) == ["a"]
+    assert await ids({"term": {"_kuzzle_info.author": "-1"}}) == ["a", "b"]
+    koncorde = await doc(started, "search", lang="koncorde", body={"query": {"equals": {"year": 1}}})
+    assert koncorde["result"]["hits"] == []
+    deleted = await doc(started, "deleteByQuery", body={"query": {"term": {"year": 1}}})
+    assert deleted["result"]["ids"] == [] and set(await stored()) == {"a", "b"}
