@@ -31,6 +31,15 @@ __all__ = ["Realtime", "GROUP"]
 
 GROUP = "kuzzle_events.realtime"
 Sender = Callable[[str], Awaitable[None]]
+# The action a document's notification names (Kuzzle's notifier): (if it was created, otherwise).
+_NOTIFIED: dict[str, tuple[str, str]] = {
+    **dict.fromkeys(("create", "mCreate"), ("create", "create")),
+    **dict.fromkeys(("createOrReplace", "mCreateOrReplace", "write", "mWrite"), ("create", "replace")),
+    **dict.fromkeys(("replace", "mReplace"), ("replace", "replace")),
+    **dict.fromkeys(("update", "mUpdate", "updateByQuery", "deleteFields"), ("update", "update")),
+    **dict.fromkeys(("upsert", "mUpsert"), ("create", "update")),
+    **dict.fromkeys(("delete", "mDelete", "deleteByQuery"), ("delete", "delete")),
+}
 _OUTAGE = "notifications to and from other processes wait for it; this one's subscribers are still notified"
 
 
@@ -246,8 +255,14 @@ class Realtime:
     async def document_changed(
         self, request: KuzzleRequest, index: str, collection: str, action: str, documents: builtins.list[dict[str, Any]]
     ) -> None:
-        """Notify subscribers of documents written or deleted by a ``document`` action."""
-        event = "delete" if action in ("delete", "mDelete") else "write"
+        """Notify subscribers of documents written or deleted by a ``document`` (or ``bulk``) action.
+
+        Each document's notification names what happened to it, as Kuzzle's do: ``create``,
+        ``replace``, ``update`` or ``delete`` (an ``upsert`` that created its document: ``create``).
+        """
+        when_created, otherwise = _NOTIFIED.get(action, (action, action))
+        event = "delete" if otherwise == "delete" else "write"
+        documents = [{**d, "action": when_created if d.get("created") else otherwise} for d in documents]
         message = _document_message(request, index, collection, "document", action, event, documents)
         await self._broadcast(message)
 
@@ -292,9 +307,9 @@ class Realtime:
                         controller=message["controller"],
                         event=message["event"],
                         scope=scope,
-                        document={"_id": document.get("_id"), "_source": document.get("_source")},
+                        document=document,
                         request_id=message["requestId"],
-                        **common,
+                        **{**common, "action": document.get("action", common["action"])},
                     )
                     texts.extend((c, text) for c in members)
         for connection_id, text in texts:

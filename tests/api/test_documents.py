@@ -549,11 +549,12 @@ async def test_m_writes_notify_subscribers_of_their_successes_only(library: Appl
         documents = [{"_id": "n0", "body": {"n": 9}}, {"_id": "n1", "body": {"n": 1}}, {"_id": "n2", "body": 3}]
         await doc(library, "mCreate", body={"documents": documents})
         note = await alice.notification()
-        assert (note["action"], note["event"], note["result"]["_id"]) == ("mCreate", "write", "n1")
+        # Kuzzle's notifications name what happened to each document, not the request's action.
+        assert (note["action"], note["event"], note["result"]["_id"]) == ("create", "write", "n1")
         assert await alice.nothing()
         await doc(library, "mDelete", body={"ids": ["n1", "gone"]})
         note = await alice.notification()
-        assert (note["action"], note["event"], note["result"]["_id"]) == ("mDelete", "delete", "n1")
+        assert (note["action"], note["event"], note["result"]["_id"]) == ("delete", "delete", "n1")
         assert await alice.nothing()
         await call(library, controller="bulk", action="mWrite", index="library", collection="books",
                    body={"documents": [{"_id": "b", "body": {}}]})  # fmt: skip
@@ -561,3 +562,45 @@ async def test_m_writes_notify_subscribers_of_their_successes_only(library: Appl
         await call(library, controller="bulk", action="write", index="library", collection="books", _id="b",
                    notify=True, body={})  # fmt: skip
         assert (await alice.notification())["result"]["_id"] == "b"
+
+
+async def test_notifications_name_each_change_as_kuzzle_does(library: Application) -> None:
+    from tests.realtime.test_hub import Client
+
+    async with Client(library) as alice:
+        subscribed = await alice.query(
+            controller="realtime", action="subscribe", index="library", collection="books", body={}, scope="all"
+        )
+        assert subscribed["status"] == 200, subscribed["error"]
+
+        async def notes(count: int) -> list[tuple[str, str, str, Any]]:
+            got = [await alice.notification() for _ in range(count)]
+            assert await alice.nothing()
+            return [(n["action"], n["scope"], n["result"]["_id"], n["result"].get("_updatedFields")) for n in got]
+
+        await doc(library, "createOrReplace", _id="a", body={"n": 1, "tags": {"x": 1}})
+        await doc(library, "createOrReplace", _id="a", body={"n": 1})
+        assert await notes(2) == [("create", "in", "a", None), ("replace", "in", "a", None)]
+        await doc(library, "update", _id="a", body={"n": 2, "meta": {"by": "me", "at": {"h": 1}}, "_kuzzle_info": {}})
+        assert await notes(1) == [("update", "in", "a", ["n", "meta.by", "meta.at.h"])]
+        await doc(library, "upsert", _id="b", body={"changes": {"n": 5}})
+        await doc(library, "upsert", _id="b", body={"changes": {"n": 6}})
+        assert await notes(2) == [("create", "in", "b", None), ("update", "in", "b", ["n"])]
+        await doc(library, "mUpdate", body={"documents": [{"_id": "a", "body": {"z": 0}}]})
+        await doc(library, "mUpsert", body={"documents": [{"_id": "c", "changes": {"y": 1}}, {"_id": "b", "changes": {"y": 2}}]})
+        assert await notes(3) == [("update", "in", "a", ["z"]), ("create", "in", "c", None), ("update", "in", "b", ["y"])]
+        await doc(library, "deleteFields", _id="a", body={"fields": ["z"]})
+        assert await notes(1) == [("update", "in", "a", None)]
+        await doc(library, "updateByQuery", body={"query": {"ids": {"values": ["a", "b"]}}, "changes": {"q": {"r": 1}}})
+        assert sorted(await notes(2)) == [("update", "in", "a", ["q.r"]), ("update", "in", "b", ["q.r"])]
+        # deleteByQuery: each document deleted, notified as a deletion with its content.
+        deleted = await doc(library, "deleteByQuery", body={"query": {"ids": {"values": ["b", "c"]}}})
+        assert sorted(deleted["result"]["ids"]) == ["b", "c"]
+        got = [await alice.notification() for _ in range(2)]
+        assert sorted((n["action"], n["event"], n["scope"], n["result"]["_id"]) for n in got) == [
+            ("delete", "delete", "out", "b"),
+            ("delete", "delete", "out", "c"),
+        ]
+        assert {n["result"]["_id"]: n["result"]["_source"]["y"] for n in got} == {"b": 2, "c": 1}
+        await doc(library, "deleteByQuery", silent=True, body={"query": {}})
+        assert await alice.nothing()
