@@ -385,8 +385,73 @@ async def test_generic_event_payloads(library: Application) -> None:
     ]  # fmt: skip
     assert payloads[0][1] == [{"_id": "a", "_source": {"t": 1}}]
     assert payloads[2][1] == [{"_id": "a", "_source": {"t": 2}}]
-    assert payloads[4][1] == [{"_id": "a", "_source": None}]
-    assert payloads[5][1][0]["_source"]["t"] == 2
+    # As Kuzzle's extractor: a read or a deletion names its ids; after, the action's whole result.
+    assert payloads[4][1] == [{"_id": "a"}]
+    assert payloads[5][1][0]["_source"]["t"] == 2 and payloads[5][1][0]["_version"] == 2
+    assert payloads[6][1] == [{"_id": "a"}] and payloads[7][1] == [{"_id": "a"}]
+
+
+async def test_generic_events_of_the_other_document_actions(library: Application) -> None:
+    payloads: list[tuple[str, Any]] = []
+
+    def recorder(event: str) -> Any:
+        async def record(documents: Any, request: KuzzleRequest) -> Any:
+            payloads.append((event, request.input.action, documents))
+            return documents
+
+        return record
+
+    for family in ("Write", "Update", "Delete", "Get"):
+        for when in ("before", "after"):
+            event = f"generic:document:{when}{family}"
+            library.pipe.register(event, recorder(event))
+
+    async def seen(action: str, **data: Any) -> list[tuple[str, Any]]:
+        payloads.clear()
+        answer = await doc(library, action, **data)
+        assert answer["status"] == 200, answer["error"]
+        return [(event, documents) for event, _, documents in payloads]
+
+    upserted = await seen("mUpsert", body={"documents": [{"_id": "u", "changes": {"n": 1}, "default": {"d": 1}}]})
+    assert upserted[0] == ("generic:document:beforeUpdate", [{"_id": "u", "_source": {"n": 1}}])
+    assert upserted[1][0] == "generic:document:afterUpdate" and upserted[1][1][0]["_source"]["d"] == 1
+    assert await seen("mExists", body={"ids": ["u", "x"]}) == [
+        ("generic:document:beforeGet", [{"_id": "u"}, {"_id": "x"}]),
+        ("generic:document:afterGet", [{"_id": "u"}]),
+    ]
+    assert await seen("exists", _id="u") == [
+        ("generic:document:beforeGet", [{"_id": "u"}]),
+        ("generic:document:afterGet", [True]),
+    ]
+    fields = await seen("deleteFields", _id="u", body={"fields": ["d"]})
+    assert fields[0] == ("generic:document:beforeUpdate", [{"_id": "u", "_source": ["d"]}])
+    assert fields[1][0] == "generic:document:afterUpdate" and fields[1][1] == [{"_id": "u", "_version": 2}]
+    # The by-query actions have only their "after" event.
+    by_query = await seen("updateByQuery", body={"query": {}, "changes": {"m": 2}})
+    assert [(e, [d["_id"] for d in docs]) for e, docs in by_query] == [("generic:document:afterUpdate", ["u"])]
+    deleted = await seen("deleteByQuery", body={"query": {}})
+    assert deleted == [("generic:document:afterDelete", [{"_id": "u"}])]
+    assert await seen("count", body={}) == []
+
+
+async def test_generic_pipes_rewrite_the_other_actions(library: Application) -> None:
+    async def renamed(documents: list[dict[str, Any]], request: KuzzleRequest) -> list[dict[str, Any]]:
+        if request.input.action in ("mUpsert", "deleteFields"):
+            return [{**d, "_id": f"{d['_id']}-x"} for d in documents]
+        return documents
+
+    async def hidden(documents: list[dict[str, Any]], request: KuzzleRequest) -> list[dict[str, Any]]:
+        return [d for d in documents if d["_id"] != "secret"]
+
+    library.pipe.register("generic:document:beforeUpdate", renamed)
+    library.pipe.register("generic:document:afterGet", hidden)
+    made = await doc(library, "mUpsert", body={"documents": [{"_id": "a", "changes": {"n": 1}, "default": {"d": 2}}]})
+    assert made["result"]["successes"][0]["_id"] == "a-x"
+    assert (await stored())["a-x"] == {"n": 1, "d": 2}  # the default kept by position
+    await doc(library, "create", _id="secret", body={})
+    assert (await doc(library, "mExists", body={"ids": ["a-x", "secret"]}))["result"]["successes"] == ["a-x"]
+    got = await doc(library, "mGet", ids=["a-x", "secret"])
+    assert [d["_id"] for d in got["result"]["successes"]] == ["a-x"]
 
 
 async def test_rights_apply_per_document_action(library: Application) -> None:
