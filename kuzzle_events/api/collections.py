@@ -66,8 +66,9 @@ _db = Service("kuzzle_events.documents.collections")
 
 
 async def create_index(app: Application, request: KuzzleRequest) -> None:
-    """Create an index."""
+    """Create an index; as Kuzzle, the answer has no ``result`` at all."""
     await _db.create_index(request.get_index())
+    request.response.no_result = True
 
 
 async def delete_index(app: Application, request: KuzzleRequest) -> dict[str, Any]:
