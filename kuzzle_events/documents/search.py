@@ -29,7 +29,17 @@ from kuzzle_events.documents.storage import _collection
 from kuzzle_events.models import Collection, Document, ScrollCursor
 from kuzzle_events.security.tokens import now_ms, parse_duration
 
-__all__ = ["FETCH_LIMIT", "SCROLL_TTL", "MAX_SCROLL_DURATION", "prepare", "search", "count", "scroll", "select"]
+__all__ = [
+    "FETCH_LIMIT",
+    "SCROLL_TTL",
+    "MAX_SCROLL_DURATION",
+    "prepare",
+    "search",
+    "count",
+    "scroll",
+    "scroll_duration",
+    "select",
+]
 
 # Kuzzle's defaults: limits.documentsFetchCount, services.storageEngine.defaults.scrollTTL and
 # services.storageEngine.maxScrollDuration.
@@ -117,6 +127,11 @@ def _hits(rows: list[Any], target: Collection) -> list[dict[str, Any]]:
 def _position(row: Any, keys: list[SortKey]) -> list[Any]:
     """Where a page ends: the sort values of its last document, then its id."""
     return [getattr(row, f"_s{i}") if k.name is not None else None for i, k in enumerate(keys)] + [row.key]
+
+
+def scroll_duration(value: Any) -> int:
+    """A scroll's TTL in milliseconds (Kuzzle's default when ``None``), checked as Kuzzle does."""
+    return _ttl(value)
 
 
 def _ttl(value: Any) -> int:
