@@ -194,15 +194,18 @@ async def export(app: Application, request: KuzzleRequest) -> Any:
 
 
 async def search(app: Application, request: KuzzleRequest) -> dict[str, Any]:
+    """A page of the documents matching the body, in one collection, or in several (``targets``)."""
+    targets = args.search_targets(request)
     start, size = bounds(request)
     return dict(
         await _search.search(
-            *_target(request),
+            *targets[0],
             _search_body(request),
             _lang(request),
             start=start,
             size=size,
             scroll_ttl=_scroll_ttl(request),
+            targets=targets if "targets" in request.input.args else None,
         )
     )
 

@@ -669,3 +669,55 @@ async def test_notifications_name_each_change_as_kuzzle_does(library: Applicatio
         assert {n["result"]["_id"]: n["result"]["_source"]["y"] for n in got} == {"b": 2, "c": 1}
         await doc(library, "deleteByQuery", silent=True, body={"query": {}})
         assert await alice.nothing()
+
+
+async def test_a_search_on_several_targets(library: Application) -> None:
+    await call(library, controller="collection", action="create", index="library", collection="films",
+               body={"mappings": {"dynamic": False, "properties": {"title": {"type": "keyword"}}}})  # fmt: skip
+    await call(library, controller="collection", action="create", index="shop", collection="pens")
+    await doc(library, "mCreate", body={"documents": [{"_id": f"b{i}", "body": {"n": i, "title": "x"}} for i in range(4)]})
+    await call(library, controller="document", action="mCreate", index="library", collection="films",
+               body={"documents": [{"_id": f"f{i}", "body": {"n": i, "title": "x"}} for i in range(3)]})  # fmt: skip
+    await call(library, controller="document", action="create", index="shop", collection="pens", _id="p", body={"n": 1})
+    targets = [{"index": "library", "collections": ["books", "films"]}, {"index": "shop", "collections": ["pens"]}]
+
+    async def search(**data: Any) -> dict[str, Any]:
+        answer = await call(library, controller="document", action="search", **data)
+        assert answer["status"] == 200, answer["error"]
+        return answer["result"]
+
+    found = await search(targets=targets, body={"query": {"range": {"n": {"gte": 1}}}, "sort": ["n", "_id"]}, size=20)
+    # films' mapping does not index "n" (dynamic: false): none of them matches a clause on it.
+    assert [(h["index"], h["collection"], h["_id"]) for h in found["hits"]] == [
+        ("library", "books", "b1"), ("shop", "pens", "p"), ("library", "books", "b2"), ("library", "books", "b3"),
+    ]  # fmt: skip
+    assert found["total"] == 4
+    everything = await search(targets=targets, body={"query": {"term": {"title": "x"}}}, size=3, scroll="10s")
+    ids = [h["_id"] for h in everything["hits"]]
+    for _ in range(2):
+        scrolled = await call(library, controller="document", action="scroll", scrollId=everything["scrollId"])
+        ids += [h["_id"] for h in scrolled["result"]["hits"]]
+    assert everything["total"] == 7 and sorted(ids) == ["b0", "b1", "b2", "b3", "f0", "f1", "f2"]
+    aggregated = await search(targets=targets, body={"aggs": {"n": {"max": {"field": "n"}}}}, size=0)
+    assert aggregated["aggregations"]["n"]["value"] == 3
+
+    async def refused(**data: Any) -> tuple[str, str]:
+        answer = await call(library, controller="document", action="search", body={}, **data)
+        return answer["error"]["id"], answer["error"]["message"]
+
+    assert await refused() == (
+        "api.assert.missing_argument", 'Missing argument "index, collection or targets".'
+    )  # fmt: skip
+    assert (await refused(index="library", targets=targets))[0] == "api.assert.mutually_exclusive"
+    assert (await refused(index="library,shop", collection="books"))[0] == (
+        "services.storage.invalid_multi_index_collection_usage"
+    )
+    assert await refused(targets=[{"index": "library", "collections": ["bo*"]}]) == (
+        "services.storage.invalid_target_format",
+        'The targets[0].collections[0] ("bo*") contains invalid characters ",+*" or is equal to "_all" which is forbidden',
+    )
+    assert (await refused(targets=[{"index": "library"}]))[0] == "api.assert.missing_argument"
+    assert (await refused(targets=[{"index": "library", "collections": []}]))[0] == "api.assert.empty_argument"
+    assert (await refused(targets=[{"index": "library", "collections": ["nope"]}]))[0] == (
+        "services.storage.unknown_collection"
+    )
