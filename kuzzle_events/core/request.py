@@ -164,16 +164,19 @@ class RequestInput:
 
 
 class RequestResponse:
-    """How the answer is sent: ``raw`` skips the envelope; headers go to HTTP responses."""
+    """How the answer is sent: ``raw`` skips the envelope; headers go to HTTP responses;
+    ``no_result``: a null result is left out of the envelope (no ``result`` key), as Kuzzle's JSON
+    leaves out the result of an action that answers nothing (``index:create``)."""
 
     # No reference back to the request: a cycle would leave every request to the garbage
     # collector, whose full passes pause a busy server for tens of milliseconds.
-    __slots__ = ("status", "raw", "headers")
+    __slots__ = ("status", "raw", "headers", "no_result")
 
     def __init__(self) -> None:
         self.status = 102
         self.raw = False
         self.headers: dict[str, str] = {}
+        self.no_result = False
 
     def set_header(self, name: str, value: str) -> None:
         """Set a header, replacing any of the same name whatever its case."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -287,5 +287,24 @@ def _allowed(rights: Rights, request: KuzzleRequest, act: ActionDef) -> bool:
     if rights.restrictions:
         # Some policies are restricted to indexes: where the request acts matters.
         args = request.input.args
+        if args.get("targets"):
+            return _targets_allowed(rights, profile_ids, request, act)
         return rights.allows(profile_ids, act.controller, act.name, args.get("index"), args.get("collection"))
     return rights.allows(profile_ids, act.controller, act.name)
+
+
+def _targets_allowed(rights: Rights, profile_ids: Sequence[str], request: KuzzleRequest, act: ActionDef) -> bool:
+    """A request on ``targets`` (a multi-target search): as Kuzzle, each of its collections must be
+    allowed; a target without an index or collections is left to the action, which refuses it."""
+    try:
+        targets = request.get_array("targets")
+    except errors.KuzzleError:
+        targets = []
+    if not rights.allows(profile_ids, act.controller, act.name):
+        return False
+    return all(
+        rights.allows(profile_ids, act.controller, act.name, target["index"], collection)
+        for target in targets
+        if isinstance(target, dict) and target.get("index") and isinstance(target.get("collections"), list)
+        for collection in target["collections"]
+    )
