@@ -38,6 +38,7 @@ from kuzzle_events.core.tracing import Debugger
 __all__ = ["HOOK_ON_ERROR", "Chain", "EventEngine", "event_variants"]
 
 Observer = Callable[[str, tuple[Any, ...]], None]
+Switch = tuple[str, str, str]  # ("pipe" or "hook", the event it is registered on, its qualified name)
 _CACHE_LIMIT = 10_000  # custom event names are unbounded; past this the cache starts over
 _EMPTY = Chain(run_nothing)
 
@@ -84,6 +85,9 @@ class EventEngine:
         self._slots = Slots(max_concurrent, buffer_size)
         self.hook_tasks = HookTasks(self._hook_failed)
         self._observers: list[Observer] = []
+        # Listeners switched off at run time, as (kind, event registered on, qualified name): they
+        # stay registered and are left out when chains are resolved, so dispatch never asks.
+        self._off: frozenset[Switch] = frozenset()
         self.configure(
             warn_time=warn_time,
             timeout=timeout,
@@ -179,6 +183,32 @@ class EventEngine:
         self._forget_chains()
         return listener
 
+    # Runtime switches ---------------------------------------------------------------------------
+
+    @property
+    def switched_off(self) -> frozenset[Switch]:
+        """The listeners switched off, as ``(kind, event, name)``."""
+        return self._off
+
+    def switch_off(self, switches: Iterable[Switch]) -> None:
+        """Switch off exactly the listeners named by ``switches`` (``(kind, event, name)``: the
+        event they are registered on, wildcard included, and their qualified name); the others
+        run again. The chains are resolved anew only when the set changes."""
+        off = frozenset((str(kind), str(event), str(name)) for kind, event, name in switches)
+        if off != self._off:
+            self._off = off
+            self._forget_chains()
+
+    def is_off(self, listener: Listener) -> bool:
+        """Whether ``listener`` is switched off."""
+        return (listener.kind, listener.event, listener.name) in self._off
+
+    def planned(self, event: str) -> tuple[tuple[Listener, ...], tuple[Listener, ...]]:
+        """The pipes and hooks registered for ``event`` (wildcard variants included), in execution
+        order, those switched off included."""
+        names = event_variants(event)
+        return self._pipes.collect(names), self._hooks.collect(names)
+
     def listeners(self, event: str) -> Chain:
         """The pipes and hooks that run for ``event``, in execution order."""
         return self._cache.get(event) or self._resolve(event)
@@ -213,6 +243,10 @@ class EventEngine:
         names = event_variants(event)
         pipes = self._pipes.collect(names)
         hooks = self._hooks.collect(names)
+        if self._off:
+            off = self._off
+            pipes = tuple(p for p in pipes if ("pipe", p.event, p.name) not in off)
+            hooks = tuple(h for h in hooks if ("hook", h.event, h.name) not in off)
         if pipes:
             entry = Chain(
                 run_chain,
