@@ -33,6 +33,7 @@ from kuzzle_events.protocols import mqtt
 from kuzzle_events.realtime.hub import Realtime
 from kuzzle_events.sdk import EmbeddedSDK
 from kuzzle_events.security.guard import Security
+from kuzzle_events.switches import Switches
 
 __all__ = ["Application", "HookRegistry", "PipeRegistry"]
 
@@ -118,6 +119,7 @@ class Application:
         self.hook = HookRegistry(self)
         self.sdk = EmbeddedSDK(self)
         self.security = Security(self)
+        self.switches = Switches(self)  # listeners switched off at run time (admin, manage.py)
         self.realtime = Realtime(self)
         self.plugin = PluginManager(self)
         self.nesting = Nesting()  # MAX_TRIGGER_DEPTH, set with the other settings at start
@@ -309,6 +311,7 @@ class Application:
             self.nesting.limit = self.config.MAX_TRIGGER_DEPTH
             await self.plugin.initialise()
             await self.security.start()
+            await self.switches.load()
             await self.realtime.start()
             await events.trigger("kuzzle:state:start")
             self.state = "running"
@@ -330,6 +333,7 @@ class Application:
         broker, self.mqtt = self.mqtt, None
         if broker is not None:
             await broker.stop()
+        await self.switches.stop()
         await self.events.drain_hooks()
         await self.security.settle()
         await self.realtime.stop()
