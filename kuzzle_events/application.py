@@ -173,6 +173,7 @@ class Application:
                 slots=self.request_slots,
             )
             self._funnel.authorize = self.security.authorize
+            self._funnel.may_trace = self.security.may_trace
         return self._funnel
 
     @property

@@ -33,6 +33,7 @@ from kuzzle_events.core.loops import (
     timed,
 )
 from kuzzle_events.core.stats import SAMPLE_EVERY
+from kuzzle_events.core.traces import Trace, TracedEvents, TracedHooks, traced_call
 from kuzzle_events.core.tracing import Debugger
 
 __all__ = ["HOOK_ON_ERROR", "Chain", "EventEngine", "event_variants"]
@@ -294,6 +295,36 @@ class EventEngine:
             await run_chain(chain.bare, NOTHING, ())
         if chain.hooks:
             chain.fire(())
+
+    # Traced requests --------------------------------------------------------------------------
+
+    def traced(self, trace: Trace) -> TracedEvents:
+        """The engine for one request that asked for its trace: what it runs is recorded there."""
+        return TracedEvents(self, trace)
+
+    async def run_traced(self, trace: Trace, event: str, payload: Any, rest: tuple[Any, ...]) -> Any:
+        """:meth:`trigger` for a traced request: the event, and each pipe and hook run, recorded
+        in ``trace``. A chain of its own, built for this run only: the cached one stays as it is."""
+        chain = self._cache.get(event) or self._resolve(event)
+        entry = trace.fired(event)
+        if chain is _EMPTY:
+            return payload
+        calls = tuple(
+            traced_call(timed(pipe, self._report_slow, self.timeout), pipe, entry) for pipe in chain.pipes
+        )
+        traced = Chain(
+            chain.run,
+            event,
+            chain.pipes,
+            chain.hooks,
+            calls=calls,
+            timed_calls=calls,
+            warn=math.inf,
+            slots=self._slots,
+            fail=self._pipe_failure,
+            hook_tasks=TracedHooks(self.hook_tasks, trace, entry),
+        )
+        return await traced.run(traced, payload, rest)
 
     def _pipe_failure(
         self, event: str, pipes: tuple[Listener, ...], calls: tuple[Call, ...], error: Exception

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from kuzzle_events import errors
 
 if TYPE_CHECKING:
-    from kuzzle_events.core.engine import EventEngine
     from kuzzle_events.core.request import KuzzleRequest
+    from kuzzle_events.core.traces import Events
 
 __all__ = ["FAMILIES", "GenericDocumentEvents"]
 
@@ -59,7 +59,7 @@ class GenericDocumentEvents:
         self.before_event = f"generic:document:before{family}"
         self.after_event = f"generic:document:after{family}"
 
-    async def before(self, events: EventEngine, request: KuzzleRequest) -> None:
+    async def before(self, events: Events, request: KuzzleRequest) -> None:
         if self.action == "search" or not events.has_listeners(self.before_event):
             return
         documents = self._from_request(request)
@@ -68,7 +68,7 @@ class GenericDocumentEvents:
         documents = _checked(await events.trigger(self.before_event, documents, request), self.before_event)
         self._to_request(request, documents)
 
-    async def after(self, events: EventEngine, request: KuzzleRequest) -> None:
+    async def after(self, events: Events, request: KuzzleRequest) -> None:
         if not events.has_listeners(self.after_event):
             return
         result = request.result

@@ -23,7 +23,7 @@ from kuzzle_events.security import lockout
 from kuzzle_events.security.cookies import cookie_token, wants_cookie
 from kuzzle_events.security.lockout import Lockout
 from kuzzle_events.security.ratelimit import LoginsPerSecond
-from kuzzle_events.security.rights import LocalChanges, Rights
+from kuzzle_events.security.rights import TRACE_RIGHT, LocalChanges, Rights
 from kuzzle_events.security.tokens import AuthToken, decode
 
 if TYPE_CHECKING:
@@ -232,6 +232,16 @@ class Security:
         if rights.admin_exists and not _allowed(rights, request, act):
             self._refuse(request, act)
         return None
+
+    def may_trace(self, request: KuzzleRequest) -> bool:
+        """Whether the caller of a finished request may see its trace: the ``server:trace`` right
+        (a pseudo-action, granted as any action: admins have it, the base roles not). The server's
+        own requests may."""
+        context = request.context
+        if not context.check_rights and context.token is None:
+            return True
+        rights = self._rights
+        return rights is not None and rights.allows(context.user.profile_ids, *TRACE_RIGHT)
 
     def _read_cookie(self, request: KuzzleRequest, act: ActionDef) -> bool:
         """Kuzzle's cookie authentication: the ``authToken`` cookie stands for the request's token.
