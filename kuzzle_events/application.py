@@ -174,6 +174,10 @@ class Application:
             )
             self._funnel.authorize = self.security.authorize
             self._funnel.may_trace = self.security.may_trace
+            if c.OPENTELEMETRY:
+                from kuzzle_events.telemetry import Telemetry  # (the optional dependency, only then)
+
+                self._funnel.trace_every_request(Telemetry())
         return self._funnel
 
     @property
@@ -310,6 +314,8 @@ class Application:
                 # which raises their error, or applies them once they are fixed.
                 self.reload_config()
             self.nesting.limit = self.config.MAX_TRIGGER_DEPTH
+            # The funnel now: a setting it cannot honour (OPENTELEMETRY without its package) stops the start.
+            self.funnel  # noqa: B018
             await self.plugin.initialise()
             await self.security.start()
             await self.switches.load()

@@ -28,12 +28,13 @@ from kuzzle_events import errors
 from kuzzle_events.core.backpressure import UNLIMITED, RequestSlots
 from kuzzle_events.core.request import KuzzleRequest
 from kuzzle_events.core.response import KuzzleResponse
+from kuzzle_events.core.traces import Trace
 from kuzzle_events.core.tracing import Debugger
 
 if TYPE_CHECKING:
     from kuzzle_events.core.controllers import ActionDef, ControllerRegistry
     from kuzzle_events.core.engine import EventEngine
-    from kuzzle_events.core.traces import Events, Trace
+    from kuzzle_events.core.traces import Events
 
 __all__ = ["Funnel"]
 
@@ -158,6 +159,20 @@ class Funnel:
         shown = trace.asked and (self.may_trace is None or self.may_trace(request))
         request.trace = trace if shown else None
         return self._respond(request)
+
+    def trace_every_request(self, on_trace: Callable[[KuzzleRequest, Trace], None]) -> None:
+        """Give every request a trace, handed to ``on_trace`` when done (telemetry); the envelope
+        still shows one only to a client that asked for it and may see it."""
+        self.on_trace = on_trace
+        # An execute of its own, so that a funnel without telemetry tests nothing more.
+        self.execute = self._execute_every_traced  # type: ignore[method-assign]
+
+    async def _execute_every_traced(
+        self, request: KuzzleRequest, trigger_events: bool = True, throttle: bool = True
+    ) -> KuzzleResponse:
+        if request.trace is None:
+            request.trace = Trace(asked=False)
+        return await Funnel.execute(self, request, trigger_events, throttle)
 
     def _respond(self, request: KuzzleRequest) -> KuzzleResponse:
         response = KuzzleResponse(request, node=self.node, stack=self.stack)
