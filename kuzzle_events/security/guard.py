@@ -114,7 +114,7 @@ class Security:
         loading = self._loading
         loop = asyncio.get_running_loop()
         if loading is None or loading.done() or loading.get_loop() is not loop:
-            loading = self._loading = loop.create_task(self._reload(None))
+            loading = self._loading = loop.create_task(self._reload_with_switches())
             loading.add_done_callback(self._reloaded)
         return loading
 
@@ -131,6 +131,16 @@ class Security:
             # reload get the error themselves.
             self._fresh_until = time.monotonic() + self._app.config.SECURITY_CACHE_TTL
             self._app.log.warning("kuzzle_events: reloading rights failed: %s", task.exception())
+
+    async def _reload_with_switches(self) -> None:
+        await self._reload(None)
+        # The same periodic check reads the listener switches other processes set: a process with
+        # traffic follows them within SECURITY_CACHE_TTL even when nothing watches them for it
+        # (servers without ASGI lifespan: WSGI, daphne).
+        try:
+            await self._app.switches.load()
+        except errors.KuzzleError as error:
+            self._app.log.warning("kuzzle_events: reading the listener switches failed: %s", error)
 
     async def _reload(self, seen_version: int | None) -> None:
         generation = LocalChanges.count

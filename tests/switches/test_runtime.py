@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from asgiref.sync import sync_to_async
 
-from kuzzle_events import Application
+from kuzzle_events import Application, KuzzleRequest
+from kuzzle_events.core.request import Connection
 from kuzzle_events.models import ListenerSwitch
 from kuzzle_events.protocols.http.asgi import KuzzleASGI
 from kuzzle_events.switches import UnknownListener, store
@@ -95,3 +96,24 @@ async def test_no_watcher_when_the_interval_is_zero(make_app: Any) -> None:
 
     await lifespan(app, stopped, during)
     assert stopped.is_set()
+
+
+async def test_a_process_with_traffic_follows_switches_without_a_watcher(make_app: Any) -> None:
+    # No lifespan (WSGI, daphne): the periodic check of the rights reads the switches too.
+    app = make_app(SECURITY_CACHE_TTL=0.05)
+    app.pipe.register("server:afterNow", stamp)
+    await app.start()
+    assert app.switches._watcher is None
+
+    async def client_now() -> dict[str, Any]:
+        request = KuzzleRequest({"controller": "server", "action": "now"}, connection=Connection(protocol="websocket"))
+        return (await app.funnel.execute(request)).to_dict()["result"]
+
+    assert (await client_now())["stamped"] is True
+    await sync_to_async(store.save)(*STAMP, False, "elsewhere")
+    for _ in range(400):
+        if "stamped" not in await client_now():
+            break
+        await asyncio.sleep(0.05)
+    assert "stamped" not in await client_now()
+    await app.shutdown()
