@@ -26,7 +26,9 @@ from kuzzle_events.core.controllers import ControllerRegistry
 from kuzzle_events.core.engine import EventEngine
 from kuzzle_events.core.funnel import Funnel
 from kuzzle_events.core.listeners import qualified_name
+from kuzzle_events.core.loops import NOTHING
 from kuzzle_events.core.nesting import Nesting
+from kuzzle_events.core.traces import current_trace
 from kuzzle_events.orm import adapt
 from kuzzle_events.plugins.loader import PluginManager
 from kuzzle_events.protocols import mqtt
@@ -294,6 +296,9 @@ class Application:
         self._require_started("trigger")
         token = self.nesting.enter(event)
         try:
+            trace = current_trace()
+            if trace is not None:  # fired by the code of a request that asked for its trace
+                return await self.events.run_traced(trace, event, payload[0] if payload else NOTHING, payload[1:])
             return await self.events.trigger(event, *payload)
         finally:
             self.nesting.leave(token)

@@ -308,7 +308,9 @@ class EventEngine:
         chain = self._cache.get(event) or self._resolve(event)
         entry = trace.fired(event)
         if chain is _EMPTY:
-            return payload
+            return None if payload is NOTHING else payload
+        if payload is NOTHING:  # (an event without payload: its runs are not traced one by one)
+            return await self._run_bare(chain)
         calls = tuple(
             traced_call(timed(pipe, self._report_slow, self.timeout), pipe, entry) for pipe in chain.pipes
         )

@@ -141,12 +141,14 @@ class Funnel:
                 request.set_error(refused)
                 request.trace = None
                 return self._respond(request)
+        entered = trace.enter()
         try:
             if trigger_events:
                 request = await self._life_cycle(request, self.events.traced(trace))
             else:
                 await self._run_bare(request, None)
         finally:
+            trace.leave(entered)
             if slots.waiting:
                 slots.hand_over()
             else:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kuzzle_events import errors
@@ -35,6 +36,14 @@ __all__ = [
 
 TRACE_HEADER = "x-kuzzle-trace"  # lower-cased, as the HTTP layer keeps headers
 _YES = frozenset({"1", "true"})
+# The trace of the request whose code is running: the events its listeners and handler fire
+# themselves (app.trigger) go in it too. Set only while a traced request runs.
+_CURRENT: ContextVar[Trace | None] = ContextVar("kuzzle_events_trace", default=None)
+
+
+def current_trace() -> Trace | None:
+    """The trace of the traced request whose code is running, if any."""
+    return _CURRENT.get()
 
 
 class Events(Protocol):
@@ -123,6 +132,14 @@ class Trace:
         self.hook_tasks: list[asyncio.Task[Any]] = []
         self.start_ns = time.time_ns()
         self.end_ns = 0
+
+    def enter(self) -> Token[Trace | None]:
+        """Make this the running code's trace (:func:`current_trace`); give the token to :meth:`leave`."""
+        return _CURRENT.set(self)
+
+    @staticmethod
+    def leave(token: Token[Trace | None]) -> None:
+        _CURRENT.reset(token)
 
     def fired(self, event: str) -> EventTrace:
         """Record that ``event`` fired; its runs are added to what this returns."""

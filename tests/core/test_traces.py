@@ -193,3 +193,24 @@ async def test_only_a_caller_allowed_server_trace_gets_the_trace(kapp: Applicati
     tracy = await sync_to_async(issue_token)("tracy")
     traced = (await execute(kapp, {**buy, "jwt": tracy.jwt})).to_dict()
     assert traced["status"] == 200 and "trace" in traced
+
+
+async def test_events_the_request_s_own_code_fires_are_in_its_trace(kapp: Application) -> None:
+    async def sell(request: KuzzleRequest) -> dict[str, Any]:
+        await kapp.trigger("shop/sold", {"item": "pear"})
+        return {"sold": True}
+
+    async def counted(payload: dict[str, Any]) -> dict[str, Any]:
+        return payload
+
+    kapp.controller.register("market", {"actions": {"sell": {"handler": sell}}})
+    kapp.pipe.register("shop/sold", counted)
+    await kapp.start()
+    envelope = (await execute(kapp, {"controller": "market", "action": "sell", "trace": True})).to_dict()
+    fired = [e["event"] for e in envelope["trace"]["events"]]
+    assert fired.index("market:beforeSell") < fired.index("shop/sold") < fired.index("market:afterSell")
+    [sold] = [e for e in envelope["trace"]["events"] if e["event"] == "shop/sold"]
+    assert [(p["name"].rsplit(".", 1)[1], p["outcome"]) for p in sold["pipes"]] == [("counted", "ok")]
+    # Outside a traced request, the same trigger records nothing anywhere.
+    plain = (await execute(kapp, {"controller": "market", "action": "sell"})).to_dict()
+    assert "trace" not in plain and plain["result"] == {"sold": True}
