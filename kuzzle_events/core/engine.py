@@ -7,7 +7,10 @@ returns at once. Resolving a chain chooses what its runs do: the function that r
 loop, hooks only, or nothing), the pipes' calls as they are and timed one by one (the runs sampled
 for figures, every run when a timeout is set or once the chain ran slow), the back-pressure slots
 (:mod:`~kuzzle_events.core.backpressure`) and the failure mapping
-(:mod:`~kuzzle_events.core.failures`). No Django import.
+(:mod:`~kuzzle_events.core.failures`). Listeners switched off at run time are left out when a chain
+is resolved, and switching resolves the chains anew, so dispatch never looks at switches. A request
+that asked for its trace runs its events through :meth:`EventEngine.run_traced`, a chain built for
+that run with each call recorded (:mod:`~kuzzle_events.core.traces`). No Django import.
 """
 
 from __future__ import annotations

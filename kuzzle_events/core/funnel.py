@@ -10,6 +10,9 @@ A failure from ``request:onExecution`` on fires ``<controller>:error<Action>`` t
 When no pipe or hook listens to any of these events for an action, its requests skip them: the
 outcome of events nobody listens to is known, and firing them is most of a fast action's cost.
 
+A request with a trace (:mod:`~kuzzle_events.core.traces`: the client asked, or telemetry traces
+every request) takes another path, tested once: every event fired, each run recorded.
+
 Overload protection, as Kuzzle's: a request runs only while it holds one of the
 ``MAX_CONCURRENT_REQUESTS`` slots (:class:`~kuzzle_events.core.backpressure.RequestSlots`); the
 others wait in line, in arrival order, up to ``REQUESTS_BUFFER_SIZE``, past which they are answered
