@@ -54,9 +54,7 @@ async def execute(app: Application, data: dict[str, Any]) -> dict[str, Any]:
     return (await app.funnel.execute(request)).to_dict()
 
 
-async def test_each_request_is_a_span_and_each_pipe_a_child_span(
-    make_app: Any, spans: InMemorySpanExporter
-) -> None:
+async def test_each_request_is_a_span_and_each_pipe_a_child_span(make_app: Any, spans: InMemorySpanExporter) -> None:
     app: Application = make_app(OPENTELEMETRY=True)
     app.pipe.register("server:afterNow", stamp)
     app.pipe.register("server:beforeInfo", refuse)
@@ -76,7 +74,9 @@ async def test_each_request_is_a_span_and_each_pipe_a_child_span(
     assert request_span.attributes["kuzzle.status"] == 200
     assert request_span.start_time <= pipe_span.start_time <= pipe_span.end_time <= request_span.end_time
     fired = [event.name for event in request_span.events]
-    assert fired[0] == "request:beforeExecution" and "server:afterNow" in fired and fired[-1] == "request:afterExecution"
+    assert (
+        fired[0] == "request:beforeExecution" and "server:afterNow" in fired and fired[-1] == "request:afterExecution"
+    )
 
     spans.clear()
     await execute(app, {"controller": "server", "action": "info"})
