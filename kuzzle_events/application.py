@@ -26,13 +26,16 @@ from kuzzle_events.core.controllers import ControllerRegistry
 from kuzzle_events.core.engine import EventEngine
 from kuzzle_events.core.funnel import Funnel
 from kuzzle_events.core.listeners import qualified_name
+from kuzzle_events.core.loops import NOTHING
 from kuzzle_events.core.nesting import Nesting
+from kuzzle_events.core.traces import current_trace
 from kuzzle_events.orm import adapt
 from kuzzle_events.plugins.loader import PluginManager
 from kuzzle_events.protocols import mqtt
 from kuzzle_events.realtime.hub import Realtime
 from kuzzle_events.sdk import EmbeddedSDK
 from kuzzle_events.security.guard import Security
+from kuzzle_events.switches import Switches
 
 __all__ = ["Application", "HookRegistry", "PipeRegistry"]
 
@@ -118,6 +121,7 @@ class Application:
         self.hook = HookRegistry(self)
         self.sdk = EmbeddedSDK(self)
         self.security = Security(self)
+        self.switches = Switches(self)  # listeners switched off at run time (admin, manage.py)
         self.realtime = Realtime(self)
         self.plugin = PluginManager(self)
         self.nesting = Nesting()  # MAX_TRIGGER_DEPTH, set with the other settings at start
@@ -171,6 +175,11 @@ class Application:
                 slots=self.request_slots,
             )
             self._funnel.authorize = self.security.authorize
+            self._funnel.may_trace = self.security.may_trace
+            if c.OPENTELEMETRY:
+                from kuzzle_events.telemetry import Telemetry  # (the optional dependency, only then)
+
+                self._funnel.trace_every_request(Telemetry())
         return self._funnel
 
     @property
@@ -287,6 +296,9 @@ class Application:
         self._require_started("trigger")
         token = self.nesting.enter(event)
         try:
+            trace = current_trace()
+            if trace is not None:  # fired by the code of a request that asked for its trace
+                return await self.events.run_traced(trace, event, payload[0] if payload else NOTHING, payload[1:])
             return await self.events.trigger(event, *payload)
         finally:
             self.nesting.leave(token)
@@ -307,8 +319,11 @@ class Application:
                 # which raises their error, or applies them once they are fixed.
                 self.reload_config()
             self.nesting.limit = self.config.MAX_TRIGGER_DEPTH
+            # The funnel now: a setting it cannot honour (OPENTELEMETRY without its package) stops the start.
+            self.funnel  # noqa: B018
             await self.plugin.initialise()
             await self.security.start()
+            await self.switches.load()
             await self.realtime.start()
             await events.trigger("kuzzle:state:start")
             self.state = "running"
@@ -330,6 +345,7 @@ class Application:
         broker, self.mqtt = self.mqtt, None
         if broker is not None:
             await broker.stop()
+        await self.switches.stop()
         await self.events.drain_hooks()
         await self.security.settle()
         await self.realtime.stop()

@@ -69,6 +69,13 @@ DEFAULTS: dict[str, Any] = {
     # Seconds during which a process trusts its copy of roles and profiles before checking
     # whether another process changed them (requests with a token always check).
     "SECURITY_CACHE_TTL": 1.0,
+    # Seconds between two checks, by a served process (ASGI lifespan), of the pipes and hooks
+    # switched off and on from the admin or `manage.py kuzzle_events disable|enable` (0: never;
+    # they are read at start and when this process changes them).
+    "SWITCHES_POLL_INTERVAL": 0.5,
+    # OpenTelemetry spans: each request a span, each pipe run a child span (needs opentelemetry-api,
+    # the [otel] extra; spans go to the process's tracer provider).
+    "OPENTELEMETRY": False,
     # With a Redis channel layer, seconds during which the other processes keep counting this
     # process's subscriptions (realtime:count, realtime:list) after its last refresh; it refreshes
     # them three times per period, so a killed process's subscribers are dropped within it.
@@ -211,6 +218,8 @@ TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "LOGIN_CACHE": ("the alias of one of Django's CACHES", _text),
     "TRUSTED_PROXIES": ('a list of IP addresses or networks ("10.0.0.0/8")', _networks),
     "SECURITY_CACHE_TTL": ("a number of seconds", _number),
+    "SWITCHES_POLL_INTERVAL": ("a number of seconds (0: never)", _number),
+    "OPENTELEMETRY": ("True or False", lambda value: isinstance(value, bool)),
     "SUBSCRIPTIONS_TTL": ("a number of seconds above 0", _positive),
     "RESTRICTED_PROFILES": ("a list of profile ids", _names),
     "WEBSOCKET_BACKPRESSURE_BUFFER_MAX_LENGTH": ("a positive integer", _positive_integer),

@@ -23,6 +23,8 @@ __all__ = [
     "Collection",
     "Document",
     "ScrollCursor",
+    "ListenerSwitch",
+    "SwitchState",
 ]
 
 # Kuzzle's base roles and profiles, created when missing and never deleted.
@@ -237,3 +239,36 @@ class ScrollCursor(models.Model):
 
     def __str__(self) -> str:
         return f"scroll of {self.collection} ({self.fetched}/{self.total})"
+
+
+# Runtime switches -------------------------------------------------------------------------------
+
+
+class ListenerSwitch(models.Model):
+    """A pipe or hook switched off (or back on) at run time, by its qualified name and the event it
+    is registered on; who did it and when. The row stays when the listener is switched back on."""
+
+    KINDS = (("pipe", "pipe"), ("hook", "hook"))
+
+    kind = models.CharField(max_length=4, choices=KINDS)
+    event = models.CharField(max_length=255, help_text="The event the listener is registered on (wildcard included).")
+    listener = models.CharField(max_length=500, help_text="The listener's qualified name (module.function).")
+    enabled = models.BooleanField(default=True)
+    changed_by = models.CharField(max_length=255, blank=True)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "event", "listener"], name="kuzzle_listener_switch")]
+        ordering = ["event", "kind", "listener"]
+        default_permissions = ("view",)
+        permissions = [("switch_listener", "Can switch pipes and hooks off and on")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.listener} on {self.event}: {'on' if self.enabled else 'off'}"
+
+
+class SwitchState(models.Model):
+    """One row: a counter bumped by every switch, which every server process watches."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    version = models.BigIntegerField(default=0)

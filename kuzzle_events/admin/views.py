@@ -11,20 +11,24 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpRequest, HttpResponseBase
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
+from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.views import View
 from django.views.generic import TemplateView
 
 from kuzzle_events.core.catalog import EVENTS
 from kuzzle_events.core.controllers import ControllerDef
+from kuzzle_events.switches import KINDS, PERMISSION, UnknownListener
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
     from kuzzle_events.core.listeners import Listener
 
-__all__ = ["KuzzleAdminView", "ControllersView", "EventsView", "PluginsView"]
+__all__ = ["KuzzleAdminView", "ControllersView", "EventsView", "PluginsView", "SwitchView"]
 
 # Built-in controllers first, then the application's, then each plugin's.
 _OWNER_RANK = {"core": 0, "application": 1}
@@ -44,11 +48,7 @@ class KuzzleAdminView(TemplateView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_app(self) -> Application:
-        if self.kuzzle_app is None:
-            from kuzzle_events import app
-
-            return app
-        return self.kuzzle_app
+        return _app_of(self.kuzzle_app)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         app = self.get_app()
@@ -116,15 +116,16 @@ class EventsView(KuzzleAdminView):
             if name.endswith("*"):
                 pipes, hooks = own_pipes, own_hooks
             else:
-                # A concrete name also runs its wildcard variants' listeners, after its own.
-                chain = app.events.listeners(name)
-                pipes, hooks = list(chain.pipes), list(chain.hooks)
+                # A concrete name also runs its wildcard variants' listeners, after its own (those
+                # switched off are shown in their place, marked).
+                planned = app.events.planned(name)
+                pipes, hooks = list(planned[0]), list(planned[1])
             listened.append(
                 {
                     "name": name,
                     "origin": _origin(name, documented, of_actions),
-                    "pipes": [_listener_row(p, figures) for p in pipes],
-                    "hooks": [_listener_row(h, figures) for h in hooks],
+                    "pipes": [_listener_row(app, p, figures) for p in pipes],
+                    "hooks": [_listener_row(app, h, figures) for h in hooks],
                 }
             )
         catalog = []
@@ -139,6 +140,44 @@ class EventsView(KuzzleAdminView):
                 }
             )
         return {"listened": listened, "catalog": catalog}
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        # Whether the switches are buttons or only a state (the permission of its own).
+        return {**super().get_context_data(**kwargs), "can_switch": self.request.user.has_perm(PERMISSION)}
+
+
+class SwitchView(View):
+    """``POST``: switch one pipe or hook off (``enabled=0``) or back on (``enabled=1``), for every
+    server process; staff with the ``kuzzle_events.switch_listener`` permission only (CSRF checked
+    by Django's middleware). Back to the Events page, with a message."""
+
+    kuzzle_app: Application | None = None
+    http_method_names = ["post"]
+
+    @method_decorator(staff_member_required)
+    @method_decorator(permission_required(PERMISSION, raise_exception=True))
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        return super().dispatch(request, *args, **kwargs)
+
+    def post(self, request: HttpRequest) -> HttpResponseBase:
+        app = _app_of(self.kuzzle_app)
+        if not app.started:
+            app.start_sync()
+        kind = request.POST.get("kind", "")
+        event = request.POST.get("event", "")
+        name = request.POST.get("listener", "")
+        enabled = request.POST.get("enabled") == "1"
+        back = reverse("kuzzle_events_admin:events")
+        if kind not in KINDS:
+            messages.error(request, f"Unknown kind {kind!r}: choose pipe or hook.")
+            return HttpResponseRedirect(back)
+        try:
+            app.run_sync(app.switches.set, kind, event, name, enabled=enabled, changed_by=request.user.get_username())
+        except UnknownListener as error:
+            messages.error(request, str(error))
+            return HttpResponseRedirect(back)
+        messages.success(request, f"{kind} {name} on {event} switched {'on' if enabled else 'off'}.")
+        return HttpResponseRedirect(f"{back}#event-{event}")
 
 
 class PluginsView(KuzzleAdminView):
@@ -175,13 +214,25 @@ def _origin(name: str, documented: set[str], of_actions: set[str]) -> str:
     return "wildcard" if name.endswith("*") else "custom"
 
 
-def _listener_row(listener: Listener, figures: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _app_of(given: Application | None) -> Application:
+    if given is None:
+        from kuzzle_events import app
+
+        return app
+    return given
+
+
+def _listener_row(app: Application, listener: Listener, figures: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    kind = listener.kind
     return {
         "id": listener.id,
+        "kind": kind,
         "name": listener.name,
         "owner": listener.owner,
         "priority": listener.priority,
         "event": listener.event,
         "figures": figures[listener.id],
+        "off": app.events.is_off(listener),
+        "switch": app.switches.record(kind, listener.event, listener.name),
     }
 

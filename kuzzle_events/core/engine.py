@@ -7,7 +7,10 @@ returns at once. Resolving a chain chooses what its runs do: the function that r
 loop, hooks only, or nothing), the pipes' calls as they are and timed one by one (the runs sampled
 for figures, every run when a timeout is set or once the chain ran slow), the back-pressure slots
 (:mod:`~kuzzle_events.core.backpressure`) and the failure mapping
-(:mod:`~kuzzle_events.core.failures`). No Django import.
+(:mod:`~kuzzle_events.core.failures`). Listeners switched off at run time are left out when a chain
+is resolved, and switching resolves the chains anew, so dispatch never looks at switches. A request
+that asked for its trace runs its events through :meth:`EventEngine.run_traced`, a chain built for
+that run with each call recorded (:mod:`~kuzzle_events.core.traces`). No Django import.
 """
 
 from __future__ import annotations
@@ -33,11 +36,13 @@ from kuzzle_events.core.loops import (
     timed,
 )
 from kuzzle_events.core.stats import SAMPLE_EVERY
+from kuzzle_events.core.traces import Trace, TracedEvents, TracedHooks, traced_call
 from kuzzle_events.core.tracing import Debugger
 
 __all__ = ["HOOK_ON_ERROR", "Chain", "EventEngine", "event_variants"]
 
 Observer = Callable[[str, tuple[Any, ...]], None]
+Switch = tuple[str, str, str]  # ("pipe" or "hook", the event it is registered on, its qualified name)
 _CACHE_LIMIT = 10_000  # custom event names are unbounded; past this the cache starts over
 _EMPTY = Chain(run_nothing)
 
@@ -84,6 +89,9 @@ class EventEngine:
         self._slots = Slots(max_concurrent, buffer_size)
         self.hook_tasks = HookTasks(self._hook_failed)
         self._observers: list[Observer] = []
+        # Listeners switched off at run time, as (kind, event registered on, qualified name): they
+        # stay registered and are left out when chains are resolved, so dispatch never asks.
+        self._off: frozenset[Switch] = frozenset()
         self.configure(
             warn_time=warn_time,
             timeout=timeout,
@@ -179,6 +187,32 @@ class EventEngine:
         self._forget_chains()
         return listener
 
+    # Runtime switches ---------------------------------------------------------------------------
+
+    @property
+    def switched_off(self) -> frozenset[Switch]:
+        """The listeners switched off, as ``(kind, event, name)``."""
+        return self._off
+
+    def switch_off(self, switches: Iterable[Switch]) -> None:
+        """Switch off exactly the listeners named by ``switches`` (``(kind, event, name)``: the
+        event they are registered on, wildcard included, and their qualified name); the others
+        run again. The chains are resolved anew only when the set changes."""
+        off = frozenset((str(kind), str(event), str(name)) for kind, event, name in switches)
+        if off != self._off:
+            self._off = off
+            self._forget_chains()
+
+    def is_off(self, listener: Listener) -> bool:
+        """Whether ``listener`` is switched off."""
+        return (listener.kind, listener.event, listener.name) in self._off
+
+    def planned(self, event: str) -> tuple[tuple[Listener, ...], tuple[Listener, ...]]:
+        """The pipes and hooks registered for ``event`` (wildcard variants included), in execution
+        order, those switched off included."""
+        names = event_variants(event)
+        return self._pipes.collect(names), self._hooks.collect(names)
+
     def listeners(self, event: str) -> Chain:
         """The pipes and hooks that run for ``event``, in execution order."""
         return self._cache.get(event) or self._resolve(event)
@@ -213,6 +247,10 @@ class EventEngine:
         names = event_variants(event)
         pipes = self._pipes.collect(names)
         hooks = self._hooks.collect(names)
+        if self._off:
+            off = self._off
+            pipes = tuple(p for p in pipes if ("pipe", p.event, p.name) not in off)
+            hooks = tuple(h for h in hooks if ("hook", h.event, h.name) not in off)
         if pipes:
             entry = Chain(
                 run_chain,
@@ -260,6 +298,38 @@ class EventEngine:
             await run_chain(chain.bare, NOTHING, ())
         if chain.hooks:
             chain.fire(())
+
+    # Traced requests --------------------------------------------------------------------------
+
+    def traced(self, trace: Trace) -> TracedEvents:
+        """The engine for one request that asked for its trace: what it runs is recorded there."""
+        return TracedEvents(self, trace)
+
+    async def run_traced(self, trace: Trace, event: str, payload: Any, rest: tuple[Any, ...]) -> Any:
+        """:meth:`trigger` for a traced request: the event, and each pipe and hook run, recorded
+        in ``trace``. A chain of its own, built for this run only: the cached one stays as it is."""
+        chain = self._cache.get(event) or self._resolve(event)
+        entry = trace.fired(event)
+        if chain is _EMPTY:
+            return None if payload is NOTHING else payload
+        if payload is NOTHING:  # (an event without payload: its runs are not traced one by one)
+            return await self._run_bare(chain)
+        calls = tuple(
+            traced_call(timed(pipe, self._report_slow, self.timeout), pipe, entry) for pipe in chain.pipes
+        )
+        traced = Chain(
+            chain.run,
+            event,
+            chain.pipes,
+            chain.hooks,
+            calls=calls,
+            timed_calls=calls,
+            warn=math.inf,
+            slots=self._slots,
+            fail=self._pipe_failure,
+            hook_tasks=TracedHooks(self.hook_tasks, trace, entry),
+        )
+        return await traced.run(traced, payload, rest)
 
     def _pipe_failure(
         self, event: str, pipes: tuple[Listener, ...], calls: tuple[Call, ...], error: Exception

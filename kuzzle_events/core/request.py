@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from kuzzle_events import errors
 from kuzzle_events.core import jsontext
+from kuzzle_events.core.traces import Trace, asks_trace
 
 __all__ = [
     "KuzzleRequest",
@@ -197,7 +198,9 @@ class KuzzleRequest:
     ``collection``, ``_id`` included) an argument.
     """
 
-    __slots__ = ("input", "context", "response", "result", "error", "id", "timestamp", "__dict__", "__weakref__")
+    __slots__ = (
+        "input", "context", "response", "result", "error", "id", "timestamp", "trace", "__dict__", "__weakref__",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -222,6 +225,9 @@ class KuzzleRequest:
         self.result: Any = None
         self.error: errors.KuzzleError | None = None
         self.timestamp = time.time_ns() // 1_000_000
+        # The trace the client asked for ("trace": true, left among the arguments as well); the
+        # funnel fills it (see core.traces).
+        self.trace: Trace | None = None if get("trace") is None or not asks_trace(get("trace")) else Trace()
         request_id = get("requestId")
         if type(request_id) is not str:
             request_id = str(uuid.uuid4()) if request_id is None else str(request_id)

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 from kuzzle_events import errors
 
 if TYPE_CHECKING:
-    from kuzzle_events.core.engine import EventEngine
     from kuzzle_events.core.request import KuzzleRequest
+    from kuzzle_events.core.traces import Events
 
 __all__ = ["FAMILIES", "GenericDocumentEvents"]
 
@@ -73,7 +73,7 @@ class GenericDocumentEvents:
         # Single-document actions: their result is the one document.
         self.single = action not in _MULTI_BODIES | _MULTI_IDS | _NOT_BEFORE
 
-    async def before(self, events: EventEngine, request: KuzzleRequest) -> None:
+    async def before(self, events: Events, request: KuzzleRequest) -> None:
         if self.action in _NOT_BEFORE or not events.has_listeners(self.before_event):
             return
         documents = self._from_request(request)
@@ -85,7 +85,7 @@ class GenericDocumentEvents:
             _checked(documents, self.before_event, count=count)
         self._to_request(request, documents)
 
-    async def after(self, events: EventEngine, request: KuzzleRequest) -> None:
+    async def after(self, events: Events, request: KuzzleRequest) -> None:
         if not events.has_listeners(self.after_event):
             return
         result = request.result

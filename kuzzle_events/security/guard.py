@@ -23,7 +23,7 @@ from kuzzle_events.security import lockout
 from kuzzle_events.security.cookies import cookie_token, wants_cookie
 from kuzzle_events.security.lockout import Lockout
 from kuzzle_events.security.ratelimit import LoginsPerSecond
-from kuzzle_events.security.rights import LocalChanges, Rights
+from kuzzle_events.security.rights import TRACE_RIGHT, LocalChanges, Rights
 from kuzzle_events.security.tokens import AuthToken, decode
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ class Security:
         loading = self._loading
         loop = asyncio.get_running_loop()
         if loading is None or loading.done() or loading.get_loop() is not loop:
-            loading = self._loading = loop.create_task(self._reload(None))
+            loading = self._loading = loop.create_task(self._reload_with_switches())
             loading.add_done_callback(self._reloaded)
         return loading
 
@@ -131,6 +131,16 @@ class Security:
             # reload get the error themselves.
             self._fresh_until = time.monotonic() + self._app.config.SECURITY_CACHE_TTL
             self._app.log.warning("kuzzle_events: reloading rights failed: %s", task.exception())
+
+    async def _reload_with_switches(self) -> None:
+        await self._reload(None)
+        # The same periodic check reads the listener switches other processes set: a process with
+        # traffic follows them within SECURITY_CACHE_TTL even when nothing watches them for it
+        # (servers without ASGI lifespan: WSGI, daphne).
+        try:
+            await self._app.switches.load()
+        except errors.KuzzleError as error:
+            self._app.log.warning("kuzzle_events: reading the listener switches failed: %s", error)
 
     async def _reload(self, seen_version: int | None) -> None:
         generation = LocalChanges.count
@@ -232,6 +242,16 @@ class Security:
         if rights.admin_exists and not _allowed(rights, request, act):
             self._refuse(request, act)
         return None
+
+    def may_trace(self, request: KuzzleRequest) -> bool:
+        """Whether the caller of a finished request may see its trace: the ``server:trace`` right
+        (a pseudo-action, granted as any action: admins have it, the base roles not). The server's
+        own requests may."""
+        context = request.context
+        if not context.check_rights and context.token is None:
+            return True
+        rights = self._rights
+        return rights is not None and rights.allows(context.user.profile_ids, *TRACE_RIGHT)
 
     def _read_cookie(self, request: KuzzleRequest, act: ActionDef) -> bool:
         """Kuzzle's cookie authentication: the ``authToken`` cookie stands for the request's token.

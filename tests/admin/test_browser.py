@@ -154,7 +154,7 @@ def test_admin_pages_in_a_real_browser(
     assert [row.find_element(By.CSS_SELECTOR, ".calls").text for row in pipes] == ["64", "64"]
     assert all(row.find_element(By.CSS_SELECTOR, ".p99").text != "–" for row in pipes)
     headers = [th.get_attribute("textContent").strip() for th in probe.find_elements(By.CSS_SELECTOR, "thead th")]
-    assert headers[-6:] == ["Calls", "Errors", "Mean ms", "p99 ms", "Slow warnings", "Samples"]
+    assert headers[-7:] == ["Calls", "Errors", "Mean ms", "p99 ms", "Slow warnings", "Samples", "Switch"]
     catalog = browser.find_element(By.ID, "catalog").text
     assert "request:beforeExecution" in catalog and "hook:onError" in catalog
     _screenshot(browser, "events")
@@ -167,6 +167,47 @@ def test_admin_pages_in_a_real_browser(
     for registered in ("greeter/greeting", "greeter/farewell", "GET /_plugin/greeter/hello/:name", "plugin-greeter:greeted"):
         assert registered in greeter.text
     _screenshot(browser, "plugins")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_switching_a_pipe_off_and_on_from_the_events_page(
+    live_server: Any, browser: WebDriver, probe_pipes: list[str], django_user_model: type[User]
+) -> None:
+    from kuzzle_events.models import ListenerSwitch
+
+    staff = django_user_model.objects.create_user("browser-switcher", password=PASSWORD, is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="switch_listener"))
+    base = live_server.url
+    browser.get(f"{base}/admin/login/?next=/admin/kuzzle/events/")
+    browser.find_element(By.ID, "id_username").send_keys("browser-switcher")
+    browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "#login-form input[type=submit]").click()
+    app = kuzzle_events.app
+    high_id = probe_pipes[1]
+    row_id = f"{high_id}-on-{PROBE_EVENT}"
+    row = _wait_for(browser, row_id)
+    assert row.find_element(By.CSS_SELECTOR, ".state").text == "on"
+
+    calls = app.events.listeners(PROBE_EVENT).pipes
+    row.find_element(By.CSS_SELECTOR, "button.switch-button").click()  # a form POST with its CSRF token
+    WebDriverWait(browser, 10).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, ".messagelist")))
+    assert "switched off" in browser.find_element(By.CSS_SELECTOR, ".messagelist").text
+    row = browser.find_element(By.ID, row_id)
+    assert "off" in row.get_attribute("class").split()
+    assert row.find_element(By.CSS_SELECTOR, ".state").text == "off"
+    assert "off by browser-switcher" in row.find_element(By.CSS_SELECTOR, ".switched-by").text
+    assert row.find_element(By.CSS_SELECTOR, "button.switch-button").text == "Enable"
+    # The application no longer runs it; the other probe pipe still runs.
+    running = app.events.listeners(PROBE_EVENT).pipes
+    assert [p.id for p in running] == [p.id for p in calls if p.id != high_id]
+    assert not ListenerSwitch.objects.get(listener="tests.admin.test_browser.browser_probe_high").enabled
+    _screenshot(browser, "events-switched-off")
+
+    row.find_element(By.CSS_SELECTOR, "button.switch-button").click()
+    WebDriverWait(browser, 10).until(
+        lambda b: b.find_element(By.ID, row_id).find_element(By.CSS_SELECTOR, ".state").text == "on"
+    )
+    assert [p.id for p in app.events.listeners(PROBE_EVENT).pipes] == [p.id for p in calls]
 
 
 def _wait_for(browser: WebDriver, element_id: str) -> WebElement:

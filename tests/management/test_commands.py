@@ -353,3 +353,48 @@ def test_render_table_aligns_columns() -> None:
         "b",
     ]
     assert render_table(("A",), []) == "(none)"
+
+
+# -- disable / enable ----------------------------------------------------------------------------
+
+
+def switch(*args: str) -> str:
+    out = StringIO()
+    call_command("kuzzle_events", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_disable_and_enable_a_pipe_store_who_and_when_and_the_application_applies_them(
+    cli_app: Application,
+) -> None:
+    from kuzzle_events.models import ListenerSwitch
+
+    pipe = ("pipe", "greeting:beforeSayHello", "project.demo.events.refuse_strangers")
+    said = switch("disable", *pipe, "--by", "alice")
+    assert "switched off by alice" in said
+    row = ListenerSwitch.objects.get(kind="pipe", event=pipe[1], listener=pipe[2])
+    assert (row.enabled, row.changed_by) == (False, "alice") and row.changed_at is not None
+    assert _line(listing("switches"), *pipe[1:], "OFF", "alice")
+
+    # The running application reads it (as its watcher does) and the pipe no longer refuses.
+    assert cli_app.run_sync(cli_app.switches.load) is True
+    assert _line(listing("listeners"), pipe[1], "pipe", pipe[2]).split()[-1] == "OFF"
+    out, _ = kuzzle("greeting:sayHello", "-a", "name=stranger")
+    assert json.loads(out)["greeting"] == "Hello, stranger!"
+
+    switch("enable", *pipe)
+    row.refresh_from_db()
+    assert row.enabled and "(manage.py)" in row.changed_by
+    cli_app.run_sync(cli_app.switches.load)
+    with pytest.raises(CommandError):
+        kuzzle("greeting:sayHello", "-a", "name=stranger")
+
+
+def test_disable_names_what_is_registered_when_the_listener_is_unknown() -> None:
+    from kuzzle_events.models import ListenerSwitch
+
+    with pytest.raises(CommandError, match=r"No pipe 'nope' .*refuse_strangers"):
+        switch("disable", "pipe", "greeting:beforeSayHello", "nope")
+    with pytest.raises(CommandError, match="No hook"):
+        switch("disable", "hook", "greeting:beforeSayHello", "project.demo.events.refuse_strangers")
+    assert not ListenerSwitch.objects.exists()
