@@ -27,6 +27,7 @@ from kuzzle_events.core.engine import EventEngine
 from kuzzle_events.core.funnel import Funnel
 from kuzzle_events.core.listeners import qualified_name
 from kuzzle_events.core.nesting import Nesting
+from kuzzle_events.durable import DEFAULT_BACKOFF, DEFAULT_RETRIES, Backoff, DurableHooks
 from kuzzle_events.orm import adapt
 from kuzzle_events.plugins.loader import PluginManager
 from kuzzle_events.protocols import mqtt
@@ -79,18 +80,38 @@ class HookRegistry:
         self._app = app
 
     def register(
-        self, event: str, handler: Handler | None = None, *, priority: int = 0, owner: str | None = None
+        self,
+        event: str,
+        handler: Handler | None = None,
+        *,
+        priority: int = 0,
+        owner: str | None = None,
+        durable: bool = False,
+        retries: int = DEFAULT_RETRIES,
+        backoff: Backoff = DEFAULT_BACKOFF,
     ) -> Any:
-        """Register ``handler`` on ``event``; returns the hook id, or a decorator without ``handler``."""
+        """Register ``handler`` on ``event``; returns the hook id, or a decorator without ``handler``.
+
+        ``durable=True``: the call is recorded in the database when the event fires (in the
+        transaction of the code firing it, if any) and run after commit, by a server process or
+        ``manage.py kuzzle_worker``, as ``handler(*payload, delivery_id=...)`` with the payload's
+        JSON form; retried ``retries`` times, ``backoff`` seconds after the first failure and
+        twice as long after each next one (or ``backoff(tries)`` seconds if it is a function),
+        then kept as failed.
+        """
         check_listener("hook", event, handler)
         if handler is None:
 
             def decorator(fn: Handler) -> Handler:
-                self.register(event, fn, priority=priority, owner=owner)
+                self.register(
+                    event, fn, priority=priority, owner=owner, durable=durable, retries=retries, backoff=backoff
+                )
                 return fn
 
             return decorator
         self._app._require_not_started("hook.register")
+        if durable:
+            return self._app.durable.register(event, handler, owner, priority, retries, backoff).id
         return self._app._add_listener("hook", event, handler, priority, owner).id
 
 
@@ -120,6 +141,7 @@ class Application:
         self.security = Security(self)
         self.realtime = Realtime(self)
         self.plugin = PluginManager(self)
+        self.durable = DurableHooks(self)
         self.nesting = Nesting()  # MAX_TRIGGER_DEPTH, set with the other settings at start
         self.mqtt: mqtt.MqttClients | None = None  # while MQTT is on (settings' MQTT)
         register_builtins(self)
@@ -316,6 +338,10 @@ class Application:
             await events.trigger("kuzzle:state:ready")
             await events.trigger("core:kuzzleStart")
             self.mqtt = await mqtt.start(self)
+            if self.durable.hooks and self.config.DURABLE_RUNNER:
+                # Only with durable hooks: an application without any never reads deliveries.
+                self.durable.runner = self.durable.new_runner()
+                self.durable.runner.start()
         except Exception:
             self.state = "stopped"
             self._start_task = None
@@ -330,6 +356,9 @@ class Application:
         broker, self.mqtt = self.mqtt, None
         if broker is not None:
             await broker.stop()
+        runner, self.durable.runner = self.durable.runner, None
+        if runner is not None:
+            await runner.stop()
         await self.events.drain_hooks()
         await self.security.settle()
         await self.realtime.stop()
