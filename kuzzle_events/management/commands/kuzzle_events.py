@@ -103,12 +103,13 @@ def listeners_table(app: Application) -> Table:
     rows = []
     for event in events.registered():
         chain = events.listeners(event)  # wildcard variants merged: the real execution order
-        for kind, listeners in (("pipe", chain.pipes), ("hook", chain.hooks)):
+        for kind, listeners in (("pipe", chain.pipes), ("hook", chain.hooks), ("durable hook", chain.records)):
             for position, listener in enumerate(listeners, 1):
                 via = "" if listener.event == event else listener.event
                 rows.append((event, kind, str(position), listener.name, listener.owner, str(listener.priority), via))
     note = (
-        "Pipes run one after another in the order shown; hooks start in that order and are not awaited.\n"
+        "Pipes run one after another in the order shown; hooks start in that order and are not awaited;\n"
+        "durable hooks are recorded (awaited) and run later from their delivery.\n"
         "A wildcard (scope:before*, scope:*) also runs, after the exact name's listeners, for every matching event."
     )
     return "Listeners", ("EVENT", "KIND", "#", "LISTENER", "OWNER", "PRIORITY", "VIA"), rows, note if rows else ""
