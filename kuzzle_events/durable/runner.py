@@ -51,10 +51,12 @@ class DurableRunner:
         self.log = log or logging.getLogger("kuzzle_events")
         # Unique per runner: a delivery's holder, so that a process only settles what it holds.
         self.worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.running: set[str] = set()  # ids of the deliveries whose hook runs now
+        self.running: set[str] = set()  # ids of the deliveries taken and not settled yet
         self._loop: asyncio.AbstractEventLoop | None = None
         self._woken: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[Any]] = []
+        self._delivering: set[asyncio.Task[None]] = set()
+        self._claiming = False
         self._stopping = False
 
     def start(self) -> None:
@@ -77,7 +79,9 @@ class DurableRunner:
             await asyncio.wait_for(asyncio.shield(serve), self.lease)
         except TimeoutError:
             serve.cancel()
-            await asyncio.gather(serve, return_exceptions=True)
+            for task in list(self._delivering):
+                task.cancel()
+            await asyncio.gather(serve, *self._delivering, return_exceptions=True)
         hold.cancel()
         await asyncio.gather(hold, return_exceptions=True)
 
@@ -97,14 +101,19 @@ class DurableRunner:
         claimed: list[Claimed] = await _claim(
             list(self.durable.hooks), self.worker, self.lease, self.batch, ignore_due=ignore_due
         )
+        self.running.update(delivery.id for delivery in claimed)
         if claimed:
             await asyncio.gather(*(self._deliver(delivery) for delivery in claimed))
         return len(claimed)
 
+    @property
+    def busy(self) -> bool:
+        """Whether this runner is taking deliveries or running hooks right now."""
+        return self._claiming or bool(self.running)
+
     async def _deliver(self, delivery: Claimed) -> None:
-        hook = self.durable.hooks[delivery.hook]
-        self.running.add(delivery.id)
         try:
+            hook = self.durable.hooks[delivery.hook]  # known: only known hooks' deliveries are taken
             try:
                 await hook.call(*delivery.payload, delivery_id=delivery.id)
             except Exception as error:
@@ -131,21 +140,41 @@ class DurableRunner:
             self.running.discard(delivery.id)
 
     async def _serve(self) -> None:
+        # Up to `batch` deliveries run at once, each a task of its own: a slow hook holds one
+        # place, not the others; a place that frees up is filled at once.
         woken = self._woken
         assert woken is not None
+        loop = asyncio.get_running_loop()
+
+        def finished(task: asyncio.Task[None]) -> None:
+            self._delivering.discard(task)
+            woken.set()
+
         while not self._stopping:
             woken.clear()  # before looking: a commit from now on wakes the wait below
-            try:
-                taken = await self.run_due()
-            except Exception:
-                self.log.exception("Durable hooks: deliveries could not be taken")
-                taken = 0
-            if taken or self._stopping:
-                continue
-            try:
-                await asyncio.wait_for(woken.wait(), self.poll_interval)
-            except TimeoutError:
-                pass
+            free = self.batch - len(self._delivering)
+            taken: list[Claimed] = []
+            if free > 0:
+                self._claiming = True
+                try:
+                    taken = await _claim(list(self.durable.hooks), self.worker, self.lease, free)
+                except Exception:
+                    self.log.exception("Durable hooks: deliveries could not be taken")
+                finally:
+                    self._claiming = False
+                for delivery in taken:
+                    self.running.add(delivery.id)
+                    task = loop.create_task(self._deliver(delivery))
+                    self._delivering.add(task)
+                    task.add_done_callback(finished)
+            if taken and len(taken) == free:
+                continue  # maybe more are due; look again once a place is free
+            if not self._stopping:
+                try:
+                    await asyncio.wait_for(woken.wait(), self.poll_interval)
+                except TimeoutError:
+                    pass
+        await asyncio.gather(*self._delivering, return_exceptions=True)
 
     async def _hold(self) -> None:
         # Renew the lease of what runs, well before it ends.

@@ -24,9 +24,9 @@ async def run_durable_hooks(app: Application, *, ignore_backoff: bool = False) -
     tries = 0
     while True:
         background = app.durable.runner
-        while background is not None and background.running:
+        while background is not None and background.busy:
             await asyncio.sleep(0.005)  # the background runner's hooks: let them end
         taken = await inline.run_due(ignore_due=ignore_backoff)
         tries += taken
-        if not taken and (background is None or not background.running):
+        if not taken and (background is None or not background.busy):
             return tries
