@@ -85,13 +85,18 @@ def claim(
             taken = list(Delivery.objects.select_for_update(skip_locked=True).filter(condition).order_by(*order)[:limit])
             Delivery.objects.filter(pk__in=[row.pk for row in taken]).update(**held)
     else:
-        candidates = list(Delivery.objects.filter(condition).order_by(*order)[:limit])
+        candidates = _candidates(condition, order, limit)
         taken = []
         for row in candidates:
             # Taken only if still free: a concurrent claim's UPDATE, committed first, fails this one.
             if Delivery.objects.filter(condition, pk=row.pk).update(**held) == 1:
                 taken.append(row)
     return [Claimed(str(row.pk), row.hook, row.event, row.payload, row.attempts + 1) for row in taken]
+
+
+def _candidates(condition: Q, order: tuple[str, ...], limit: int) -> list[Delivery]:
+    # Read without a lock: another process may take any of them before this one's UPDATE.
+    return list(Delivery.objects.filter(condition).order_by(*order)[:limit])
 
 
 def complete(delivery_id: str, worker: str) -> bool:

@@ -4,7 +4,6 @@ application's shutdown waits for the hooks running."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from kuzzle_events import Application
 from kuzzle_events.models import Delivery
@@ -29,7 +28,6 @@ async def test_a_slow_hook_does_not_hold_the_others_and_shutdown_waits_for_it() 
         app.hook.register("shop:slow", slow, durable=True)
         app.hook.register("shop:fast", fast, durable=True)
 
-    app: Any = None
     async with started_app(setup, plugins=False, DURABLE_BATCH=2) as app:
         await app.trigger("shop:slow", "slow")
         await asyncio.wait_for(slow_started.wait(), 30)

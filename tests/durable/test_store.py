@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import threading
+import uuid
 
 import pytest
 from django.db import connection, transaction
@@ -125,3 +126,25 @@ def test_a_delivery_locked_by_a_concurrent_claim_is_skipped_not_waited_for() -> 
         release.set()
         holder.join(30)
     assert [c.id for c in store.claim([HOOK], "w", 60, 10)] == [first]
+
+
+def test_without_skip_locked_a_delivery_taken_meanwhile_is_not_taken_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SQLite's way (forced here on any database): candidates read, then each taken by an UPDATE
+    conditioned on nobody holding it; one that another worker took in between is left to it."""
+    first, second = pending(2)
+    monkeypatch.setattr(connection.features, "has_select_for_update_skip_locked", False)
+    read = store._candidates
+
+    def read_then_lose_the_first(*args: object) -> list[Delivery]:
+        rows = read(*args)  # type: ignore[arg-type]
+        # Another worker's claim commits between this one's read and its UPDATE.
+        held = timezone.now() + datetime.timedelta(minutes=1)
+        assert Delivery.objects.filter(pk=first).update(locked_by="other", locked_until=held) == 1
+        return rows
+
+    monkeypatch.setattr(store, "_candidates", read_then_lose_the_first)
+    assert [c.id for c in store.claim([HOOK], "w", 60, 10)] == [second]
+    assert dict(Delivery.objects.values_list("pk", "locked_by")) == {
+        uuid.UUID(first): "other",
+        uuid.UUID(second): "w",
+    }
