@@ -375,7 +375,11 @@ class Application:
         :class:`~kuzzle_events.core.borrowed_loop.BorrowedLoop`), so a request that never waits
         costs no hop between threads.
         """
-        if getattr(SyncToAsync.threadlocal, "main_event_loop", None) is not None:
+        server_loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+        # asgiref leaves that loop set in a thread once a sync function of its ran there (a sync
+        # caller's async_to_sync running a thread-sensitive hop in the caller's own thread): a
+        # loop that no longer runs is no server's.
+        if server_loop is not None and server_loop.is_running():
             return async_to_sync(fn)(*args, **kwargs)
         return self._background_loop().run(fn(*args, **kwargs))
 
