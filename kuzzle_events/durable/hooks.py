@@ -22,6 +22,7 @@ from django.db import close_old_connections, transaction
 from kuzzle_events import errors
 from kuzzle_events.core.listeners import Listener, qualified_name
 from kuzzle_events.durable.payload import to_json
+from kuzzle_events.orm import adapt
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
@@ -85,8 +86,6 @@ class DurableHooks:
         ``retries`` or ``backoff`` is not a count or a number of seconds, or when the same function
         of the same owner is already a durable hook on ``event`` (the key would be ambiguous).
         """
-        from kuzzle_events.orm import adapt
-
         if not callable(handler):
             raise errors.get("plugin.assert.invalid_hook", event, repr(handler), "A handler must be a function.")
         owner = owner or self._app._registration_config().APP_NAME
