@@ -29,6 +29,7 @@ from kuzzle_events.core.listeners import qualified_name
 from kuzzle_events.core.loops import NOTHING
 from kuzzle_events.core.nesting import Nesting
 from kuzzle_events.core.traces import current_trace
+from kuzzle_events.durable import DEFAULT_BACKOFF, DEFAULT_RETRIES, Backoff, DurableHooks
 from kuzzle_events.orm import adapt
 from kuzzle_events.plugins.loader import PluginManager
 from kuzzle_events.protocols import mqtt
@@ -82,18 +83,38 @@ class HookRegistry:
         self._app = app
 
     def register(
-        self, event: str, handler: Handler | None = None, *, priority: int = 0, owner: str | None = None
+        self,
+        event: str,
+        handler: Handler | None = None,
+        *,
+        priority: int = 0,
+        owner: str | None = None,
+        durable: bool = False,
+        retries: int = DEFAULT_RETRIES,
+        backoff: Backoff = DEFAULT_BACKOFF,
     ) -> Any:
-        """Register ``handler`` on ``event``; returns the hook id, or a decorator without ``handler``."""
+        """Register ``handler`` on ``event``; returns the hook id, or a decorator without ``handler``.
+
+        ``durable=True``: the call is recorded in the database when the event fires (in the
+        transaction of the code firing it, if any) and run after commit, by a server process or
+        ``manage.py kuzzle_worker``, as ``handler(*payload, delivery_id=...)`` with the payload's
+        JSON form; retried ``retries`` times, ``backoff`` seconds after the first failure and
+        twice as long after each next one (or ``backoff(tries)`` seconds if it is a function),
+        then kept as failed.
+        """
         check_listener("hook", event, handler)
         if handler is None:
 
             def decorator(fn: Handler) -> Handler:
-                self.register(event, fn, priority=priority, owner=owner)
+                self.register(
+                    event, fn, priority=priority, owner=owner, durable=durable, retries=retries, backoff=backoff
+                )
                 return fn
 
             return decorator
         self._app._require_not_started("hook.register")
+        if durable:
+            return self._app.durable.register(event, handler, owner, priority, retries, backoff).id
         return self._app._add_listener("hook", event, handler, priority, owner).id
 
 
@@ -124,6 +145,7 @@ class Application:
         self.switches = Switches(self)  # listeners switched off at run time (admin, manage.py)
         self.realtime = Realtime(self)
         self.plugin = PluginManager(self)
+        self.durable = DurableHooks(self)
         self.nesting = Nesting()  # MAX_TRIGGER_DEPTH, set with the other settings at start
         self.mqtt: mqtt.MqttClients | None = None  # while MQTT is on (settings' MQTT)
         register_builtins(self)
@@ -331,6 +353,10 @@ class Application:
             await events.trigger("kuzzle:state:ready")
             await events.trigger("core:kuzzleStart")
             self.mqtt = await mqtt.start(self)
+            if self.durable.hooks and self.config.DURABLE_RUNNER:
+                # Only with durable hooks: an application without any never reads deliveries.
+                self.durable.runner = self.durable.new_runner()
+                self.durable.runner.start()
         except Exception:
             self.state = "stopped"
             self._start_task = None
@@ -346,6 +372,9 @@ class Application:
         if broker is not None:
             await broker.stop()
         await self.switches.stop()
+        runner, self.durable.runner = self.durable.runner, None
+        if runner is not None:
+            await runner.stop()
         await self.events.drain_hooks()
         await self.security.settle()
         await self.realtime.stop()
@@ -362,7 +391,11 @@ class Application:
         :class:`~kuzzle_events.core.borrowed_loop.BorrowedLoop`), so a request that never waits
         costs no hop between threads.
         """
-        if getattr(SyncToAsync.threadlocal, "main_event_loop", None) is not None:
+        server_loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+        # asgiref leaves that loop set in a thread once a sync function of its ran there (a sync
+        # caller's async_to_sync running a thread-sensitive hop in the caller's own thread): a
+        # loop that no longer runs is no server's.
+        if server_loop is not None and server_loop.is_running():
             return async_to_sync(fn)(*args, **kwargs)
         return self._background_loop().run(fn(*args, **kwargs))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from kuzzle_events.admin.views import ControllersView, EventsView, PluginsView, SwitchView
+from kuzzle_events.admin.views import ControllersView, DeliveriesView, EventsView, PluginsView, SwitchView
 
 app_name = "kuzzle_events_admin"
 
@@ -13,4 +13,5 @@ urlpatterns = [
     path("events/", EventsView.as_view(), name="events"),
     path("events/switch/", SwitchView.as_view(), name="switch"),
     path("plugins/", PluginsView.as_view(), name="plugins"),
+    path("deliveries/", DeliveriesView.as_view(), name="deliveries"),
 ]

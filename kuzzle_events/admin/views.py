@@ -1,4 +1,5 @@
-"""Admin pages: what the application registered (controllers, events, plugins) and its figures.
+"""Admin pages: what the application registered (controllers, events, plugins), its figures, and
+the deliveries of its durable hooks (pending and failed, to retry or discard).
 
 Modelled on ``django.contrib.admindocs``: no model and no ``AdminSite`` subclass, only staff-only
 ``TemplateView`` pages rendered inside the admin with ``admin.site.each_context()``. The admin is an
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseBase, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -22,13 +23,14 @@ from django.views.generic import TemplateView
 
 from kuzzle_events.core.catalog import EVENTS
 from kuzzle_events.core.controllers import ControllerDef
+from kuzzle_events.orm import orm
 from kuzzle_events.switches import KINDS, PERMISSION, UnknownListener
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
     from kuzzle_events.core.listeners import Listener
 
-__all__ = ["KuzzleAdminView", "ControllersView", "EventsView", "PluginsView", "SwitchView"]
+__all__ = ["KuzzleAdminView", "ControllersView", "DeliveriesView", "EventsView", "PluginsView", "SwitchView"]
 
 # Built-in controllers first, then the application's, then each plugin's.
 _OWNER_RANK = {"core": 0, "application": 1}
@@ -136,7 +138,7 @@ class EventsView(KuzzleAdminView):
                     "event": event,
                     "payload": ", ".join(event.payload),
                     "pipes": None if listening is None else len(listening.pipes),
-                    "hooks": None if listening is None else len(listening.hooks),
+                    "hooks": None if listening is None else len(listening.hooks) + len(listening.records),
                 }
             )
         return {"listened": listened, "catalog": catalog}
@@ -196,6 +198,43 @@ class PluginsView(KuzzleAdminView):
         }
 
 
+_listing = orm("kuzzle_events.durable.store", "listing")
+_ACTIONS = {"retry": "retry", "discard": "discard"}
+
+
+class DeliveriesView(KuzzleAdminView):
+    """The durable hooks' deliveries waiting to run (or running) and those that failed for good,
+    each with its last error; a POST (``action`` = ``retry`` or ``discard``, ``delivery`` = its
+    id) retries one (pending again, due now, all its tries) or discards it (deleted)."""
+
+    template_name = "kuzzle_events/admin/deliveries.html"
+    title = "Deliveries"
+
+    async def collect(self, app: Application) -> dict[str, Any]:
+        known = set(app.durable.hooks)
+        data: dict[str, Any] = {"known": sorted(known)}
+        for status in ("pending", "failed"):
+            rows, count = await _listing(status)
+            for row in rows:
+                row["known"] = row["hook"] in known
+            data.setdefault("sections", []).append((status, rows, count))
+        return data
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        from kuzzle_events.durable import store
+
+        action, delivery = request.POST.get("action", ""), request.POST.get("delivery", "")
+        if action not in _ACTIONS or not delivery:
+            return HttpResponseBadRequest("action must be retry or discard, with the delivery's id")
+        if getattr(store, _ACTIONS[action])(delivery):
+            if action == "retry":
+                self.get_app().durable.wake()
+            messages.success(request, f"Delivery {delivery}: {'pending again' if action == 'retry' else 'discarded'}.")
+        else:
+            messages.warning(request, f"Delivery {delivery}: not found, or being run right now; nothing was done.")
+        return HttpResponseRedirect(reverse("kuzzle_events_admin:deliveries"))
+
+
 def _controller_order(controller: ControllerDef) -> tuple[int, str, str]:
     return (_OWNER_RANK.get(controller.owner, 2), controller.owner, controller.name)
 
@@ -203,7 +242,7 @@ def _controller_order(controller: ControllerDef) -> tuple[int, str, str]:
 def _listened(app: Application, event: str) -> dict[str, Any]:
     """An event's name and how many pipes and hooks run for it (wildcard variants included)."""
     chain = app.events.listeners(event)
-    return {"name": event, "pipes": len(chain.pipes), "hooks": len(chain.hooks)}
+    return {"name": event, "pipes": len(chain.pipes), "hooks": len(chain.hooks) + len(chain.records)}
 
 
 def _origin(name: str, documented: set[str], of_actions: set[str]) -> str:
@@ -223,7 +262,7 @@ def _app_of(given: Application | None) -> Application:
 
 
 def _listener_row(app: Application, listener: Listener, figures: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    kind = listener.kind
+    kind = "hook" if listener.kind == "durable" else listener.kind  # a durable hook is switched as a hook
     return {
         "id": listener.id,
         "kind": kind,
@@ -231,6 +270,7 @@ def _listener_row(app: Application, listener: Listener, figures: dict[str, dict[
         "owner": listener.owner,
         "priority": listener.priority,
         "event": listener.event,
+        "durable": listener.id.startswith("durable-"),
         "figures": figures[listener.id],
         "off": app.events.is_off(listener),
         "switch": app.switches.record(kind, listener.event, listener.name),

@@ -33,6 +33,7 @@ from kuzzle_events.core.loops import (
     run_chain,
     run_hooks,
     run_nothing,
+    run_recorded,
     timed,
 )
 from kuzzle_events.core.stats import SAMPLE_EVERY
@@ -80,6 +81,7 @@ class EventEngine:
         self.log = log or logging.getLogger("kuzzle_events")
         self._pipes = ListenerTable()
         self._hooks = ListenerTable()
+        self._durable = ListenerTable()  # durable hooks' recorders
         self._cache: dict[str, Chain] = {}
         self._timed_events: set[str] = set()
         self._seq = itertools.count()
@@ -160,7 +162,8 @@ class EventEngine:
         warn_time: float | None = None,
         name: str | None = None,
     ) -> Listener:
-        """Register a pipe (``kind="pipe"``) or a hook (``kind="hook"``) and return it."""
+        """Register a pipe (``kind="pipe"``), a hook (``kind="hook"``) or a durable hook's recorder
+        (``kind="durable"``: awaited after the pipes, before the trigger returns) and return it."""
         if not isinstance(event, str) or not event:
             raise errors.PluginImplementationError(f"Invalid event name {event!r}: expected a non-empty string.")
         seq = next(self._seq)
@@ -175,13 +178,16 @@ class EventEngine:
             warn=(self.warn_time if warn_time is None else warn_time) / 1000,
             name=name or qualified_name(fn),
         )
-        (self._pipes if kind == "pipe" else self._hooks).add(listener)
+        self._table(kind).add(listener)
         self._forget_chains()
         return listener
 
+    def _table(self, kind: str) -> ListenerTable:
+        return self._pipes if kind == "pipe" else self._durable if kind == "durable" else self._hooks
+
     def remove(self, listener_id: str) -> Listener:
         """Remove a listener by id; ``plugin.runtime.unknown_pipe`` if there is none."""
-        listener = self._pipes.pop(listener_id) or self._hooks.pop(listener_id)
+        listener = self._pipes.pop(listener_id) or self._hooks.pop(listener_id) or self._durable.pop(listener_id)
         if listener is None:
             raise errors.get("plugin.runtime.unknown_pipe", listener_id)
         self._forget_chains()
@@ -204,14 +210,15 @@ class EventEngine:
             self._forget_chains()
 
     def is_off(self, listener: Listener) -> bool:
-        """Whether ``listener`` is switched off."""
-        return (listener.kind, listener.event, listener.name) in self._off
+        """Whether ``listener`` is switched off (a durable hook is switched as a hook)."""
+        kind = listener.kind
+        return ("hook" if kind == "durable" else kind, listener.event, listener.name) in self._off
 
     def planned(self, event: str) -> tuple[tuple[Listener, ...], tuple[Listener, ...]]:
         """The pipes and hooks registered for ``event`` (wildcard variants included), in execution
-        order, those switched off included."""
+        order, those switched off included; durable hooks come after the hooks."""
         names = event_variants(event)
-        return self._pipes.collect(names), self._hooks.collect(names)
+        return self._pipes.collect(names), self._hooks.collect(names) + self._durable.collect(names)
 
     def listeners(self, event: str) -> Chain:
         """The pipes and hooks that run for ``event``, in execution order."""
@@ -226,9 +233,10 @@ class EventEngine:
         return any(self.listeners(event) is not _EMPTY for event in events)
 
     def registered(self) -> dict[str, tuple[list[Listener], list[Listener]]]:
-        """Every name with listeners, as registered (wildcards not expanded)."""
-        names = sorted(self._pipes.names() | self._hooks.names())
-        return {n: (self._pipes.of(n), self._hooks.of(n)) for n in names}
+        """Every name with listeners, as registered (wildcards not expanded); durable hooks are
+        listed with the hooks, after them."""
+        names = sorted(self._pipes.names() | self._hooks.names() | self._durable.names())
+        return {n: (self._pipes.of(n), self._hooks.of(n) + self._durable.of(n)) for n in names}
 
     def fold_counts(self) -> None:
         """Add each cached chain's runs to its pipes' call counts (exact, and free per pipe)."""
@@ -247,10 +255,13 @@ class EventEngine:
         names = event_variants(event)
         pipes = self._pipes.collect(names)
         hooks = self._hooks.collect(names)
+        records = self._durable.collect(names)
         if self._off:
             off = self._off
             pipes = tuple(p for p in pipes if ("pipe", p.event, p.name) not in off)
             hooks = tuple(h for h in hooks if ("hook", h.event, h.name) not in off)
+            # A durable hook switched off records no delivery (those already recorded still run).
+            records = tuple(r for r in records if ("hook", r.event, r.name) not in off)
         if pipes:
             entry = Chain(
                 run_chain,
@@ -268,8 +279,13 @@ class EventEngine:
             )
         elif hooks:
             entry = Chain(run_hooks, event, (), hooks, hook_tasks=self.hook_tasks)
+        elif records:
+            entry = Chain(run_nothing, event)
         else:
             entry = _EMPTY
+        if records:
+            # Decided here, once: chains without durable hooks keep their runner as it is.
+            entry.records, entry.inner, entry.run = records, entry.run, run_recorded
         if len(self._cache) >= _CACHE_LIMIT:
             self._forget_chains()
         self._cache[event] = entry
@@ -298,6 +314,9 @@ class EventEngine:
             await run_chain(chain.bare, NOTHING, ())
         if chain.hooks:
             chain.fire(())
+        for record in chain.records:
+            record.stats.calls += 1
+            await record.call(chain.event)
 
     # Traced requests --------------------------------------------------------------------------
 
@@ -328,6 +347,8 @@ class EventEngine:
             slots=self._slots,
             fail=self._pipe_failure,
             hook_tasks=TracedHooks(self.hook_tasks, trace, entry),
+            records=chain.records,
+            inner=chain.inner,
         )
         return await traced.run(traced, payload, rest)
 

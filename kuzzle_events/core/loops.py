@@ -30,6 +30,7 @@ __all__ = [
     "run_chain",
     "run_hooks",
     "run_nothing",
+    "run_recorded",
     "timed",
     "with_arguments",
 ]
@@ -78,6 +79,10 @@ class Chain:
     fail: Failure | None = None
     slow: Callable[[Chain, float], None] | None = None
     hook_tasks: HookLauncher | None = None
+    # Durable hooks: their recorders, awaited in order once the pipes succeeded, and the runner of
+    # the rest of the chain (``run`` being :func:`run_recorded`).
+    records: tuple[Listener, ...] = ()
+    inner: Runner | None = None
     # A countdown picks the timed runs: it stays within small ints, which cost no allocation.
     left: int = dataclasses.field(init=False)  # runs before the next timed one
     cycles: int = dataclasses.field(init=False, default=0)  # timed runs so far
@@ -158,6 +163,19 @@ async def run_hooks(chain: Chain, payload: Any, rest: tuple[Any, ...]) -> Any:
 
 async def run_nothing(chain: Chain, payload: Any, rest: tuple[Any, ...]) -> Any:
     """The run of an event nobody listens to."""
+    return payload
+
+
+async def run_recorded(chain: Chain, payload: Any, rest: tuple[Any, ...]) -> Any:
+    """The run of a chain with durable hooks: the rest of the chain (``chain.inner``), then each
+    durable hook's recorder awaited with the final payload, so that the event is recorded before
+    the trigger returns (each given the event's name, then the payload); a recorder's failure is
+    the trigger's."""
+    payload = await chain.inner(chain, payload, rest)  # type: ignore[misc]
+    args = (chain.event, payload, *rest)
+    for record in chain.records:
+        record.stats.calls += 1
+        await record.call(*args)
     return payload
 
 

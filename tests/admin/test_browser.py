@@ -121,6 +121,7 @@ def test_admin_pages_in_a_real_browser(
         ("Controllers", f"{base}/admin/kuzzle/controllers/"),
         ("Events", f"{base}/admin/kuzzle/events/"),
         ("Plugins", f"{base}/admin/kuzzle/plugins/"),
+        ("Deliveries", f"{base}/admin/kuzzle/deliveries/"),
     ]
     _screenshot(browser, "index")
 
@@ -208,6 +209,57 @@ def test_switching_a_pipe_off_and_on_from_the_events_page(
         lambda b: b.find_element(By.ID, row_id).find_element(By.CSS_SELECTOR, ".state").text == "on"
     )
     assert [p.id for p in app.events.listeners(PROBE_EVENT).pipes] == [p.id for p in calls]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deliveries_page_in_a_real_browser(live_server: Any, browser: WebDriver, django_user_model: type[User]) -> None:
+    from kuzzle_events.durable import store
+    from kuzzle_events.models import Delivery
+
+    hook = "application:shop.receipts.send@shop:ordered"
+    [failed] = store.record([hook], "shop:ordered", [{"order": 7}])
+    store.claim([hook], "browser-worker", 60, 1)
+    store.fail(failed, "browser-worker", "SMTPError: mail server down", None)
+    [waiting] = store.record([hook], "shop:ordered", [{"order": 8}])
+    django_user_model.objects.create_user("browser-staff", password=PASSWORD, is_staff=True)
+    base = live_server.url
+
+    browser.get(f"{base}/admin/login/?next=/admin/")
+    browser.find_element(By.ID, "id_username").send_keys("browser-staff")
+    browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "#login-form input[type=submit]").click()
+    _wait_for(browser, "kuzzle-events-module")
+    _open_from_index(browser, base, "Deliveries")
+
+    pending = _wait_for(browser, "deliveries-pending")
+    failures = browser.find_element(By.ID, "deliveries-failed")
+    assert [row.get_attribute("id") for row in pending.find_elements(By.CSS_SELECTOR, "tr.delivery")] == [
+        f"delivery-{waiting}"
+    ]
+    row = failures.find_element(By.ID, f"delivery-{failed}")
+    assert row.find_element(By.CSS_SELECTOR, "td.error").text == "SMTPError: mail server down"
+    assert row.find_element(By.CSS_SELECTOR, "td.tries").text == "1"
+    assert row.find_element(By.CSS_SELECTOR, "td.event").text == "shop:ordered"
+    _screenshot(browser, "deliveries")
+
+    # Retry (a POST with the page's CSRF token): pending again, with all its tries.
+    row.find_element(By.CSS_SELECTOR, "button.retry").click()
+    WebDriverWait(browser, 10).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, ".messagelist")))
+    assert "pending again" in browser.find_element(By.CSS_SELECTOR, ".messagelist").text
+    pending = browser.find_element(By.ID, "deliveries-pending")
+    assert {r.get_attribute("id") for r in pending.find_elements(By.CSS_SELECTOR, "tr.delivery")} == {
+        f"delivery-{waiting}",
+        f"delivery-{failed}",
+    }
+    assert "No failed delivery." in browser.find_element(By.ID, "deliveries-failed").text
+    assert Delivery.objects.get(pk=failed).status == "pending"
+
+    # Discard: gone.
+    pending.find_element(By.ID, f"delivery-{waiting}").find_element(By.CSS_SELECTOR, "button.discard").click()
+    WebDriverWait(browser, 10).until(expected_conditions.text_to_be_present_in_element((By.CSS_SELECTOR, ".messagelist"), "discarded"))
+    remaining = browser.find_element(By.ID, "deliveries-pending").find_elements(By.CSS_SELECTOR, "tr.delivery")
+    assert [r.get_attribute("id") for r in remaining] == [f"delivery-{failed}"]
+    assert not Delivery.objects.filter(pk=waiting).exists()
 
 
 def _wait_for(browser: WebDriver, element_id: str) -> WebElement:

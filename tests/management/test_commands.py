@@ -344,6 +344,23 @@ def test_list_shows_wildcards_in_execution_order(make_app) -> None:
     assert "wildcard" in note
 
 
+def test_list_shows_durable_hooks(make_app) -> None:
+    from kuzzle_events.management.commands.kuzzle_events import listeners_table
+
+    app = make_app()
+
+    async def plain(payload: Any) -> None: ...
+
+    async def durable(payload: Any, *, delivery_id: str) -> None: ...
+
+    app.hook.register("shop:ordered", plain)
+    app.hook.register("shop:*", durable, durable=True)
+    _, _, rows, note = listeners_table(app)
+    ordered = [(r[1], r[3].rpartition(".")[2], r[6]) for r in rows if r[0] == "shop:ordered"]
+    assert ordered == [("hook", "plain", ""), ("durable hook", "durable", "shop:*")]
+    assert "durable hooks are recorded" in note
+
+
 def test_render_table_aligns_columns() -> None:
     table = render_table(("A", "LONGER"), [("wide cell", "x"), ("b", "")])
     assert table.splitlines() == [

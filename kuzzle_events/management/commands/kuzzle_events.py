@@ -154,13 +154,15 @@ def listeners_table(app: Application) -> Table:
         pipes, hooks = events.planned(event)
         for kind, listeners in (("pipe", pipes), ("hook", hooks)):
             for position, listener in enumerate(listeners, 1):
+                label = "durable hook" if listener.kind == "durable" else kind
                 via = "" if listener.event == event else listener.event
                 off = "OFF" if events.is_off(listener) else ""
                 rows.append(
-                    (event, kind, str(position), listener.name, listener.owner, str(listener.priority), via, off)
+                    (event, label, str(position), listener.name, listener.owner, str(listener.priority), via, off)
                 )
     note = (
-        "Pipes run one after another in the order shown; hooks start in that order and are not awaited.\n"
+        "Pipes run one after another in the order shown; hooks start in that order and are not awaited;\n"
+        "durable hooks are recorded (awaited) and run later from their delivery.\n"
         "A wildcard (scope:before*, scope:*) also runs, after the exact name's listeners, for every matching event.\n"
         "OFF: switched off (`manage.py kuzzle_events enable` switches it back on)."
     )
