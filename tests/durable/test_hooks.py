@@ -308,3 +308,17 @@ async def test_a_durable_hook_switched_off_records_nothing_until_switched_back_o
         assert delivery.payload == [{"order": 2}]
         assert await run_durable_hooks(app) == 1
     assert calls == [{"order": 2}]
+
+
+async def test_a_traced_request_still_records_its_durable_hooks() -> None:
+    async def on_now(request: dict[str, Any], *, delivery_id: str) -> None:
+        raise AssertionError("run by run_durable_hooks only")
+
+    def setup(app: Application) -> None:
+        app.hook.register("server:afterNow", on_now, durable=True)
+
+    async with started_app(setup, DURABLE_RUNNER=False) as app:
+        answer = await app.sdk.query({"controller": "server", "action": "now", "trace": True})
+        assert answer["status"] == 200 and "trace" in answer
+        [delivery] = await deliveries()
+        assert delivery.event == "server:afterNow"
