@@ -163,10 +163,12 @@ class Security:
             raise errors.get(
                 "core.fatal.service_unavailable", f"database ({cause}); is it migrated (manage.py migrate)?"
             ) from error
-        if not rights.admin_exists:
+        if rights.allows(["anonymous"], "security", "createUser"):
+            # Kuzzle's base rights until they are restricted: anybody may run every action.
             self._app.log.warning(
-                "kuzzle_events: no administrator exists yet, so anonymous users may run every action. "
-                "Create one with security:createFirstAdmin or `manage.py createsuperuser`."
+                "kuzzle_events: anonymous users may run every action (the base roles are not restricted). "
+                "Create the first administrator with security:createFirstAdmin and reset: true, "
+                "or `manage.py createsuperuser`."
             )
         alias = self._app.config.LOGIN_CACHE
         if self._app.config.LOGIN_ATTEMPTS > 0 and alias not in settings.CACHES:
@@ -228,8 +230,7 @@ class Security:
             # Only another process's changes can be missing: decide with the rights in hand while
             # they are reloaded in the background (they are at most SECURITY_CACHE_TTL old).
             self._refresh()
-        # admin_exists first: until there is an administrator everything is allowed (no call).
-        if rights.admin_exists and not _allowed(rights, request, act):
+        if not _allowed(rights, request, act):
             self._refuse(request, act)
         return None
 

@@ -14,7 +14,10 @@ from typing import Any
 from kuzzle_events import errors
 
 __all__ = [
+    "BOOTSTRAP_ROLES",
+    "BOOTSTRAP_RATE_LIMITS",
     "DEFAULT_ROLES",
+    "DEFAULT_RATE_LIMITS",
     "DEFAULT_PROFILES",
     "role_allows",
     "validate_role",
@@ -25,9 +28,17 @@ __all__ = [
 
 RoleSpec = Mapping[str, Any]
 
-# Kuzzle's base roles once a first administrator exists (until then anybody may do anything).
+_EVERYTHING: dict[str, Any] = {"*": {"actions": {"*": True}}}
+
+# Kuzzle's base roles as a new database holds them: every role grants every action, so that
+# anybody may set the server up (security:createFirstAdmin) until the rights are restricted.
+BOOTSTRAP_ROLES: dict[str, dict[str, Any]] = {name: _EVERYTHING for name in ("admin", "default", "anonymous")}
+BOOTSTRAP_RATE_LIMITS: dict[str, int] = {"admin": 0, "default": 0, "anonymous": 0}
+
+# Kuzzle's ``security.standard``: the base roles once restricted (createFirstAdmin with ``reset``,
+# restrictDefaultRights, or the first superuser made on Django's side).
 DEFAULT_ROLES: dict[str, dict[str, Any]] = {
-    "admin": {"*": {"actions": {"*": True}}},
+    "admin": _EVERYTHING,
     "default": {
         "auth": {
             "actions": {
@@ -35,19 +46,24 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
                 "getCurrentUser": True,
                 "getMyRights": True,
                 "logout": True,
-                "refreshToken": True,
-                "createApiKey": True,
-                "deleteApiKey": True,
-                "searchApiKeys": True,
+                "updateSelf": True,
             }
         },
-        "server": {"actions": {"info": True, "now": True, "publicApi": True}},
+        "server": {"actions": {"publicApi": True}},
     },
     "anonymous": {
-        "auth": {"actions": {"checkToken": True, "login": True}},
-        "server": {"actions": {"info": True, "now": True, "publicApi": True}},
+        "auth": {
+            "actions": {
+                "checkToken": True,
+                "getCurrentUser": True,
+                "getMyRights": True,
+                "login": True,
+            }
+        },
+        "server": {"actions": {"publicApi": True, "openapi": True}},
     },
 }
+DEFAULT_RATE_LIMITS: dict[str, int] = {"admin": 0, "default": 10, "anonymous": 200}
 DEFAULT_PROFILES: dict[str, list[str]] = {name: [name] for name in DEFAULT_ROLES}
 
 
@@ -154,9 +170,6 @@ class Rights:
         collection: Any = None,
     ) -> bool:
         """Whether a user with ``profile_ids`` may run ``controller:action`` (on ``index``, ``collection``)."""
-        if not self.admin_exists:
-            # Kuzzle's first-run rule: until an administrator exists, anybody may do anything.
-            return True
         if index and self.restrictions and not self.restrictions.keys().isdisjoint(profile_ids):
             return self._allows_on(profile_ids, controller, action, index, collection)
         key = (tuple(profile_ids), controller, action)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from kuzzle_events import errors
-from kuzzle_events.security.rights import DEFAULT_ROLES, Rights, restrictions_of, role_allows, validate_role
+from kuzzle_events.security.rights import (
+    BOOTSTRAP_ROLES,
+    DEFAULT_ROLES,
+    Rights,
+    restrictions_of,
+    role_allows,
+    validate_role,
+)
 
 READER = {"document": {"actions": {"get": True, "search": True}}}
 ALL_BUT_DELETE = {"document": {"actions": {"*": True, "delete": False}}}
@@ -37,15 +44,15 @@ def test_default_anonymous_role_is_kuzzles() -> None:
     granted = {
         (c, a)
         for c in ("auth", "server", "security", "document")
-        for a in ("login", "checkToken", "now", "info", "publicApi", "logout", "createUser", "get")
+        for a in ("login", "checkToken", "getCurrentUser", "now", "info", "publicApi", "openapi", "createUser", "get")
         if role_allows(anonymous, c, a)
     }
     assert granted == {
         ("auth", "login"),
         ("auth", "checkToken"),
-        ("server", "now"),
-        ("server", "info"),
+        ("auth", "getCurrentUser"),
         ("server", "publicApi"),
+        ("server", "openapi"),
     }
 
 
@@ -62,11 +69,17 @@ def test_profiles_combine_their_roles() -> None:
     assert not rights.allows(["unknown-profile"], "server", "now")
 
 
-def test_before_a_first_admin_everything_is_allowed() -> None:
-    rights = Rights({"anonymous": DEFAULT_ROLES["anonymous"]}, {"anonymous": ["anonymous"]}, admin_exists=False)
-    assert rights.allows(["anonymous"], "security", "createUser")
-    closed = Rights({"anonymous": DEFAULT_ROLES["anonymous"]}, {"anonymous": ["anonymous"]}, admin_exists=True)
-    assert not closed.allows(["anonymous"], "security", "createUser")
+def test_rights_are_the_roles_whether_an_admin_exists_or_not() -> None:
+    # No first-run exception: the bootstrap roles are what grant everything before restriction.
+    for admin_exists in (False, True):
+        opened = Rights(
+            {"anonymous": BOOTSTRAP_ROLES["anonymous"]}, {"anonymous": ["anonymous"]}, admin_exists=admin_exists
+        )
+        assert opened.allows(["anonymous"], "security", "createUser")
+        closed = Rights(
+            {"anonymous": DEFAULT_ROLES["anonymous"]}, {"anonymous": ["anonymous"]}, admin_exists=admin_exists
+        )
+        assert not closed.allows(["anonymous"], "security", "createUser")
 
 
 def test_granted_lists_each_action() -> None:
