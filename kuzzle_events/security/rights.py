@@ -195,15 +195,31 @@ class Rights:
                     return True
         return False
 
-    def granted(self, profile_ids: Sequence[str], actions: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
-        """``auth:getMyRights``: each action with ``"allowed"`` or ``"denied"``."""
-        return [
-            {
-                "controller": controller,
-                "action": action,
-                "index": "*",
-                "collection": "*",
-                "value": "allowed" if self.allows(profile_ids, controller, action) else "denied",
-            }
-            for controller, action in actions
-        ]
+    def listed(self, profile_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Kuzzle's rights of ``profile_ids``: one entry per action a role names, as the role names it.
+
+        ``auth:getMyRights``, ``security:getUserRights`` and ``getProfileRights`` list the entries of
+        the roles (``*`` stays ``*``), once per index and collection a policy is restricted to
+        (``*`` when it is not); an entry two roles share with the same value is listed once. The
+        value is ``"allowed"`` or ``"denied"``.
+        """
+        found: dict[tuple[str, str, str, str, bool], dict[str, Any]] = {}
+        for profile_id in profile_ids:
+            restricted = self.restrictions.get(profile_id, {})
+            for role_id in self.profiles.get(profile_id, ()):
+                indexes = restricted.get(role_id) or {"*": []}
+                for controller, entry in self.roles.get(role_id, {}).items():
+                    actions = entry.get("actions") if isinstance(entry, Mapping) else None
+                    for action, value in actions.items() if isinstance(actions, Mapping) else ():
+                        for index, collections in indexes.items():
+                            for collection in sorted(set(collections)) or ["*"]:
+                                allowed = value is True
+                                # Kuzzle's keys, value included; its fields in its order.
+                                found[(controller, action, index, collection, allowed)] = {
+                                    "action": action,
+                                    "collection": collection,
+                                    "controller": controller,
+                                    "index": index,
+                                    "value": "allowed" if allowed else "denied",
+                                }
+        return list(found.values())

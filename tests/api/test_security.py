@@ -567,11 +567,31 @@ async def test_rights_of_users_and_profiles(started: Application, admin: Any) ->
     assert await allowed("update") == {"allowed": True}
     assert (await admin("checkRights", userId="nobody", body={"controller": "a", "action": "b"}))["status"] == 404
     user_rights = (await admin("getUserRights", _id="default-user"))["result"]
-    values = {(h["controller"], h["action"]): h["value"] for h in user_rights["hits"]}
-    assert values[("document", "update")] == "allowed" and values[("document", "create")] == "denied"
-    assert user_rights["total"] == len(user_rights["hits"])
-    profile_rights = (await admin("getProfileRights", _id="admin"))["result"]["hits"]
-    assert {h["value"] for h in profile_rights} == {"allowed"}
+    # Kuzzle's: one entry per action the user's roles name, with its value.
+    every = {"index": "*", "collection": "*"}
+    assert user_rights == {
+        "hits": [
+            {"action": "login", "controller": "auth", "value": "allowed", **every},
+            {"action": "create", "controller": "document", "value": "denied", **every},
+            {"action": "update", "controller": "document", "value": "allowed", **every},
+        ],
+        "total": 3,
+    }
+    profile_rights = (await admin("getProfileRights", _id="admin"))["result"]
+    assert profile_rights == {
+        "hits": [{"action": "*", "collection": "*", "controller": "*", "index": "*", "value": "allowed"}],
+        "total": 1,
+    }
+    await sync_to_async(Index.objects.create)(name="shop")
+    policies = [{"roleId": "default", "restrictedTo": [{"index": "shop", "collections": ["orders"]}]}]
+    made = await admin("createProfile", _id="clerks", body={"policies": policies})
+    assert made["status"] == 200, made["error"]
+    restricted = (await admin("getProfileRights", _id="clerks"))["result"]
+    assert [(h["controller"], h["action"], h["index"], h["collection"]) for h in restricted["hits"]] == [
+        ("auth", "login", "shop", "orders"),
+        ("document", "create", "shop", "orders"),
+        ("document", "update", "shop", "orders"),
+    ]
     assert (await admin("getProfileRights", _id="nope"))["error"]["id"] == "security.profile.not_found"
     strategies = (await admin("getUserStrategies", _id="default-user"))["result"]
     assert strategies == {"strategies": ["local"], "total": 1}

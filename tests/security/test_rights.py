@@ -82,12 +82,40 @@ def test_rights_are_the_roles_whether_an_admin_exists_or_not() -> None:
         assert not closed.allows(["anonymous"], "security", "createUser")
 
 
-def test_granted_lists_each_action() -> None:
-    rights = Rights({"reader": READER}, {"reader": ["reader"]}, admin_exists=True)
-    hits = rights.granted(["reader"], [("document", "get"), ("document", "delete")])
-    assert [(h["controller"], h["action"], h["value"]) for h in hits] == [
-        ("document", "get", "allowed"),
-        ("document", "delete", "denied"),
+def hit(controller: str, action: str, value: str, index: str = "*", collection: str = "*") -> dict[str, str]:
+    return {"action": action, "collection": collection, "controller": controller, "index": index, "value": value}
+
+
+def test_listed_names_the_roles_entries_as_kuzzle() -> None:
+    rights = Rights(
+        {"reader": READER, "all-but-delete": ALL_BUT_DELETE, "any": {"*": {"actions": {"*": True}}}},
+        {"reader": ["reader"], "both": ["reader", "all-but-delete"], "admin": ["any"]},
+        admin_exists=True,
+    )
+    assert rights.listed(["reader"]) == [hit("document", "get", "allowed"), hit("document", "search", "allowed")]
+    # "*" stays "*"; an entry with another value is listed again, an identical one once.
+    assert rights.listed(["admin"]) == [hit("*", "*", "allowed")]
+    assert rights.listed(["reader", "both"]) == [
+        hit("document", "get", "allowed"),
+        hit("document", "search", "allowed"),
+        hit("document", "*", "allowed"),
+        hit("document", "delete", "denied"),
+    ]
+    assert rights.listed(["unknown"]) == []
+
+
+def test_listed_repeats_entries_per_restricted_index_and_collection() -> None:
+    policies = [{"roleId": "reader", "restrictedTo": [{"index": "shop", "collections": ["b", "a", "b"]}, {"index": "blog"}]}]
+    rights = Rights(
+        {"reader": {"document": {"actions": {"get": True}}}},
+        {"clerk": ["reader"]},
+        admin_exists=True,
+        restrictions={"clerk": restrictions_of(policies)},
+    )
+    assert rights.listed(["clerk"]) == [
+        hit("document", "get", "allowed", "shop", "a"),
+        hit("document", "get", "allowed", "shop", "b"),
+        hit("document", "get", "allowed", "blog", "*"),
     ]
 
 
