@@ -177,7 +177,8 @@ class KuzzleResponse:
     def to_dict(self) -> dict[str, Any]:
         """The envelope as a dict (what ``app.sdk.query`` returns)."""
         head = self._head()
-        head["result"] = self.request.result if self.request.error is None else None
+        error = self.request.error
+        head["result"] = self.request.result if error is None else error.result
         return head
 
     def to_json(self, *, room: bool = False) -> str:
@@ -199,7 +200,7 @@ class KuzzleResponse:
                 result = dumps(request.result)
         else:
             error_json = dumps(error.to_dict(stack=self.stack))
-            result = "null"
+            result = "null" if error.result is None else dumps(error.result)
         request_id = request.id
         request_id = _string(request_id) if type(request_id) is str else _value(request_id)
         status = answer.status

@@ -248,7 +248,21 @@ async def test_healthcheck_bypasses_the_pipeline(http) -> None:
         raise ForbiddenError("closed")
 
     http.app.pipe.register("request:beforeExecution", closed)
-    assert (await http("GET", "/_healthcheck")).status == 200
+    answer = await http("GET", "/_healthcheck", headers={"x-kuzzle-request-id": "probe-1"})
+    assert answer.status == 200
+    # Kuzzle's body: an envelope of no action, result null, with the node's headers.
+    envelope = answer.json()
+    assert envelope["requestId"] == "probe-1" and answer.headers["x-kuzzle-request-id"] == "probe-1"
+    assert {k: envelope[k] for k in ("status", "error", "controller", "action", "index", "collection", "result")} == {
+        "status": 200,
+        "error": None,
+        "controller": None,
+        "action": None,
+        "index": None,
+        "collection": None,
+        "result": None,
+    }
+    assert "x-kuzzle-node" in answer.headers
     assert (await http("GET", "/_now")).status == 403
 
 

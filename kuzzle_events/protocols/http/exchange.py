@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from kuzzle_events import errors
 from kuzzle_events.core.request import KuzzleRequest, check_request_id
-from kuzzle_events.core.response import KuzzleResponse, dumps
+from kuzzle_events.core.response import KuzzleResponse
 from kuzzle_events.protocols.http.encoding import ACCEPTED_ENCODINGS, compress, inflate, pick_encoding
 from kuzzle_events.protocols.http.parsing import (
     HttpInput,
@@ -158,9 +158,14 @@ def answer_too_large(app: Application, http: HttpInput) -> HttpAnswer:
     return answer_error(app, http, errors.get("network.http.request_too_large"))
 
 
-def _plain(status: int, http: HttpInput, payload: Any) -> HttpAnswer:
-    headers = _cors(http.headers) + [("Content-Type", "application/json")]
-    return HttpAnswer(status, headers, dumps(payload).encode())
+def _probe(app: Application, http: HttpInput, status: int) -> HttpAnswer:
+    """Kuzzle's answer to ``/_healthcheck`` and ``/_ready``: an envelope of no action, its status
+    only (200, or 503 while not ready), ``result`` null."""
+    request_id = http.headers.get("x-kuzzle-request-id")
+    request = KuzzleRequest({"requestId": request_id} if request_id else {}, connection=connection_of(http))
+    request.status = status
+    response = KuzzleResponse(request, node=app.config.NODE, stack=app.config.ERROR_STACK)
+    return _serialize(response, http, pretty=False)
 
 
 async def handle(
@@ -180,12 +185,12 @@ async def handle(
         # clients such as Node's fetch refuse the answer.)
         return HttpAnswer(200, _cors(http.headers), b"")
     path = http.path.rstrip("/") or "/"
-    if path == "/_healthcheck" and method in ("GET", "HEAD"):
+    if path in ("/_healthcheck", "/_ready") and method in ("GET", "HEAD"):
         # Outside the pipeline: answers while the application starts or is overloaded.
-        return _plain(200, http, {"status": "green"})
-    if path == "/_ready" and method in ("GET", "HEAD"):
-        ready = app.started and app.events.pressure[1] == 0 and not app.request_slots.waiting
-        return _plain(200 if ready else 503, http, {"ready": ready})
+        ready = path == "/_healthcheck" or (
+            app.started and app.events.pressure[1] == 0 and not app.request_slots.waiting
+        )
+        return _probe(app, http, 200 if ready else 503)
     if app.state != "running":
         await app.start()
 
