@@ -53,3 +53,10 @@ def test_the_check_and_the_start_refuse_disagreeing_limits(settings: Any, make_a
     assert found.id == "kuzzle_events.E003" and "'REQUESTS_BUFFER_SIZE'" in found.msg
     with pytest.raises(KuzzleError, match="REQUESTS_BUFFER_SIZE must be an integer greater than"):
         _ = make_app().config
+
+
+def test_cookie_authentication_is_kuzzles_boolean() -> None:
+    assert conf.DEFAULTS["COOKIE_AUTHENTICATION"] is True  # Kuzzle's http.cookieAuthentication
+    assert conf.wrong_types({"COOKIE_AUTHENTICATION": False}) == {}
+    for value in ("false", 0, None):
+        assert conf.wrong_types({"COOKIE_AUTHENTICATION": value}) == {"COOKIE_AUTHENTICATION": "True or False"}

@@ -216,6 +216,8 @@ class Security:
         context = request.context
         connection = context.connection
         unverified = False
+        if not self._app.config.COOKIE_AUTHENTICATION and wants_cookie(request):
+            raise errors.get("security.cookie.unsupported")
         if connection.protocol == "http" and "cookie" in connection.misc.get("headers", ()):
             unverified = self._read_cookie(request, act)
         jwt = request.input.jwt
@@ -243,6 +245,8 @@ class Security:
         jwt = cookie_token(request.context.connection.misc["headers"])
         if jwt is None:
             return False
+        if not self._app.config.COOKIE_AUTHENTICATION:
+            raise errors.get("security.cookie.unsupported")
         if request.input.jwt:
             raise errors.get(
                 "security.token.verification_error",

@@ -157,6 +157,18 @@ async def test_server_now_envelope_and_headers(http) -> None:
     assert answer.headers["content-type"] == "application/json"
     assert answer.headers["access-control-allow-origin"] == "http://example.com"
     assert (envelope["controller"], envelope["action"]) == ("server", "now")
+    # Kuzzle's HTTP headers, as its router writes them.
+    assert answer.headers["vary"] == "Origin"
+    assert answer.headers["access-control-allow-methods"] == "GET,POST,PUT,PATCH,DELETE,OPTIONS,HEAD"
+    assert answer.headers["access-control-allow-headers"] == (
+        "Content-Type, Access-Control-Allow-Headers, Authorization, X-Requested-With, Content-Encoding, "
+        "Content-Length, X-Kuzzle-Volatile"
+    )
+    assert answer.headers["access-control-allow-credentials"] == "true"  # COOKIE_AUTHENTICATION
+    # No Origin: no Access-Control-Allow-Origin (nor Vary), as Kuzzle's; no header of DRF's.
+    plain = await http("GET", "/_now")
+    assert "access-control-allow-origin" not in plain.headers and "vary" not in plain.headers
+    assert "allow" not in plain.headers
 
 
 async def test_custom_route_path_args_query_args_and_body(http) -> None:

@@ -62,6 +62,8 @@ class KuzzleAPIView(APIView):
     """
 
     kuzzle_app: Application | None = None
+    # What tells the project's own pages from the Kuzzle API's (see asgi.django_resolves).
+    kuzzle_api = True
     authentication_classes = [KuzzleTokenAuthentication]
     permission_classes: list[Any] = []
 
@@ -77,6 +79,12 @@ class KuzzleAPIView(APIView):
         """
         renderer = self.get_renderers()[0]
         return renderer, renderer.media_type
+
+    @property
+    def default_response_headers(self) -> dict[str, str]:
+        """None of DRF's (``Allow``, ``Vary: Accept``): the answers are Kuzzle's, whatever the
+        request accepts, with Kuzzle's headers only, as under the lean entry."""
+        return {}
 
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         """DRF's dispatch, unless the path is the project's own (see :func:`project_answer`)."""
