@@ -202,6 +202,9 @@ def _configuration(app: Application, services: dict[str, Any]) -> dict[str, Any]
     c = app.config
     plugins = app.plugin.describe()
     return {
+        # No Kuzzle cluster: processes share their state through the database and the channel
+        # layer. (Kourou's app:doctor reads cluster.enabled.)
+        "cluster": {"enabled": False},
         "dump": {"enabled": False},
         "http": {"maxRequestSize": c.MAX_REQUEST_SIZE},
         "internal": {"node": c.NODE, "securityCacheTtl": c.SECURITY_CACHE_TTL},

@@ -134,6 +134,7 @@ async def test_get_config_has_kuzzles_sections_and_no_secrets(make_app: Any) -> 
     assert "PASSWORD" not in config["kuzzle_events"]["MQTT"]
     assert "broker-password" not in json.dumps(config)
     assert config["limits"]["concurrentRequests"] == app.config.MAX_CONCURRENT_REQUESTS
+    assert config["cluster"] == {"enabled": False}  # (read by Kourou's app:doctor)
 
 
 def test_without_secrets() -> None:
