@@ -80,6 +80,10 @@ DEFAULTS: dict[str, Any] = {
     # process's subscriptions (realtime:count, realtime:list) after its last refresh; it refreshes
     # them three times per period, so a killed process's subscribers are dropped within it.
     "SUBSCRIPTIONS_TTL": 6.0,
+    # Kuzzle's http.cookieAuthentication: auth:login and the other actions may use the HttpOnly
+    # authToken cookie (cookieAuth), and HTTP answers carry Access-Control-Allow-Credentials.
+    # False: a request with cookieAuth or an authToken cookie gets security.cookie.unsupported.
+    "COOKIE_AUTHENTICATION": True,
     # Profiles given to users made by security:createRestrictedUser.
     "RESTRICTED_PROFILES": ["default"],
     # Messages a WebSocket may have waiting for a client that reads too slowly (Kuzzle's
@@ -230,6 +234,7 @@ TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "SWITCHES_POLL_INTERVAL": ("a number of seconds (0: never)", _number),
     "OPENTELEMETRY": ("True or False", lambda value: isinstance(value, bool)),
     "SUBSCRIPTIONS_TTL": ("a number of seconds above 0", _positive),
+    "COOKIE_AUTHENTICATION": ("True or False", lambda value: isinstance(value, bool)),
     "RESTRICTED_PROFILES": ("a list of profile ids", _names),
     "WEBSOCKET_BACKPRESSURE_BUFFER_MAX_LENGTH": ("a positive integer", _positive_integer),
     "DURABLE_RUNNER": ("True or False", lambda value: isinstance(value, bool)),

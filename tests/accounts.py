@@ -31,3 +31,15 @@ def issue_token(username: str, ttl_ms: int = 3_600_000, **user_options: object) 
     existing = KuzzleUser.objects.filter(user__username=username).select_related("user").first()
     kuzzle_user = existing or make_user(username, **user_options)  # type: ignore[arg-type]
     return store.store_token(kuzzle_user, str(settings.SECRET_KEY), ttl_ms)
+
+
+def open_to_anonymous(*actions: str) -> None:
+    """Grant ``"controller:action"`` entries to the ``anonymous`` role (Kuzzle's restricted one has
+    no ``server:now``...), as a project widens it."""
+    from kuzzle_events.models import Role
+
+    role = Role.objects.get(name="anonymous")
+    for entry in actions:
+        controller, action = entry.split(":")
+        role.controllers.setdefault(controller, {"actions": {}})["actions"][action] = True
+    role.save()

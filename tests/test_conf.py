@@ -75,3 +75,10 @@ def test_durable_hook_settings_accept_their_values() -> None:
     values = {"DURABLE_RUNNER": False, "DURABLE_POLL_INTERVAL": 0.2, "DURABLE_LEASE": 2, "DURABLE_BATCH": 3}
     assert conf.wrong_types(values) == {}
     assert {key: conf.load(values)[key] for key in values} == values
+
+
+def test_cookie_authentication_is_kuzzles_boolean() -> None:
+    assert conf.DEFAULTS["COOKIE_AUTHENTICATION"] is True  # Kuzzle's http.cookieAuthentication
+    assert conf.wrong_types({"COOKIE_AUTHENTICATION": False}) == {}
+    for value in ("false", 0, None):
+        assert conf.wrong_types({"COOKIE_AUTHENTICATION": value}) == {"COOKIE_AUTHENTICATION": "True or False"}

@@ -336,9 +336,7 @@ console.log(JSON.stringify({
 }));
 """
     base = f"http://127.0.0.1:{uvicorn_server.port}"
-    done = subprocess.run(
-        [node, "--input-type=module", "-e", script, base], capture_output=True, text=True, timeout=30
-    )
+    done = subprocess.run([node, "--input-type=module", "-e", script, base], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["options"] == [200, "http://front.example", ""]
@@ -356,7 +354,12 @@ def secured_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
     for server in serve("secured", UVICORN, tmp_path_factory.mktemp("secured"), SERVER_ENV):
         boss = {"username": "boss", "password": "boss-secret-pw"}
         steps = [
-            {"controller": "security", "action": "createFirstAdmin", "body": {"credentials": {"local": boss}}},
+            {
+                "controller": "security",
+                "action": "createFirstAdmin",
+                "reset": True,
+                "body": {"credentials": {"local": boss}},
+            },
             {"controller": "auth", "action": "login", "strategy": "local", "body": boss},
         ]
         for request in steps:

@@ -174,10 +174,9 @@ async def get_current_user(app: Application, request: KuzzleRequest) -> dict[str
 
 
 async def get_my_rights(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    """Every action of the API, allowed or denied for the caller."""
+    """The caller's rights as its roles name them (Kuzzle's entries, see :meth:`Rights.listed`)."""
     rights = await app.security.rights()
-    known = [(c.name, a) for c in app.controller.controllers.values() for a in c.actions]
-    hits = rights.granted(request.context.user.profile_ids, known)
+    hits = rights.listed(request.context.user.profile_ids)
     return {"hits": hits, "total": len(hits)}
 
 

@@ -186,7 +186,7 @@ async def m_delete_users(app: Application, request: KuzzleRequest) -> list[str]:
 
 
 async def get_user_rights(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    """Every action of the API, allowed or denied for a user."""
+    """A user's rights as its roles name them (Kuzzle's entries, see :meth:`Rights.listed`)."""
     return await _rights_of(app, await _accounts.profile_ids_of(request.get_id()))
 
 
@@ -305,7 +305,7 @@ async def m_delete_profiles(app: Application, request: KuzzleRequest) -> list[st
 
 
 async def get_profile_rights(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    """Every action of the API, allowed or denied for a profile."""
+    """A profile's rights as its roles name them (Kuzzle's entries, see :meth:`Rights.listed`)."""
     profile = await _roles.get_profile(request.get_id())
     return await _rights_of(app, [profile["_id"]])
 
@@ -349,8 +349,7 @@ async def refresh(app: Application, request: KuzzleRequest) -> None:
 
 async def _rights_of(app: Application, profile_ids: list[str]) -> dict[str, Any]:
     rights = await app.security.rights()
-    known = [(c.name, a) for c in app.controller.controllers.values() for a in c.actions]
-    hits = rights.granted(profile_ids, known)
+    hits = rights.listed(profile_ids)
     return {"hits": hits, "total": len(hits)}
 
 

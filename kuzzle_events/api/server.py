@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
+from django.core.cache import caches
 from django.db import close_old_connections, connection
 
 from kuzzle_events import __version__, conf, errors
@@ -63,24 +64,38 @@ async def info(app: Application, request: KuzzleRequest) -> dict[str, Any]:
 
 
 async def health_check(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    """Status of the server and its services; 503 naming those that are red.
+    """Kuzzle's health check: ``{"services": {...}, "status": "green"}``.
 
-    ``database``, and ``channelLayer`` with a shared channel layer (Redis): pinged now, red while
-    it is unreachable. As Kuzzle's, ``services`` (names separated by commas) checks only those.
+    Its services, on what serves them here: ``internalCache`` (Django's cache), ``storageEngine``
+    (the database) and, with a shared channel layer (Redis), ``channelLayer``; each checked now.
+    As Kuzzle's, ``services`` (names separated by commas) checks only those, and a red service
+    makes the answer a 500 ``core.fatal.service_unavailable`` whose result still lists them all,
+    ``status`` ``"red"``.
     """
     wanted = request.input.args.get("services")
     names = wanted.split(",") if isinstance(wanted, str) else None
     services: dict[str, str] = {}
-    if names is None or "database" in names:
-        services["database"] = await sync_to_async(_database_status, thread_sensitive=True)()
-    if names is None or "channelLayer" in names:
-        layer = await app.realtime.layer_status()
-        if layer is not None:
-            services["channelLayer"] = layer
-    red = [f"{name} is {status}" for name, status in services.items() if status != "green"]
-    if red:
-        raise errors.ServiceUnavailableError(f"Service unavailable: {', '.join(red)}", "app.errors.service_unavailable")
-    return {"status": "green", "services": services}
+    causes: list[str] = []
+    for name in ("internalCache", "storageEngine", "channelLayer"):
+        if names is not None and name not in names:
+            continue
+        if name == "channelLayer":
+            layer = await app.realtime.layer_status()
+            if layer is None:
+                continue  # no shared channel layer: nothing to check
+            problem = None if layer == "green" else "the channel layer is unreachable"
+        else:
+            probe = _cache_problem if name == "internalCache" else _database_problem
+            problem = await sync_to_async(probe, thread_sensitive=True)()
+        services[name] = "green" if problem is None else "red"
+        if problem is not None:
+            causes.append(f"{name}: {problem}")
+    result = {"services": services, "status": "red" if causes else "green"}
+    if causes:
+        error = errors.get("core.fatal.service_unavailable", "; ".join(causes))
+        error.result = result
+        raise error
+    return result
 
 
 async def public_api_action(app: Application, request: KuzzleRequest) -> dict[str, Any]:
@@ -187,6 +202,9 @@ def _configuration(app: Application, services: dict[str, Any]) -> dict[str, Any]
     c = app.config
     plugins = app.plugin.describe()
     return {
+        # No Kuzzle cluster: processes share their state through the database and the channel
+        # layer. (Kourou's app:doctor reads cluster.enabled.)
+        "cluster": {"enabled": False},
         "dump": {"enabled": False},
         "http": {"maxRequestSize": c.MAX_REQUEST_SIZE},
         "internal": {"node": c.NODE, "securityCacheTtl": c.SECURITY_CACHE_TTL},
@@ -230,10 +248,20 @@ def without_secrets(value: Any) -> Any:
     return repr(value)
 
 
-def _database_status() -> str:
+def _database_problem() -> str | None:
+    """Why the database cannot be reached, or None."""
     try:
         close_old_connections()
         connection.ensure_connection()
-        return "green"
-    except Exception:
-        return "red"
+        return None
+    except Exception as error:
+        return str(error) or type(error).__name__
+
+
+def _cache_problem() -> str | None:
+    """Why Django's cache (Kuzzle's internal cache) does not answer, or None."""
+    try:
+        caches["default"].get("kuzzle_events:health-check")
+        return None
+    except Exception as error:
+        return str(error) or type(error).__name__

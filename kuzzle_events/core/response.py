@@ -180,8 +180,9 @@ class KuzzleResponse:
         """The envelope as a dict (what ``app.sdk.query`` returns)."""
         head = self._head()
         request = self.request
-        if request.error is not None:
-            head["result"] = None
+        error = request.error
+        if error is not None:
+            head["result"] = error.result
         elif request.result is not None or not request.response.no_result:
             head["result"] = request.result
         trace = request.trace
@@ -208,7 +209,7 @@ class KuzzleResponse:
                 result = dumps(request.result)
         else:
             error_json = dumps(error.to_dict(stack=self.stack))
-            result = "null"
+            result = "null" if error.result is None else dumps(error.result)
         request_id = request.id
         request_id = _string(request_id) if type(request_id) is str else _value(request_id)
         status = answer.status

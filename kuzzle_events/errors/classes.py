@@ -39,6 +39,9 @@ class KuzzleError(Exception):
 
     status: int = 500
     default_id: str = "core.fatal.unexpected_error"
+    # What the envelope's ``result`` holds next to the error: Kuzzle answers some failures with
+    # both (``server:healthCheck`` with a red service: its 500 and the services' states).
+    result: Any = None
 
     def __init__(
         self,

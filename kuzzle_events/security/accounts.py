@@ -14,10 +14,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from kuzzle_events import errors
-from kuzzle_events.models import KuzzleUser, Profile, Role
+from kuzzle_events.models import KuzzleUser, Profile
 from kuzzle_events.security.queries import Matcher, string_list
-from kuzzle_events.security.rights import DEFAULT_PROFILES, DEFAULT_ROLES
-from kuzzle_events.security.store import load_rights
+from kuzzle_events.security.store import admin_exists, restrict_defaults
 
 __all__ = [
     "create_user",
@@ -52,9 +51,11 @@ def create_restricted_user(kuid: str | None, body: dict[str, Any], profile_ids: 
 
 
 def create_first_admin(kuid: str | None, body: dict[str, Any], reset: bool) -> dict[str, Any]:
-    """The first administrator (a Django superuser); ``reset`` restores the base roles."""
-    rights = load_rights()
-    if rights is not None and rights.admin_exists:
+    """The first administrator (a Django superuser); ``reset`` restricts the base roles and profiles.
+
+    Without ``reset`` the base roles keep what they grant (at first, every action), as Kuzzle's.
+    """
+    if admin_exists():
         raise errors.get("api.process.admin_exists")
     _refuse_profile_ids(body)
     if _credentials(body) is None:
@@ -67,13 +68,8 @@ def create_first_admin(kuid: str | None, body: dict[str, Any], reset: bool) -> d
 
 
 def restrict_default_rights() -> None:
-    """The base roles and profiles back to their rights once an administrator exists."""
-    with transaction.atomic():
-        for name, controllers in DEFAULT_ROLES.items():
-            Role.objects.update_or_create(name=name, defaults={"controllers": controllers, "extra": {}})
-        for name, role_ids in DEFAULT_PROFILES.items():
-            profile, _ = Profile.objects.update_or_create(name=name, defaults={"policies": [], "extra": {}})
-            profile.roles.set(role_ids)
+    """The base roles and profiles given Kuzzle's restricted rights (``security.standard``)."""
+    restrict_defaults()
 
 
 def get_user(kuid: str) -> dict[str, Any]:

@@ -173,10 +173,12 @@ class Security:
             raise errors.get(
                 "core.fatal.service_unavailable", f"database ({cause}); is it migrated (manage.py migrate)?"
             ) from error
-        if not rights.admin_exists:
+        if rights.allows(["anonymous"], "security", "createUser"):
+            # Kuzzle's base rights until they are restricted: anybody may run every action.
             self._app.log.warning(
-                "kuzzle_events: no administrator exists yet, so anonymous users may run every action. "
-                "Create one with security:createFirstAdmin or `manage.py createsuperuser`."
+                "kuzzle_events: anonymous users may run every action (the base roles are not restricted). "
+                "Create the first administrator with security:createFirstAdmin and reset: true, "
+                "or `manage.py createsuperuser`."
             )
         alias = self._app.config.LOGIN_CACHE
         if self._app.config.LOGIN_ATTEMPTS > 0 and alias not in settings.CACHES:
@@ -224,6 +226,8 @@ class Security:
         context = request.context
         connection = context.connection
         unverified = False
+        if not self._app.config.COOKIE_AUTHENTICATION and wants_cookie(request):
+            raise errors.get("security.cookie.unsupported")
         if connection.protocol == "http" and "cookie" in connection.misc.get("headers", ()):
             unverified = self._read_cookie(request, act)
         jwt = request.input.jwt
@@ -238,8 +242,7 @@ class Security:
             # Only another process's changes can be missing: decide with the rights in hand while
             # they are reloaded in the background (they are at most SECURITY_CACHE_TTL old).
             self._refresh()
-        # admin_exists first: until there is an administrator everything is allowed (no call).
-        if rights.admin_exists and not _allowed(rights, request, act):
+        if not _allowed(rights, request, act):
             self._refuse(request, act)
         return None
 
@@ -262,6 +265,8 @@ class Security:
         jwt = cookie_token(request.context.connection.misc["headers"])
         if jwt is None:
             return False
+        if not self._app.config.COOKIE_AUTHENTICATION:
+            raise errors.get("security.cookie.unsupported")
         if request.input.jwt:
             raise errors.get(
                 "security.token.verification_error",

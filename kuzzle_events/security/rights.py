@@ -14,7 +14,10 @@ from typing import Any
 from kuzzle_events import errors
 
 __all__ = [
+    "BOOTSTRAP_ROLES",
+    "BOOTSTRAP_RATE_LIMITS",
     "DEFAULT_ROLES",
+    "DEFAULT_RATE_LIMITS",
     "PSEUDO_ACTIONS",
     "TRACE_RIGHT",
     "DEFAULT_PROFILES",
@@ -27,9 +30,17 @@ __all__ = [
 
 RoleSpec = Mapping[str, Any]
 
-# Kuzzle's base roles once a first administrator exists (until then anybody may do anything).
+_EVERYTHING: dict[str, Any] = {"*": {"actions": {"*": True}}}
+
+# Kuzzle's base roles as a new database holds them: every role grants every action, so that
+# anybody may set the server up (security:createFirstAdmin) until the rights are restricted.
+BOOTSTRAP_ROLES: dict[str, dict[str, Any]] = {name: _EVERYTHING for name in ("admin", "default", "anonymous")}
+BOOTSTRAP_RATE_LIMITS: dict[str, int] = {"admin": 0, "default": 0, "anonymous": 0}
+
+# Kuzzle's ``security.standard``: the base roles once restricted (createFirstAdmin with ``reset``,
+# restrictDefaultRights, or the first superuser made on Django's side).
 DEFAULT_ROLES: dict[str, dict[str, Any]] = {
-    "admin": {"*": {"actions": {"*": True}}},
+    "admin": _EVERYTHING,
     "default": {
         "auth": {
             "actions": {
@@ -37,19 +48,24 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
                 "getCurrentUser": True,
                 "getMyRights": True,
                 "logout": True,
-                "refreshToken": True,
-                "createApiKey": True,
-                "deleteApiKey": True,
-                "searchApiKeys": True,
+                "updateSelf": True,
             }
         },
-        "server": {"actions": {"info": True, "now": True, "publicApi": True}},
+        "server": {"actions": {"publicApi": True}},
     },
     "anonymous": {
-        "auth": {"actions": {"checkToken": True, "login": True}},
-        "server": {"actions": {"info": True, "now": True, "publicApi": True}},
+        "auth": {
+            "actions": {
+                "checkToken": True,
+                "getCurrentUser": True,
+                "getMyRights": True,
+                "login": True,
+            }
+        },
+        "server": {"actions": {"publicApi": True, "openapi": True}},
     },
 }
+DEFAULT_RATE_LIMITS: dict[str, int] = {"admin": 0, "default": 10, "anonymous": 200}
 DEFAULT_PROFILES: dict[str, list[str]] = {name: [name] for name in DEFAULT_ROLES}
 
 # Rights that are not API actions, granted in roles as actions are (``{"server": {"actions":
@@ -161,9 +177,6 @@ class Rights:
         collection: Any = None,
     ) -> bool:
         """Whether a user with ``profile_ids`` may run ``controller:action`` (on ``index``, ``collection``)."""
-        if not self.admin_exists:
-            # Kuzzle's first-run rule: until an administrator exists, anybody may do anything.
-            return True
         if index and self.restrictions and not self.restrictions.keys().isdisjoint(profile_ids):
             return self._allows_on(profile_ids, controller, action, index, collection)
         key = (tuple(profile_ids), controller, action)
@@ -189,15 +202,31 @@ class Rights:
                     return True
         return False
 
-    def granted(self, profile_ids: Sequence[str], actions: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
-        """``auth:getMyRights``: each action with ``"allowed"`` or ``"denied"``."""
-        return [
-            {
-                "controller": controller,
-                "action": action,
-                "index": "*",
-                "collection": "*",
-                "value": "allowed" if self.allows(profile_ids, controller, action) else "denied",
-            }
-            for controller, action in actions
-        ]
+    def listed(self, profile_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Kuzzle's rights of ``profile_ids``: one entry per action a role names, as the role names it.
+
+        ``auth:getMyRights``, ``security:getUserRights`` and ``getProfileRights`` list the entries of
+        the roles (``*`` stays ``*``), once per index and collection a policy is restricted to
+        (``*`` when it is not); an entry two roles share with the same value is listed once. The
+        value is ``"allowed"`` or ``"denied"``.
+        """
+        found: dict[tuple[str, str, str, str, bool], dict[str, Any]] = {}
+        for profile_id in profile_ids:
+            restricted = self.restrictions.get(profile_id, {})
+            for role_id in self.profiles.get(profile_id, ()):
+                indexes = restricted.get(role_id) or {"*": []}
+                for controller, entry in self.roles.get(role_id, {}).items():
+                    actions = entry.get("actions") if isinstance(entry, Mapping) else None
+                    for action, value in actions.items() if isinstance(actions, Mapping) else ():
+                        for index, collections in indexes.items():
+                            for collection in sorted(set(collections)) or ["*"]:
+                                allowed = value is True
+                                # Kuzzle's keys, value included; its fields in its order.
+                                found[(controller, action, index, collection, allowed)] = {
+                                    "action": action,
+                                    "collection": collection,
+                                    "controller": controller,
+                                    "index": index,
+                                    "value": "allowed" if allowed else "denied",
+                                }
+        return list(found.values())

@@ -6,6 +6,7 @@ authenticated request costs one hop; an anonymous one costs none.
 
 from __future__ import annotations
 
+import copy
 import threading
 import uuid
 from typing import Any
@@ -18,12 +19,23 @@ from kuzzle_events import errors
 from kuzzle_events.core.request import User
 from kuzzle_events.models import RESERVED, KuzzleUser, Profile, Role, SecurityState, Token
 from kuzzle_events.security.lockout import Lockout
-from kuzzle_events.security.rights import DEFAULT_PROFILES, DEFAULT_ROLES, LocalChanges, Rights, restrictions_of
+from kuzzle_events.security.rights import (
+    BOOTSTRAP_RATE_LIMITS,
+    BOOTSTRAP_ROLES,
+    DEFAULT_PROFILES,
+    DEFAULT_RATE_LIMITS,
+    DEFAULT_ROLES,
+    LocalChanges,
+    Rights,
+    restrictions_of,
+)
 from kuzzle_events.security.tokens import AuthToken, digest_of, issue, now_ms
 
 __all__ = [
     "ensure_defaults",
+    "restrict_defaults",
     "ensure_kuzzle_user",
+    "admin_exists",
     "bump_version",
     "load_rights",
     "lookup",
@@ -56,42 +68,82 @@ def _version() -> int:
 
 
 def ensure_defaults() -> None:
-    """Create Kuzzle's base roles and profiles where missing (never overwriting edits)."""
+    """Create Kuzzle's base roles and profiles where missing (never overwriting edits).
+
+    A missing one gets Kuzzle's bootstrap rights (every action), as a new Kuzzle's do.
+    """
     if Role.objects.filter(name__in=RESERVED).count() == len(RESERVED) and Profile.objects.filter(
         name__in=RESERVED
     ).count() == len(RESERVED):
         return
     with transaction.atomic():
-        for name, controllers in DEFAULT_ROLES.items():
-            Role.objects.get_or_create(name=name, defaults={"controllers": controllers})
-        for name, role_ids in DEFAULT_PROFILES.items():
-            profile, created = Profile.objects.get_or_create(name=name)
+        for name, controllers in BOOTSTRAP_ROLES.items():
+            Role.objects.get_or_create(name=name, defaults={"controllers": copy.deepcopy(controllers)})
+        for name in BOOTSTRAP_ROLES:
+            profile, created = Profile.objects.get_or_create(
+                name=name, defaults={"policies": [{"roleId": name}], "rate_limit": BOOTSTRAP_RATE_LIMITS[name]}
+            )
             if created:
-                profile.roles.set(role_ids)
+                profile.roles.set([name])
+
+
+def restrict_defaults() -> None:
+    """The base roles and profiles replaced by Kuzzle's restricted ones (``security.standard``)."""
+    with transaction.atomic():
+        for name, controllers in DEFAULT_ROLES.items():
+            Role.objects.update_or_create(name=name, defaults={"controllers": copy.deepcopy(controllers), "extra": {}})
+        for name, role_ids in DEFAULT_PROFILES.items():
+            profile, _ = Profile.objects.update_or_create(
+                name=name,
+                defaults={
+                    "policies": [{"roleId": role_id} for role_id in role_ids],
+                    "rate_limit": DEFAULT_RATE_LIMITS[name],
+                    "extra": {},
+                },
+            )
+            profile.roles.set(role_ids)
 
 
 def ensure_kuzzle_user(django_user: Any, kuid: str | None = None, profile_ids: list[str] | None = None) -> KuzzleUser:
     """The Kuzzle side of a Django user, created on first need.
 
     A new user's kuid is its username unless that is taken; its profile is ``admin`` for a superuser
-    (``createsuperuser`` makes an administrator), ``default`` otherwise.
+    (``createsuperuser`` makes an administrator), ``default`` otherwise. The first administrator
+    made on Django's side (``createsuperuser``, the admin site, the ORM: no ``profile_ids``)
+    restricts the base roles, as ``security:createFirstAdmin`` with ``reset: true`` does.
     """
     existing = KuzzleUser.objects.filter(user=django_user).first()
     if existing is not None:
         if django_user.is_superuser and not existing.profiles.filter(name="admin").exists():
             ensure_defaults()
+            first = not admin_exists(excluding=django_user.pk)
             existing.profiles.add("admin")
+            if first:
+                restrict_defaults()
         return existing
     ensure_defaults()
     if kuid is None:
         kuid = django_user.get_username()
         if KuzzleUser.objects.filter(kuid=kuid).exists():
             kuid = str(uuid.uuid4())
+    first_from_django = profile_ids is None and django_user.is_superuser and not admin_exists(django_user.pk)
     kuzzle_user = KuzzleUser.objects.create(kuid=kuid, user=django_user)
     if profile_ids is None:
         profile_ids = ["admin"] if django_user.is_superuser else ["default"]
     kuzzle_user.profiles.set(profile_ids)
+    if first_from_django:
+        restrict_defaults()
     return kuzzle_user
+
+
+def admin_exists(excluding: Any = None) -> bool:
+    """Whether an active user has the ``admin`` profile or is a Django superuser (but ``excluding``)."""
+    kuzzle_admins = KuzzleUser.objects.filter(profiles__name="admin", user__is_active=True)
+    superusers = get_user_model().objects.filter(is_superuser=True, is_active=True)
+    if excluding is not None:
+        kuzzle_admins = kuzzle_admins.exclude(user__pk=excluding)
+        superusers = superusers.exclude(pk=excluding)
+    return kuzzle_admins.exists() or superusers.exists()
 
 
 def load_rights(known_version: int | None = None) -> Rights | None:
@@ -105,14 +157,10 @@ def load_rights(known_version: int | None = None) -> Rights | None:
     profiles: dict[str, list[str]] = {name: [] for name in Profile.objects.values_list("name", flat=True)}
     for profile_id, role_id in Profile.roles.through.objects.values_list("profile_id", "role_id"):
         profiles[profile_id].append(role_id)
-    admin_exists = (
-        KuzzleUser.objects.filter(profiles__name="admin", user__is_active=True).exists()
-        or get_user_model().objects.filter(is_superuser=True, is_active=True).exists()
-    )
     restrictions = {
         name: restrictions_of(policies) for name, policies in Profile.objects.values_list("name", "policies")
     }
-    return Rights(roles, profiles, admin_exists=admin_exists, version=version, restrictions=restrictions)
+    return Rights(roles, profiles, admin_exists=admin_exists(), version=version, restrictions=restrictions)
 
 
 def user_of(kuzzle_user: KuzzleUser) -> User:

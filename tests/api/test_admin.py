@@ -15,7 +15,7 @@ from django.core.cache import cache
 from kuzzle_events import Application
 from kuzzle_events.api import admin
 from kuzzle_events.models import Document, KuzzleUser, Profile, Role
-from kuzzle_events.security.rights import DEFAULT_ROLES
+from kuzzle_events.security.rights import BOOTSTRAP_ROLES
 from tests.accounts import make_user
 from tests.api.test_auth import call, login
 from tests.servers import ROOT, UVICORN, free_port, manage, project_env, query, wait_for_healthcheck
@@ -42,6 +42,8 @@ async def run(app: Application, **data: Any) -> dict[str, Any]:
 
 async def test_load_securities_then_log_in_and_refuse_the_default_profile(started: Application) -> None:
     await run(started, action="loadSecurities", body=PERMISSIONS, refresh="wait_for")
+    # (Kuzzle's base roles grant everything until restricted.)
+    assert (await call(started, controller="security", action="restrictDefaultRights"))["status"] == 200
     jwt = (await login(started, "test-admin", "password"))["result"]["jwt"]
     assert (await run(started, action="resetCache", database="memoryStorage", jwt=jwt))["result"] == {
         "acknowledge": True
@@ -114,8 +116,9 @@ async def test_reset_security_keeps_only_the_base_roles_and_profiles(started: Ap
 
     users, django_users, roles, profiles = await sync_to_async(state)()
     assert (users, django_users) == (0, 0)
-    assert roles == DEFAULT_ROLES
-    assert profiles == sorted(DEFAULT_ROLES)
+    # Kuzzle's createInitialSecurities: the bootstrap roles, every action granted.
+    assert roles == BOOTSTRAP_ROLES
+    assert profiles == sorted(BOOTSTRAP_ROLES)
     # The token died with its user: the request is anonymous, which may do anything again.
     expired = await call(started, controller="auth", action="checkToken", body={"token": jwt})
     assert expired["result"]["valid"] is False

@@ -22,8 +22,52 @@ async def admin_jwt(app: Application) -> str:
     return (await login(app, "root"))["result"]["jwt"]
 
 
-async def test_first_admin_closes_anonymous_access(started: Application) -> None:
-    # No administrator yet: anonymous may do anything, security included.
+EVERYTHING = {"*": {"actions": {"*": True}}}
+# Kuzzle 2.56's security.standard, which createFirstAdmin with reset gives the base roles.
+RESTRICTED_ROLES = {
+    "admin": EVERYTHING,
+    "default": {
+        "auth": {
+            "actions": {
+                "checkToken": True,
+                "getCurrentUser": True,
+                "getMyRights": True,
+                "logout": True,
+                "updateSelf": True,
+            }
+        },
+        "server": {"actions": {"publicApi": True}},
+    },
+    "anonymous": {
+        "auth": {"actions": {"checkToken": True, "getCurrentUser": True, "getMyRights": True, "login": True}},
+        "server": {"actions": {"publicApi": True, "openapi": True}},
+    },
+}
+BOOTSTRAP_PROFILES = {name: {"policies": [{"roleId": name}], "rateLimit": 0} for name in RESTRICTED_ROLES}
+RESTRICTED_PROFILES = {
+    name: {"policies": [{"roleId": name}], "rateLimit": limit}
+    for name, limit in {"admin": 0, "default": 10, "anonymous": 200}.items()
+}
+BOSS = {"local": {"username": "boss", "password": "boss-secret"}}
+
+
+async def base_securities(app: Application) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The base roles' controllers and the base profiles' sources (as ``getProfile`` shows them)."""
+
+    @sync_to_async
+    def read() -> tuple[dict[str, Any], dict[str, Any]]:
+        names = list(RESTRICTED_ROLES)
+        return (
+            {role.name: role.controllers for role in Role.objects.filter(name__in=names)},
+            {p.name: p.to_kuzzle()["_source"] for p in Profile.objects.filter(name__in=names).prefetch_related("roles")},
+        )
+
+    return await read()
+
+
+async def test_base_roles_grant_everything_until_restricted(started: Application) -> None:
+    # As a new Kuzzle: every base role grants every action, so anybody may set the server up.
+    assert await base_securities(started) == ({name: EVERYTHING for name in RESTRICTED_ROLES}, BOOTSTRAP_PROFILES)
     role = await call(
         started,
         controller="security",
@@ -37,35 +81,20 @@ async def test_first_admin_closes_anonymous_access(started: Application) -> None
         controller="security",
         action="createFirstAdmin",
         _id="boss",
-        body={"content": {"name": "Boss"}, "credentials": {"local": {"username": "boss", "password": "boss-secret"}}},
+        body={"content": {"name": "Boss"}, "credentials": BOSS},
     )
     assert admin["result"] == {"_id": "boss", "_source": {"name": "Boss", "profileIds": ["admin"]}}
     superuser = await sync_to_async(lambda: get_user_model().objects.get(username="boss").is_superuser)()
     assert superuser  # the admin profile is a Django superuser, and the other way round
-    refused = await call(started, controller="security", action="createRole", _id="other", body={"controllers": {}})
-    assert (refused["status"], refused["error"]["id"]) == (401, "security.rights.unauthorized")
-    for controller, action in [("server", "now"), ("server", "info"), ("server", "publicApi"), ("auth", "checkToken")]:
-        assert (await call(started, controller=controller, action=action))["status"] == 200, action
-    assert (await call(started, controller="server", action="capabilities"))["status"] == 401
-    again = await call(
-        started,
-        controller="security",
-        action="createFirstAdmin",
-        body={"credentials": {"local": {"username": "x", "password": "long-enough"}}},
-    )
-    assert again["status"] == 401
-    jwt = (await login(started, "boss", "boss-secret"))["result"]["jwt"]
-    again = await call(
-        started,
-        controller="security",
-        action="createFirstAdmin",
-        jwt=jwt,
-        body={"credentials": {"local": {"username": "x", "password": "long-enough"}}},
-    )
+    # Without reset, Kuzzle leaves the base roles as they were: anonymous still may do anything.
+    assert await base_securities(started) == ({name: EVERYTHING for name in RESTRICTED_ROLES}, BOOTSTRAP_PROFILES)
+    assert (await call(started, controller="server", action="capabilities"))["status"] == 200
+    assert (await call(started, controller="server", action="adminExists"))["result"] == {"exists": True}
+    again = await call(started, controller="security", action="createFirstAdmin", body={"credentials": BOSS})
     assert (again["status"], again["error"]["id"]) == (412, "api.process.admin_exists")
 
 
-async def test_create_first_admin_with_reset_restores_base_roles(started: Application) -> None:
+async def test_create_first_admin_with_reset_restricts_base_roles(started: Application) -> None:
     await call(
         started,
         controller="security",
@@ -73,22 +102,37 @@ async def test_create_first_admin_with_reset_restores_base_roles(started: Applic
         _id="anonymous",
         body={"controllers": {"server": {"actions": {"*": True}}}},
     )
-    await call(
-        started,
-        controller="security",
-        action="createFirstAdmin",
-        reset=True,
-        body={"credentials": {"local": {"username": "boss", "password": "boss-secret"}}},
-    )
-    anonymous = await sync_to_async(lambda: Role.objects.get(name="anonymous").controllers)()
-    assert anonymous["server"] == {"actions": {"info": True, "now": True, "publicApi": True}}
+    made = await call(started, controller="security", action="createFirstAdmin", reset=True, body={"credentials": BOSS})
+    assert made["status"] == 200, made["error"]
+    assert await base_securities(started) == (RESTRICTED_ROLES, RESTRICTED_PROFILES)
+    refused = await call(started, controller="security", action="createRole", _id="other", body={"controllers": {}})
+    assert (refused["status"], refused["error"]["id"]) == (401, "security.rights.unauthorized")
+    for action in ["publicApi", "openapi"]:
+        assert (await call(started, controller="server", action=action))["status"] == 200, action
+    for action in ["now", "info", "capabilities"]:
+        assert (await call(started, controller="server", action=action))["status"] == 401, action
+    assert (await call(started, controller="auth", action="getMyRights"))["status"] == 200
+    again = await call(started, controller="security", action="createFirstAdmin", body={"credentials": BOSS})
+    assert again["status"] == 401
+    jwt = (await login(started, "boss", "boss-secret"))["result"]["jwt"]
+    again = await call(started, controller="security", action="createFirstAdmin", jwt=jwt, body={"credentials": BOSS})
+    assert (again["status"], again["error"]["id"]) == (412, "api.process.admin_exists")
 
 
 async def test_createsuperuser_makes_an_administrator(started: Application) -> None:
     await sync_to_async(call_command)("createsuperuser", interactive=False, username="root", email="r@example.com")
     profiles = await sync_to_async(lambda: KuzzleUser.objects.get(kuid="root").profile_ids())()
     assert profiles == ["admin"]
+    # The first administrator made on Django's side restricts the base roles, as reset: true does.
+    assert await base_securities(started) == (RESTRICTED_ROLES, RESTRICTED_PROFILES)
     assert (await call(started, controller="server", action="capabilities"))["status"] == 401
+
+
+async def test_only_the_first_superuser_restricts_base_roles(started: Application) -> None:
+    await call(started, controller="security", action="createFirstAdmin", body={"credentials": BOSS})
+    await sync_to_async(make_user)("root", superuser=True)
+    # An administrator existed already (made without reset): the base roles are left as they are.
+    assert await base_securities(started) == ({name: EVERYTHING for name in RESTRICTED_ROLES}, BOOTSTRAP_PROFILES)
 
 
 async def test_users_profiles_and_roles(started: Application) -> None:
@@ -154,13 +198,15 @@ async def test_users_profiles_and_roles(started: Application) -> None:
 
     tim = (await login(started, "tim", "tim-secret"))["result"]["jwt"]
     assert (await call(started, controller="server", action="now", jwt=tim))["status"] == 200
-    forbidden = await call(started, controller="server", action="info", jwt=tim)
+    forbidden = await call(started, controller="server", action="publicApi", jwt=tim)
     assert (forbidden["status"], forbidden["error"]["id"]) == (403, "security.rights.forbidden")
-    assert forbidden["error"]["message"] == 'Insufficient permissions to execute the action "server:info" (User "tim").'
+    assert forbidden["error"]["message"] == (
+        'Insufficient permissions to execute the action "server:publicApi" (User "tim").'
+    )
 
     # Rights follow edits at once.
     await sec("updateProfile", _id="timers", body={"policies": [{"roleId": "timer"}, {"roleId": "default"}]})
-    assert (await call(started, controller="server", action="info", jwt=tim))["status"] == 200
+    assert (await call(started, controller="server", action="publicApi", jwt=tim))["status"] == 200
     await sec("updateUser", _id="tim", body={"profileIds": ["default"], "team": "ops"})
     assert (await sec("getUser", _id="tim"))["result"]["_source"] == {"team": "ops", "profileIds": ["default"]}
     searched = await sec("searchUsers", body={"query": {"terms": {"profileIds": ["default"]}}})
@@ -447,11 +493,11 @@ async def test_admin_refuses_an_invalid_role(client: Any) -> None:
 
 async def test_start_log_says_when_anonymous_may_do_everything(make_app: Any, warnings_log: Any) -> None:
     await make_app().start()
-    assert "no administrator exists yet, so anonymous users may run every action" in warnings_log.text
+    assert "anonymous users may run every action (the base roles are not restricted)" in warnings_log.text
     warnings_log.clear()
     await sync_to_async(make_user)("root", superuser=True)
     await make_app().start()
-    assert "no administrator" not in warnings_log.text
+    assert "anonymous users may run every action" not in warnings_log.text
 
 
 # Kuzzle 2.56's other security actions -----------------------------------------------------------
@@ -521,11 +567,29 @@ async def test_rights_of_users_and_profiles(started: Application, admin: Any) ->
     assert await allowed("update") == {"allowed": True}
     assert (await admin("checkRights", userId="nobody", body={"controller": "a", "action": "b"}))["status"] == 404
     user_rights = (await admin("getUserRights", _id="default-user"))["result"]
-    values = {(h["controller"], h["action"]): h["value"] for h in user_rights["hits"]}
-    assert values[("document", "update")] == "allowed" and values[("document", "create")] == "denied"
-    assert user_rights["total"] == len(user_rights["hits"])
-    profile_rights = (await admin("getProfileRights", _id="admin"))["result"]["hits"]
-    assert {h["value"] for h in profile_rights} == {"allowed"}
+    # Kuzzle's: one entry per action the user's roles name, with its value.
+    every = {"index": "*", "collection": "*"}
+    assert user_rights["total"] == 3
+    assert sorted(user_rights["hits"], key=lambda h: (h["controller"], h["action"])) == [
+        {"action": "login", "controller": "auth", "value": "allowed", **every},
+        {"action": "create", "controller": "document", "value": "denied", **every},
+        {"action": "update", "controller": "document", "value": "allowed", **every},
+    ]
+    profile_rights = (await admin("getProfileRights", _id="admin"))["result"]
+    assert profile_rights == {
+        "hits": [{"action": "*", "collection": "*", "controller": "*", "index": "*", "value": "allowed"}],
+        "total": 1,
+    }
+    await sync_to_async(Index.objects.create)(name="shop")
+    policies = [{"roleId": "default", "restrictedTo": [{"index": "shop", "collections": ["orders"]}]}]
+    made = await admin("createProfile", _id="clerks", body={"policies": policies})
+    assert made["status"] == 200, made["error"]
+    restricted = (await admin("getProfileRights", _id="clerks"))["result"]
+    assert sorted((h["controller"], h["action"], h["index"], h["collection"]) for h in restricted["hits"]) == [
+        ("auth", "login", "shop", "orders"),
+        ("document", "create", "shop", "orders"),
+        ("document", "update", "shop", "orders"),
+    ]
     assert (await admin("getProfileRights", _id="nope"))["error"]["id"] == "security.profile.not_found"
     strategies = (await admin("getUserStrategies", _id="default-user"))["result"]
     assert strategies == {"strategies": ["local"], "total": 1}

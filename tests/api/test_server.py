@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kuzzle_events import Application
+from kuzzle_events import Application, KuzzleRequest
 
 
 async def test_server_now(started: Application) -> None:
@@ -34,12 +34,35 @@ async def test_server_info_lists_controllers_actions_routes(kapp: Application) -
 @pytest.mark.django_db(transaction=True)
 async def test_health_check(started: Application) -> None:
     envelope = await started.sdk.query({"controller": "server", "action": "healthCheck"})
-    services = {"database": "green"}
+    services = {"internalCache": "green", "storageEngine": "green"}
     if await started.realtime.layer_status() is not None:  # a shared channel layer (REDIS_URL)
         services["channelLayer"] = "green"
-    assert envelope["result"] == {"status": "green", "services": services}
-    only = await started.sdk.query({"controller": "server", "action": "healthCheck", "services": "database"})
-    assert only["result"] == {"status": "green", "services": {"database": "green"}}
+    assert envelope["result"] == {"services": services, "status": "green"}
+    assert list(envelope["result"]) == ["services", "status"]
+    query = {"controller": "server", "action": "healthCheck", "services": "storageEngine"}
+    only = await started.sdk.query(query)
+    assert only["result"] == {"services": {"storageEngine": "green"}, "status": "green"}
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_health_check_with_a_red_service(started: Application, monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.core.cache import caches
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ConnectionError("Connection refused")
+
+    monkeypatch.setattr(caches["default"], "get", broken)
+    request = KuzzleRequest({"controller": "server", "action": "healthCheck"})
+    envelope = (await started.funnel.execute(request)).to_dict()
+    # Over the wire too: the same envelope as text.
+    again = await started.funnel.execute(KuzzleRequest({"controller": "server", "action": "healthCheck"}))
+    assert json.loads(again.to_json())["result"] == envelope["result"]
+    # Kuzzle's: a 500 service_unavailable error, and the result naming what is red.
+    assert (envelope["status"], envelope["error"]["id"]) == (500, "core.fatal.service_unavailable")
+    assert envelope["error"]["message"] == "Service unavailable: internalCache: Connection refused."
+    assert envelope["result"]["services"]["internalCache"] == "red"
+    assert envelope["result"]["services"]["storageEngine"] == "green"
+    assert envelope["result"]["status"] == "red"
 
 
 async def test_check_token_anonymous(started: Application) -> None:
@@ -111,6 +134,7 @@ async def test_get_config_has_kuzzles_sections_and_no_secrets(make_app: Any) -> 
     assert "PASSWORD" not in config["kuzzle_events"]["MQTT"]
     assert "broker-password" not in json.dumps(config)
     assert config["limits"]["concurrentRequests"] == app.config.MAX_CONCURRENT_REQUESTS
+    assert config["cluster"] == {"enabled": False}  # (read by Kourou's app:doctor)
 
 
 def test_without_secrets() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
@@ -16,6 +17,8 @@ from kuzzle_events.models import Profile, Role
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "kuzzle_events" / "migrations"
 BASE = importlib.import_module("kuzzle_events.migrations.0003_base_roles_and_profiles")
+BOOTSTRAP = importlib.import_module("kuzzle_events.migrations.0010_security_bootstrap_base_roles")
+EVERYTHING = {"*": {"actions": {"*": True}}}
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -60,7 +63,8 @@ def test_migrating_a_new_database_creates_the_base_roles_and_profiles() -> None:
     at_0002("Role").objects.all().delete()
     assert not at_0002("Role").objects.exists() and not at_0002("Profile").objects.exists()
     call_command("migrate", "kuzzle_events", verbosity=0)
-    assert base_data() == (BASE.ROLES, BASE.PROFILES)
+    # 0003's roles, then 0010's: no administrator, so every base role grants everything, as Kuzzle's.
+    assert base_data() == ({name: EVERYTHING for name in BASE.ROLES}, BASE.PROFILES)
 
 
 def test_the_migration_keeps_roles_that_exist() -> None:
@@ -70,3 +74,29 @@ def test_the_migration_keeps_roles_that_exist() -> None:
     )
     call_command("migrate", "kuzzle_events", verbosity=0)
     assert Role.objects.get(name="default").controllers == {"server": {"actions": {"now": True}}}
+
+
+def at_0009_with_0003_roles() -> None:
+    """Back before 0010, with the base roles as 0003 made them."""
+    call_command("migrate", "kuzzle_events", "0009", verbosity=0)
+    for name, controllers in BASE.ROLES.items():
+        Role.objects.update_or_create(name=name, defaults={"controllers": controllers})
+
+
+def test_0010_opens_the_base_roles_0003_made_when_there_is_no_administrator() -> None:
+    at_0009_with_0003_roles()
+    Role.objects.filter(name="default").update(controllers={"server": {"actions": {"now": True}}})
+    call_command("migrate", "kuzzle_events", verbosity=0)
+    roles, _ = base_data()
+    # An edited role is kept.
+    assert roles == {"admin": EVERYTHING, "anonymous": EVERYTHING, "default": {"server": {"actions": {"now": True}}}}
+    assert BOOTSTRAP.AS_0003_LEFT_THEM == BASE.ROLES
+
+
+def test_0010_keeps_the_base_roles_of_a_database_with_an_administrator() -> None:
+    at_0009_with_0003_roles()
+    user = get_user_model().objects.create_user("root", "root@example.com", "secret-pw")
+    # A queryset update sends no signal: 0003's roles stay as they are until the migration runs.
+    get_user_model().objects.filter(pk=user.pk).update(is_superuser=True)
+    call_command("migrate", "kuzzle_events", verbosity=0)
+    assert base_data()[0] == BASE.ROLES

@@ -68,3 +68,33 @@ def test_without_drf_errors_the_action_runs(client: APIClient) -> None:
     response = client.get("/_now")
     assert response.status_code == 200
     assert set(json.loads(response.content)["result"]) == {"now"}
+
+
+# Paths no pattern takes, under the project's URLconf (Django's test client: the WSGI side) ------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+def test_unknown_paths_get_kuzzles_json_404(method: str) -> None:
+    from django.test import Client
+
+    # (No CSRF token for the POST: the Kuzzle API's views are exempt.)
+    client = Client(enforce_csrf_checks=True)
+    response = getattr(client, method)("/no/such/route/of/any/kind/here", data={}, content_type="application/json")
+    assert response.status_code == 404 and response["Content-Type"] == "application/json"
+    assert response.json()["error"]["id"] == "network.http.url_not_found"
+    message = f"API URL not found: {method.upper()} /no/such/route/of/any/kind/here."
+    assert response.json()["error"]["message"] == message
+
+
+@pytest.mark.django_db
+def test_the_projects_own_paths_keep_djangos_404_and_redirects() -> None:
+    from django.test import Client
+
+    client = Client()
+    # Under a prefix of the project's own (STATIC_URL, /admin/): Django's 404, not Kuzzle's JSON.
+    missing = client.get("/static/no/such/file/in/any/kind/of/place.css")
+    assert missing.status_code == 404 and not missing["Content-Type"].startswith("application/json")
+    # A project page once a slash is appended: CommonMiddleware's redirect, as without the catch-all.
+    redirected = client.get("/admin?next=1")
+    assert (redirected.status_code, redirected["Location"]) == (301, "/admin/?next=1")

@@ -157,6 +157,18 @@ async def test_server_now_envelope_and_headers(http) -> None:
     assert answer.headers["content-type"] == "application/json"
     assert answer.headers["access-control-allow-origin"] == "http://example.com"
     assert (envelope["controller"], envelope["action"]) == ("server", "now")
+    # Kuzzle's HTTP headers, as its router writes them.
+    assert answer.headers["vary"] == "Origin"
+    assert answer.headers["access-control-allow-methods"] == "GET,POST,PUT,PATCH,DELETE,OPTIONS,HEAD"
+    assert answer.headers["access-control-allow-headers"] == (
+        "Content-Type, Access-Control-Allow-Headers, Authorization, X-Requested-With, Content-Encoding, "
+        "Content-Length, X-Kuzzle-Volatile"
+    )
+    assert answer.headers["access-control-allow-credentials"] == "true"  # COOKIE_AUTHENTICATION
+    # No Origin: no Access-Control-Allow-Origin (nor Vary), as Kuzzle's; no header of DRF's.
+    plain = await http("GET", "/_now")
+    assert "access-control-allow-origin" not in plain.headers and "vary" not in plain.headers
+    assert "allow" not in plain.headers
 
 
 async def test_custom_route_path_args_query_args_and_body(http) -> None:
@@ -248,7 +260,21 @@ async def test_healthcheck_bypasses_the_pipeline(http) -> None:
         raise ForbiddenError("closed")
 
     http.app.pipe.register("request:beforeExecution", closed)
-    assert (await http("GET", "/_healthcheck")).status == 200
+    answer = await http("GET", "/_healthcheck", headers={"x-kuzzle-request-id": "probe-1"})
+    assert answer.status == 200
+    # Kuzzle's body: an envelope of no action, result null, with the node's headers.
+    envelope = answer.json()
+    assert envelope["requestId"] == "probe-1" and answer.headers["x-kuzzle-request-id"] == "probe-1"
+    assert {k: envelope[k] for k in ("status", "error", "controller", "action", "index", "collection", "result")} == {
+        "status": 200,
+        "error": None,
+        "controller": None,
+        "action": None,
+        "index": None,
+        "collection": None,
+        "result": None,
+    }
+    assert "x-kuzzle-node" in answer.headers
     assert (await http("GET", "/_now")).status == 403
 
 

@@ -28,7 +28,7 @@ from paho.mqtt.properties import Properties
 from kuzzle_events import Application, KuzzleRequest, conf
 from kuzzle_events.errors import PluginImplementationError
 from kuzzle_events.models import Role
-from tests.accounts import issue_token, make_user
+from tests.accounts import issue_token, make_user, open_to_anonymous
 from tests.protocols.test_http import asgi_client
 from tests.servers import free_port
 
@@ -124,6 +124,7 @@ async def served(make_app: Callable[..., Application], prefix: str) -> AsyncIter
     ):
         await app.sdk.query(setup)
     await sync_to_async(make_user)("root", superuser=True)
+    await sync_to_async(open_to_anonymous)("server:now")
     await sync_to_async(make_user)("ada")
     yield app
     await app.shutdown()

@@ -16,7 +16,7 @@ from asgiref.sync import sync_to_async
 
 from kuzzle_events import Application, KuzzleRequest, conf
 from kuzzle_events.models import Role
-from tests.accounts import issue_token, make_user
+from tests.accounts import issue_token, make_user, open_to_anonymous
 from tests.protocols.test_http import asgi_client
 from tests.servers import free_port
 
@@ -87,6 +87,7 @@ async def served(make_app: Callable[..., Application]) -> AsyncIterator[Applicat
     await app.sdk.query({"controller": "index", "action": "create", "index": "shop"})
     await app.sdk.query({"controller": "collection", "action": "create", "index": "shop", "collection": "items"})
     await sync_to_async(make_user)("root", superuser=True)
+    await sync_to_async(open_to_anonymous)("server:now")
     await sync_to_async(make_user)("ada")
     yield app
     await app.shutdown()

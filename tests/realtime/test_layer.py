@@ -241,7 +241,13 @@ async def test_notifications_cross_processes_again_after_the_layer_restarts(
         assert (await publish(two, 3))["status"] == 200
         assert await on_one.nothing()
         health = await call(one, controller="server", action="healthCheck")
-        assert (health["status"], health["error"]["message"]) == (503, "Service unavailable: channelLayer is red")
+        assert (health["status"], health["error"]["id"]) == (500, "core.fatal.service_unavailable")
+        assert health["error"]["message"] == "Service unavailable: channelLayer: the channel layer is unreachable."
+        # As Kuzzle's: the result still says which service is red.
+        assert health["result"] == {
+            "services": {"internalCache": "green", "storageEngine": "green", "channelLayer": "red"},
+            "status": "red",
+        }
         async with Client(two) as on_two:
             # The first subscriber of the other process, while the layer is down: answered.
             await subscribed(on_two)

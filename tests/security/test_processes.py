@@ -31,7 +31,8 @@ def second(database: Path, first: Server) -> Iterator[Server]:
 def test_tokens_and_rights_hold_across_processes(first: Server, second: Server) -> None:
     credentials = {"local": {"username": "boss", "password": "boss-secret-pw"}}
     made = query(
-        first.port, {"controller": "security", "action": "createFirstAdmin", "body": {"credentials": credentials}}
+        first.port,
+        {"controller": "security", "action": "createFirstAdmin", "reset": True, "body": {"credentials": credentials}},
     )
     assert made["status"] == 200, made["error"]
     login = {"controller": "auth", "action": "login", "strategy": "local", "body": credentials["local"]}

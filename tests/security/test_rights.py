@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from kuzzle_events import errors
-from kuzzle_events.security.rights import DEFAULT_ROLES, Rights, restrictions_of, role_allows, validate_role
+from kuzzle_events.security.rights import (
+    BOOTSTRAP_ROLES,
+    DEFAULT_ROLES,
+    Rights,
+    restrictions_of,
+    role_allows,
+    validate_role,
+)
 
 READER = {"document": {"actions": {"get": True, "search": True}}}
 ALL_BUT_DELETE = {"document": {"actions": {"*": True, "delete": False}}}
@@ -37,15 +44,15 @@ def test_default_anonymous_role_is_kuzzles() -> None:
     granted = {
         (c, a)
         for c in ("auth", "server", "security", "document")
-        for a in ("login", "checkToken", "now", "info", "publicApi", "logout", "createUser", "get")
+        for a in ("login", "checkToken", "getCurrentUser", "now", "info", "publicApi", "openapi", "createUser", "get")
         if role_allows(anonymous, c, a)
     }
     assert granted == {
         ("auth", "login"),
         ("auth", "checkToken"),
-        ("server", "now"),
-        ("server", "info"),
+        ("auth", "getCurrentUser"),
         ("server", "publicApi"),
+        ("server", "openapi"),
     }
 
 
@@ -62,19 +69,53 @@ def test_profiles_combine_their_roles() -> None:
     assert not rights.allows(["unknown-profile"], "server", "now")
 
 
-def test_before_a_first_admin_everything_is_allowed() -> None:
-    rights = Rights({"anonymous": DEFAULT_ROLES["anonymous"]}, {"anonymous": ["anonymous"]}, admin_exists=False)
-    assert rights.allows(["anonymous"], "security", "createUser")
-    closed = Rights({"anonymous": DEFAULT_ROLES["anonymous"]}, {"anonymous": ["anonymous"]}, admin_exists=True)
-    assert not closed.allows(["anonymous"], "security", "createUser")
+def test_rights_are_the_roles_whether_an_admin_exists_or_not() -> None:
+    # No first-run exception: the bootstrap roles are what grant everything before restriction.
+    for admin_exists in (False, True):
+        opened = Rights(
+            {"anonymous": BOOTSTRAP_ROLES["anonymous"]}, {"anonymous": ["anonymous"]}, admin_exists=admin_exists
+        )
+        assert opened.allows(["anonymous"], "security", "createUser")
+        closed = Rights(
+            {"anonymous": DEFAULT_ROLES["anonymous"]}, {"anonymous": ["anonymous"]}, admin_exists=admin_exists
+        )
+        assert not closed.allows(["anonymous"], "security", "createUser")
 
 
-def test_granted_lists_each_action() -> None:
-    rights = Rights({"reader": READER}, {"reader": ["reader"]}, admin_exists=True)
-    hits = rights.granted(["reader"], [("document", "get"), ("document", "delete")])
-    assert [(h["controller"], h["action"], h["value"]) for h in hits] == [
-        ("document", "get", "allowed"),
-        ("document", "delete", "denied"),
+def hit(controller: str, action: str, value: str, index: str = "*", collection: str = "*") -> dict[str, str]:
+    return {"action": action, "collection": collection, "controller": controller, "index": index, "value": value}
+
+
+def test_listed_names_the_roles_entries_as_kuzzle() -> None:
+    rights = Rights(
+        {"reader": READER, "all-but-delete": ALL_BUT_DELETE, "any": {"*": {"actions": {"*": True}}}},
+        {"reader": ["reader"], "both": ["reader", "all-but-delete"], "admin": ["any"]},
+        admin_exists=True,
+    )
+    assert rights.listed(["reader"]) == [hit("document", "get", "allowed"), hit("document", "search", "allowed")]
+    # "*" stays "*"; an entry with another value is listed again, an identical one once.
+    assert rights.listed(["admin"]) == [hit("*", "*", "allowed")]
+    assert rights.listed(["reader", "both"]) == [
+        hit("document", "get", "allowed"),
+        hit("document", "search", "allowed"),
+        hit("document", "*", "allowed"),
+        hit("document", "delete", "denied"),
+    ]
+    assert rights.listed(["unknown"]) == []
+
+
+def test_listed_repeats_entries_per_restricted_index_and_collection() -> None:
+    policies = [{"roleId": "reader", "restrictedTo": [{"index": "shop", "collections": ["b", "a", "b"]}, {"index": "blog"}]}]
+    rights = Rights(
+        {"reader": {"document": {"actions": {"get": True}}}},
+        {"clerk": ["reader"]},
+        admin_exists=True,
+        restrictions={"clerk": restrictions_of(policies)},
+    )
+    assert rights.listed(["clerk"]) == [
+        hit("document", "get", "allowed", "shop", "a"),
+        hit("document", "get", "allowed", "shop", "b"),
+        hit("document", "get", "allowed", "blog", "*"),
     ]
 
 

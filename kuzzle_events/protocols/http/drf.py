@@ -26,7 +26,7 @@ from kuzzle_events.security.tokens import AuthToken
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
 
-__all__ = ["KuzzleAPIView", "kuzzle_user"]
+__all__ = ["KuzzleAPIView", "kuzzle_user", "project_answer"]
 
 _UNPREFIXED_HEADERS = HttpHeaders.UNPREFIXED_HEADERS
 
@@ -62,6 +62,8 @@ class KuzzleAPIView(APIView):
     """
 
     kuzzle_app: Application | None = None
+    # What tells the project's own pages from the Kuzzle API's (see asgi.django_resolves).
+    kuzzle_api = True
     authentication_classes = [KuzzleTokenAuthentication]
     permission_classes: list[Any] = []
 
@@ -77,6 +79,17 @@ class KuzzleAPIView(APIView):
         """
         renderer = self.get_renderers()[0]
         return renderer, renderer.media_type
+
+    @property
+    def default_response_headers(self) -> dict[str, str]:
+        """None of DRF's (``Allow``, ``Vary: Accept``): the answers are Kuzzle's, whatever the
+        request accepts, with Kuzzle's headers only, as under the lean entry."""
+        return {}
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        """DRF's dispatch, unless the path is the project's own (see :func:`project_answer`)."""
+        own = project_answer(self.get_app(), request, kwargs.get("kuzzle_path", ""))
+        return own if own is not None else super().dispatch(request, *args, **kwargs)
 
     def kuzzle(self, request: Request, kuzzle_path: str = "", **kwargs: Any) -> HttpResponse:
         app = self.get_app()
@@ -117,6 +130,42 @@ class KuzzleAPIView(APIView):
             headers=_headers(django_request.META),
             client=django_request.META.get("REMOTE_ADDR"),
         )
+
+
+def project_answer(app: Application, request: Any, kuzzle_path: str) -> HttpResponse | None:
+    """Django's answer where a path no Kuzzle route takes is the project's own; None elsewhere.
+
+    The same split as the lean ASGI entry's: under one of the project's URL prefixes (``/admin/``,
+    ``STATIC_URL``...) Django's 404 (its page, its ``handler404``); where the project has a page
+    once a slash is appended, ``CommonMiddleware``'s redirect to it (the Kuzzle patterns take
+    every path, so the middleware never sees one it cannot resolve). Any other path is Kuzzle's,
+    and one with no route gets its JSON ``network.http.url_not_found``.
+    """
+    # Imported here: the URL resolver must not be touched while URLconfs are being loaded.
+    from django.conf import settings
+    from django.http import Http404
+
+    from kuzzle_events.protocols.http.asgi import django_prefixes, django_resolves
+
+    path = request.path_info
+    method = request.method or "GET"
+    if kuzzle_path.startswith("_") or not kuzzle_path:
+        return None
+    matched = isinstance(app.controller.router.match(method, "/" + kuzzle_path), tuple)
+    if not path.startswith("/_") and path.startswith(django_prefixes()):
+        # A Kuzzle route with a reserved "_" segment (POST /admin/_loadFixtures) is still Kuzzle's.
+        if "/_" in path and matched:
+            return None
+        raise Http404(path)
+    if matched:
+        return None
+    if "django.middleware.common.CommonMiddleware" in settings.MIDDLEWARE and django_resolves(path):
+        from django.middleware.common import CommonMiddleware
+
+        common = CommonMiddleware(lambda r: HttpResponse())
+        redirect: HttpResponse = common.response_redirect_class(common.get_full_path_with_slash(request))
+        return redirect
+    return None
 
 
 def _django_response(answer: HttpAnswer) -> HttpResponse:

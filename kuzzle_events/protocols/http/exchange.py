@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from kuzzle_events import errors
 from kuzzle_events.core.request import KuzzleRequest, check_request_id
-from kuzzle_events.core.response import KuzzleResponse, dumps
+from kuzzle_events.core.response import KuzzleResponse
 from kuzzle_events.core.traces import TRACE_HEADER, Trace, asks_trace
 from kuzzle_events.protocols.http.encoding import ACCEPTED_ENCODINGS, compress, inflate, pick_encoding
 from kuzzle_events.protocols.http.parsing import (
@@ -35,8 +35,12 @@ if TYPE_CHECKING:
 
 __all__ = ["HttpAnswer", "handle", "is_kuzzle_path", "answer_error", "answer_too_large"]
 
-CORS_METHODS = "GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS"
-CORS_HEADERS = "Content-Type,Access-Control-Allow-Headers,Authorization,X-Requested-With,Content-Length,Content-Encoding,X-Kuzzle-Volatile,X-Kuzzle-Trace"
+# Kuzzle's http.accessControlAllowMethods and accessControlAllowHeaders, as it writes them (and our X-Kuzzle-Trace).
+CORS_METHODS = "GET,POST,PUT,PATCH,DELETE,OPTIONS,HEAD"
+CORS_HEADERS = (
+    "Content-Type, Access-Control-Allow-Headers, Authorization, X-Requested-With, Content-Encoding, "
+    "Content-Length, X-Kuzzle-Volatile, X-Kuzzle-Trace"
+)
 
 
 @dataclass
@@ -54,14 +58,16 @@ def is_kuzzle_path(app: Application, method: str, path: str) -> bool:
     return app.controller.router.match(method, path) is not None
 
 
-def _cors(headers: dict[str, str]) -> list[tuple[str, str]]:
-    return [
-        ("Access-Control-Allow-Origin", headers.get("origin", "*")),
-        ("Access-Control-Allow-Methods", CORS_METHODS),
-        ("Access-Control-Allow-Headers", CORS_HEADERS),
-        ("Access-Control-Allow-Credentials", "true"),
-        ("Vary", "Origin"),
-    ]
+def _cors(headers: dict[str, str], credentials: bool) -> list[tuple[str, str]]:
+    """Kuzzle's CORS headers: the request's ``Origin`` allowed (and ``Vary: Origin``) when it has
+    one, credentials allowed with cookie authentication (``COOKIE_AUTHENTICATION``)."""
+    lines = [("Access-Control-Allow-Methods", CORS_METHODS), ("Access-Control-Allow-Headers", CORS_HEADERS)]
+    if credentials:
+        lines.append(("Access-Control-Allow-Credentials", "true"))
+    origin = headers.get("origin")
+    if origin:
+        lines += [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+    return lines
 
 
 # A header name (RFC 9110's token) and a field value (visible latin-1 characters, spaces and tabs).
@@ -93,7 +99,7 @@ def _handler_headers(response: KuzzleResponse) -> list[tuple[str, str]]:
     return lines
 
 
-def _serialize(response: KuzzleResponse, http: HttpInput, pretty: bool) -> HttpAnswer:
+def _serialize(response: KuzzleResponse, http: HttpInput, pretty: bool, credentials: bool) -> HttpAnswer:
     request = response.request
     handler_headers = _handler_headers(response) if request.response.headers else []
     bad = next((k for k, v in handler_headers if not _sendable_header(k, v)), None)
@@ -110,7 +116,7 @@ def _serialize(response: KuzzleResponse, http: HttpInput, pretty: bool) -> HttpA
             )
         )
         handler_headers = []
-    headers = _cors(http.headers)
+    headers = _cors(http.headers, credentials)
     if _sendable_header("X-Kuzzle-Request-Id", request.id):
         # (A /_query requestId beyond latin-1 is only in the envelope: a header cannot carry it.)
         headers.append(("X-Kuzzle-Request-Id", request.id))
@@ -151,7 +157,8 @@ def answer_error(
     """An error envelope for a request that never reached the funnel (bad body, unknown URL...)."""
     if session is None:
         session = Session(app, connection_of(http))
-    return _serialize(session.refused(error, http.headers.get("x-kuzzle-request-id")), http, pretty=False)
+    refused = session.refused(error, http.headers.get("x-kuzzle-request-id"))
+    return _serialize(refused, http, pretty=False, credentials=app.config.COOKIE_AUTHENTICATION)
 
 
 def answer_too_large(app: Application, http: HttpInput) -> HttpAnswer:
@@ -159,9 +166,14 @@ def answer_too_large(app: Application, http: HttpInput) -> HttpAnswer:
     return answer_error(app, http, errors.get("network.http.request_too_large"))
 
 
-def _plain(status: int, http: HttpInput, payload: Any) -> HttpAnswer:
-    headers = _cors(http.headers) + [("Content-Type", "application/json")]
-    return HttpAnswer(status, headers, dumps(payload).encode())
+def _probe(app: Application, http: HttpInput, status: int) -> HttpAnswer:
+    """Kuzzle's answer to ``/_healthcheck`` and ``/_ready``: an envelope of no action, its status
+    only (200, or 503 while not ready), ``result`` null."""
+    request_id = http.headers.get("x-kuzzle-request-id")
+    request = KuzzleRequest({"requestId": request_id} if request_id else {}, connection=connection_of(http))
+    request.status = status
+    response = KuzzleResponse(request, node=app.config.NODE, stack=app.config.ERROR_STACK)
+    return _serialize(response, http, pretty=False, credentials=app.config.COOKIE_AUTHENTICATION)
 
 
 async def handle(
@@ -179,14 +191,14 @@ async def handle(
     if method == "OPTIONS":
         # (No Content-Length here: the adapter writes the body's own, and a second one would make
         # clients such as Node's fetch refuse the answer.)
-        return HttpAnswer(200, _cors(http.headers), b"")
+        return HttpAnswer(200, _cors(http.headers, app.config.COOKIE_AUTHENTICATION), b"")
     path = http.path.rstrip("/") or "/"
-    if path == "/_healthcheck" and method in ("GET", "HEAD"):
+    if path in ("/_healthcheck", "/_ready") and method in ("GET", "HEAD"):
         # Outside the pipeline: answers while the application starts or is overloaded.
-        return _plain(200, http, {"status": "green"})
-    if path == "/_ready" and method in ("GET", "HEAD"):
-        ready = app.started and app.events.pressure[1] == 0 and not app.request_slots.waiting
-        return _plain(200 if ready else 503, http, {"ready": ready})
+        ready = path == "/_healthcheck" or (
+            app.started and app.events.pressure[1] == 0 and not app.request_slots.waiting
+        )
+        return _probe(app, http, 200 if ready else 503)
     if app.state != "running":
         await app.start()
 
@@ -226,7 +238,8 @@ async def handle(
     if asked is not None and request.trace is None and asks_trace(asked):
         request.trace = Trace()
     response = await app.funnel.execute(request)
-    return _serialize(response, http, pretty="pretty" in request.input.args)
+    credentials = app.config.COOKIE_AUTHENTICATION
+    return _serialize(response, http, pretty="pretty" in request.input.args, credentials=credentials)
 
 
 async def _body(app: Application, session: Session, http: HttpInput) -> Any:

@@ -1,8 +1,10 @@
 """URL patterns of the Kuzzle API through the DRF views (``kuzzle_events.urls`` is their URLconf).
 
 Patterns are built from the routes registered when the URLconf is loaded (after every
-``AppConfig.ready()``), plus Kuzzle's special routes and a catch-all for ``/_...`` paths so that an
-unknown API URL gets Kuzzle's ``network.http.url_not_found``.
+``AppConfig.ready()``), plus Kuzzle's special routes and, last, a catch-all: a path no pattern
+before it took gets Kuzzle's JSON ``network.http.url_not_found`` (404) rather than Django's page,
+as under the lean ASGI entry point (the view leaves the project's own paths to Django: see
+:meth:`KuzzleAPIView.dispatch`). Include these patterns last.
 """
 
 from __future__ import annotations
@@ -45,5 +47,6 @@ def kuzzle_urlpatterns(app: Application | None = None) -> list[Any]:
     # Special routes, then any other /_... path: a Kuzzle 404 rather than Django's page.
     patterns.append(re_path(r"^(?P<kuzzle_path>_(?:query|healthcheck|ready))/?$", view))
     patterns.append(re_path(r"^(?P<kuzzle_path>_.*)$", view))
+    patterns.append(re_path(r"^(?P<kuzzle_path>.*)$", view))
     return patterns
 
