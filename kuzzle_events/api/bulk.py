@@ -109,7 +109,9 @@ def _import_operations(lines: list[Any], kuid: str) -> list[dict[str, Any]]:
             )
         meta = line[action]
         key = meta.get("_id")
-        if key is not None and not isinstance(key, str):
+        if isinstance(key, int | float) and not isinstance(key, bool):
+            key = str(key)  # Elasticsearch takes a number as the id it spells (Kuzzle's scenarios send 1, 2)
+        elif key is not None and not isinstance(key, str):
             raise errors.get("api.assert.invalid_type", f"body.bulkData[{position}]._id", "string")
         op: dict[str, Any] = {"kind": _IMPORT_KINDS[action], "action": action, "_id": key or None}
         if action == "delete":
