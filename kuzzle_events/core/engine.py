@@ -15,6 +15,7 @@ that run with each call recorded (:mod:`~kuzzle_events.core.traces`). No Django 
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import logging
 import math
@@ -336,19 +337,10 @@ class EventEngine:
         calls = tuple(
             traced_call(timed(pipe, self._report_slow, self.timeout), pipe, entry) for pipe in chain.pipes
         )
-        traced = Chain(
-            chain.run,
-            event,
-            chain.pipes,
-            chain.hooks,
-            calls=calls,
-            timed_calls=calls,
-            warn=math.inf,
-            slots=self._slots,
-            fail=self._pipe_failure,
-            hook_tasks=TracedHooks(self.hook_tasks, trace, entry),
-            records=chain.records,
-            inner=chain.inner,
+        # A copy: what the chain runs (its runner, hooks, durable recorders) with its calls traced.
+        hooks = TracedHooks(self.hook_tasks, trace, entry)
+        traced = dataclasses.replace(
+            chain, calls=calls, timed_calls=calls, warn=math.inf, fail=self._pipe_failure, slow=None, hook_tasks=hooks
         )
         return await traced.run(traced, payload, rest)
 

@@ -161,8 +161,9 @@ async def test_server_now_envelope_and_headers(http) -> None:
     assert answer.headers["vary"] == "Origin"
     assert answer.headers["access-control-allow-methods"] == "GET,POST,PUT,PATCH,DELETE,OPTIONS,HEAD"
     assert answer.headers["access-control-allow-headers"] == (
+        # Kuzzle's own list, and the header that asks for a request's trace.
         "Content-Type, Access-Control-Allow-Headers, Authorization, X-Requested-With, Content-Encoding, "
-        "Content-Length, X-Kuzzle-Volatile"
+        "Content-Length, X-Kuzzle-Volatile, X-Kuzzle-Trace"
     )
     assert answer.headers["access-control-allow-credentials"] == "true"  # COOKIE_AUTHENTICATION
     # No Origin: no Access-Control-Allow-Origin (nor Vary), as Kuzzle's; no header of DRF's.
