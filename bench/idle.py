@@ -82,9 +82,11 @@ class Client:
                                      stderr=subprocess.PIPE, text=True)  # fmt: skip
 
     def read(self, timeout: float) -> dict[str, Any]:
-        assert self.proc.stdout is not None
+        stdout = self.proc.stdout
+        assert stdout is not None
         line: list[str] = []
-        reader = threading.Thread(target=lambda: line.append(self.proc.stdout.readline()), daemon=True)
+        # A thread, so that a client stuck in its handshakes cannot hang the benchmark past ``timeout``.
+        reader = threading.Thread(target=lambda: line.append(stdout.readline()), daemon=True)
         reader.start()
         reader.join(timeout)
         if not line or not line[0].strip():
