@@ -24,8 +24,11 @@ Targets (the issue's HTTP ones), on server CPU per request: kuzzle_events <= 1.2
 the envelope and below FeathersJS; with 10 pipes <= 1.4x Starlette with the envelope.
 
 WebSocket rows (``--ws-modes``, empty to skip; for information, no target): Feathers' Socket.io
-transport (``emit('find', '_now', {})``) against the kuzzle_events consumer (``server:now`` frames),
-both loaded by the same Node client (``bench/feathers/wsload.js``, pinned to core 1).
+transport (``emit('find', '_now', {})``) and the kuzzle_events consumer (0 and ``--pipes`` pipes,
+``server:now`` frames), with the ratios to a bare ``websockets`` server (``bench/bare_ws.py``),
+all loaded by the same Node client (``bench/feathers/wsload.js``, pinned to core 1), whose CPU use
+is printed (the issue's WebSocket targets, with a client that is not the limit, are checked by
+``bench/websocket.py``).
 
 FeathersJS is installed by ``npm ci`` in ``bench/feathers/`` (from its lock file) when its
 ``node_modules`` is missing; this needs Node and npm. wrk is installed with apt when missing and
@@ -52,6 +55,7 @@ from typing import Any  # noqa: E402
 from bench.common import (  # noqa: E402
     CLIENT_CORE,
     HOST,
+    PY,
     REPO,
     SERVER_CORE,
     Server,
@@ -88,6 +92,7 @@ STARLETTE = "Starlette, envelope"
 FASTAPI = "FastAPI"
 FEATHERS_NAME = "FeathersJS 5 (Koa)"
 OURS = "kuzzle_events"
+BARE_WS = "bare websockets"
 
 
 def piped_name(pipes: int) -> str:
@@ -258,13 +263,15 @@ def main() -> int:
                env={"DJANGO_SETTINGS_MODULE": "bench.settings", "BENCH_PIPES": str(args.pipes)},
                ready_path="/_now", log_marker=f"bench.pipes: registered {args.pipes} pipes"),
     ]  # fmt: skip
-    by_name = {s.name: s for s in servers}
+    ws_port = free_port()
+    bare_ws = Server(BARE_WS, [PY, "-m", "bench.bare_ws", "--port", str(ws_port)], ws_port)  # WebSocket rows only
+    by_name = {s.name: s for s in [*servers, bare_ws]}
     order = [s.name for s in servers]
     ws_servers: list[Server] = []
     ws_runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in order}
-    with Servers(servers):
+    with Servers([*servers, bare_ws] if modes else servers):
         # Same answer from each before measuring: 200, the envelope's keys (or {"now"} for the
         # plain one), an integer "now".
         _, _, ours = http_get_json(f"http://{HOST}:{ports[OURS]}/_now")
@@ -290,7 +297,7 @@ def main() -> int:
                 )
 
         if modes:
-            ws_servers = [by_name[FEATHERS_NAME], by_name[OURS], by_name[piped_name(args.pipes)]]
+            ws_servers = [bare_ws, by_name[FEATHERS_NAME], by_name[OURS], by_name[piped_name(args.pipes)]]
             for round_no in range(args.rounds):
                 for connections, inflight in modes:
                     mode = f"{connections}x{inflight}"
@@ -326,10 +333,10 @@ def main() -> int:
         for connections, inflight in modes:
             mode = f"{connections}x{inflight}"
             table = peer_table([s.name for s in ws_servers], {name: ws_results[(m, name)] for (m, name) in ws_results
-                                                                if m == mode}, OURS)  # fmt: skip
+                                                                if m == mode}, BARE_WS)  # fmt: skip
             print_table(
                 f"WebSocket server:now, {connections} conn x {inflight} in flight, Node client on core {CLIENT_CORE}, "
-                f"{args.rounds} rounds x {args.ws_duration:g} s; ref = {OURS}; for information (no target)",
+                f"{args.rounds} rounds x {args.ws_duration:g} s; ref = {BARE_WS}; for information (no target)",
                 [h.replace("req/s", "msg/s") for h in PEER_HEADERS],
                 table,
             )
@@ -348,7 +355,7 @@ def main() -> int:
         print(f"  {target.text}: {value} {sign} {limit}  {target.verdict}")
 
     url = "http://127.0.0.1:PORT/_now"
-    lines = [f"{s.name}: {s.shown()}" for s in servers]
+    lines = [f"{s.name}: {s.shown()}" for s in ([*servers, bare_ws] if modes else servers)]
     lines.append(f"load: {show(wrk_argv(url, args.duration, args.connections))}  (1 s warm-up run first)")
     for connections, inflight in modes:
         for protocol in ("socketio", "kuzzle"):
