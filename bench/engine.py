@@ -8,6 +8,11 @@ the engine and of its baseline alternate, so that other work on the machine weig
 - a chain of 10 async pipes vs a hand-written ``for fn in fns: payload = await fn(payload)``;
 - 10 hooks fired vs creating the same 10 tasks by hand (with the strong reference any correct
   fire-and-forget code must keep).
+
+The same ratios with runtime switches in use elsewhere (listeners switched off on other events, and
+on the same event), which are applied when chains are resolved and so cost dispatch nothing; and a
+request through the funnel that asks for no trace vs the same funnel without the trace test, the
+only thing traces add to a request that did not ask for one.
 """
 
 from __future__ import annotations
@@ -22,7 +27,13 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from kuzzle_events.core.backpressure import UNLIMITED  # noqa: E402
+from kuzzle_events.core.calling import adapter  # noqa: E402
+from kuzzle_events.core.controllers import ControllerRegistry  # noqa: E402
 from kuzzle_events.core.engine import EventEngine  # noqa: E402
+from kuzzle_events.core.funnel import Funnel  # noqa: E402
+from kuzzle_events.core.request import KuzzleRequest  # noqa: E402
+from kuzzle_events.core.response import KuzzleResponse  # noqa: E402
 
 ROUNDS = 7
 N = 20_000
@@ -53,8 +64,23 @@ def looped(op: Callable[[], Awaitable[Any]], n: int = N) -> Callable[[], Awaitab
     return lambda: time_loop(op, n)
 
 
-async def no_listener() -> tuple[float, float]:
+def with_switches_elsewhere() -> EventEngine:
+    """An engine with 100 pipes switched off, none of them on the events measured."""
+
+    async def idle(value: Any) -> Any:
+        return value
+
     engine = EventEngine()
+    off = []
+    for n in range(100):
+        listener = engine.add("pipe", f"elsewhere:event{n}", idle, is_async=True)
+        off.append(("pipe", listener.event, listener.name))
+    engine.switch_off(off)
+    return engine
+
+
+async def no_listener(engine: EventEngine | None = None) -> tuple[float, float]:
+    engine = engine or EventEngine()
     table: dict[str, Any] = {}
     payload = {"x": 1}
 
@@ -71,15 +97,21 @@ async def no_listener() -> tuple[float, float]:
     )
 
 
-async def pipe_chain() -> tuple[float, float]:
-    engine = EventEngine()
+async def pipe_chain(engine: EventEngine | None = None, switched_off: int = 0) -> tuple[float, float]:
+    engine = engine or EventEngine()
 
     async def pipe(value: Any) -> Any:
+        return value
+
+    async def off(value: Any) -> Any:
         return value
 
     fns = [pipe] * 10
     for fn in fns:
         engine.add("pipe", "server:afterNow", fn, is_async=True)
+    if switched_off:  # more pipes on the same event, switched off: the chain is still the 10
+        listeners = [engine.add("pipe", "server:afterNow", off, is_async=True) for _ in range(switched_off)]
+        engine.switch_off({*engine.switched_off, *(("pipe", p.event, p.name) for p in listeners)})
     payload = {"x": 1}
 
     async def hand_loop(value: Any) -> Any:
@@ -129,6 +161,51 @@ async def hooks() -> tuple[float, float]:
     )
 
 
+class FunnelWithoutTraces(Funnel):
+    """The funnel as it was before traces: :meth:`Funnel.execute` without its trace test."""
+
+    async def execute(self, request: KuzzleRequest, trigger_events: bool = True, throttle: bool = True) -> KuzzleResponse:
+        slots = self.slots if throttle else UNLIMITED
+        if slots.free > 0:
+            slots.free -= 1
+        else:
+            await slots.wait()
+        try:
+            if not trigger_events:
+                await self._run_bare(request, None)
+            else:
+                act = self.controllers.find(request.input.controller, request.input.action)
+                if act is not None and self._is_quiet(act):
+                    await self._run_bare(request, act)
+                else:
+                    request = await self._life_cycle(request, self.events)
+        finally:
+            if slots.waiting:
+                slots.hand_over()
+            else:
+                slots.free += 1
+        response = KuzzleResponse(request, node=self.node, stack=self.stack)
+        response.seal()
+        return response
+
+
+async def untraced_request() -> tuple[float, float]:
+    engine = EventEngine()
+    controllers = ControllerRegistry(adapter(lambda fn: fn))
+
+    async def now(request: Any) -> dict[str, int]:
+        return {"now": 1}
+
+    controllers.register("server", {"actions": {"now": {"handler": now}}}, builtin=True)
+    ours = Funnel(engine, controllers)
+    before = FunnelWithoutTraces(engine, controllers)
+    data = {"controller": "server", "action": "now"}
+    return await medians(
+        looped(lambda: ours.execute(KuzzleRequest(data))),
+        looped(lambda: before.execute(KuzzleRequest(data))),
+    )
+
+
 def report(label: str, ours: float, bare: float, target: float) -> bool:
     ratio = ours / bare
     verdict = "ok" if ratio <= target else "ABOVE TARGET"
@@ -142,6 +219,9 @@ async def main() -> int:
         report("event with no listener vs bare dict lookup", *(await no_listener()), 2.0),
         report("10 async pipes vs hand-written await loop", *(await pipe_chain()), 1.5),
         report("10 hooks fired vs 10 tasks created by hand", *(await hooks()), 1.5),
+        report("no listener, 100 pipes off elsewhere, vs bare", *(await no_listener(with_switches_elsewhere())), 2.0),
+        report("10 async pipes (+10 off) vs hand-written loop", *(await pipe_chain(with_switches_elsewhere(), 10)), 1.5),
+        report("request, no trace asked vs funnel w/o traces", *(await untraced_request()), 1.5),
     ]
     return 0 if all(results) else 1
 

@@ -5,9 +5,12 @@ each against its own kuzzle_events server (``project.asgi:application`` on uvico
     .venv/bin/python bench/mqtt.py [--duration 3] [--rounds 2] [--modes 1x64,20x4]
 
 Server pinned to core 0; the client (aiomqtt and python ``websockets``, one asyncio loop) to core 1;
-Mosquitto runs where the system puts it (it is part of the MQTT path). Modes: ``CxK`` = C clients
+The external mode's broker is a Mosquitto of the benchmark's own (default configuration, a free
+port, unpinned: it is part of the MQTT path), so that other clients of the machine's Mosquitto do
+not share it; ``--system-broker`` uses the one on 127.0.0.1:1883 instead. Modes: ``CxK`` = C clients
 with K requests in flight each. Each answer is matched to its request by ``requestId``. No target:
-the figure is what an MQTT client gets compared with a WebSocket one.
+the figure is what an MQTT client gets compared with a WebSocket one, and the server's CPU time
+per request (µs) says what each path costs the server whatever the client's speed.
 """
 
 from __future__ import annotations
@@ -23,7 +26,11 @@ import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
+import shutil  # noqa: E402
+import socket  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Awaitable, Callable  # noqa: E402
@@ -42,7 +49,8 @@ from bench.common import (  # noqa: E402
     warn_if_busy,
 )
 
-BROKER = ("127.0.0.1", 1883)
+SYSTEM_BROKER = ("127.0.0.1", 1883)
+BROKER = SYSTEM_BROKER  # the external mode's: replaced by the benchmark's own Mosquitto in main()
 PREFIX = f"bench-{uuid.uuid4().hex[:8]}"
 
 
@@ -185,8 +193,48 @@ def main() -> int:
     parser.add_argument("--warmup", type=float, default=1.0, help="seconds of each run not counted")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--modes", default="1x64,20x4", help="CxK: C clients, K requests in flight each")
+    parser.add_argument(
+        "--system-broker",
+        action="store_true",
+        help="the external mode through 127.0.0.1:1883, not a Mosquitto of its own",
+    )
     args = parser.parse_args()
     check_machine()
+    global BROKER
+    own_broker = None if args.system_broker else start_mosquitto()
+    if own_broker is not None:
+        BROKER = (HOST, own_broker[1])
+    try:
+        return measure_all(args)
+    finally:
+        if own_broker is not None:
+            own_broker[0].terminate()
+            own_broker[0].wait(5)
+
+
+def start_mosquitto() -> tuple[subprocess.Popen[bytes], int] | None:
+    """A Mosquitto of the benchmark's own on a free port (default settings), or None without one."""
+    binary = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None)
+    if binary is None:
+        print("mosquitto not found: the external mode goes through 127.0.0.1:1883", flush=True)
+        return None
+    port = free_port()
+    config = tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False)
+    config.write(f"listener {port} {HOST}\nallow_anonymous true\n")
+    config.close()
+    proc = subprocess.Popen([binary, "-c", config.name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(50):
+        try:
+            socket.create_connection((HOST, port), timeout=0.2).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    os.unlink(config.name)
+    return proc, port
+
+
+def measure_all(args: argparse.Namespace) -> int:
+    """Every round of every mode; the table; 1 when an answer was lost or wrong."""
     print_environment(["Django", "channels", "uvicorn", "aiomqtt", "paho-mqtt", "amqtt", "websockets"])
     warn_if_busy()
     os.sched_setaffinity(0, {int(CLIENT_CORE)})
@@ -212,7 +260,11 @@ def main() -> int:
         "kuzzle_events (embedded MQTT broker)",
         uvicorn_argv("project.asgi:application", embedded_port, "--ws", "websockets-sansio"),
         embedded_port,
-        env={"DJANGO_SETTINGS_MODULE": "project.settings", "KUZZLE_MQTT_MODE": "embedded", "KUZZLE_MQTT_PORT": str(mqtt_port)},
+        env={
+            "DJANGO_SETTINGS_MODULE": "project.settings",
+            "KUZZLE_MQTT_MODE": "embedded",
+            "KUZZLE_MQTT_PORT": str(mqtt_port),
+        },
         ready_path="/_healthcheck",
         log_marker="MQTT broker on",
     )
@@ -232,7 +284,8 @@ def main() -> int:
                     runs.setdefault((mode, protocol), []).append(result)
                     print(
                         f"round {round_no + 1}: {mode:<6} {protocol:<13} {result['rate']:>8,.0f} req/s  "
-                        f"server cpu {100 * result['server_cpu']:.0f}%  client cpu {100 * result['client_cpu']:.0f}%  "
+                        f"server cpu {100 * result['server_cpu']:.0f}% ({cpu_per_request(result):.0f} µs/req)  "
+                        f"client cpu {100 * result['client_cpu']:.0f}%  "
                         f"bad {result['bad']}",
                         flush=True,
                     )
@@ -244,14 +297,24 @@ def main() -> int:
         label = f"{clients} clients x {inflight} in flight"
         over_ws = [rate / ws if ws else 0.0 for rate in (external, inside)]
         print(f"{label:<24} {ws:>10,.0f} {external:>10,.0f} {over_ws[0]:>5.2f}x {inside:>10,.0f} {over_ws[1]:>5.2f}x")
+    print(f"\n{'server CPU per request':<24} {'WebSocket':>10} {'MQTT ext.':>10} {'MQTT emb.':>10}  (µs, median)")
+    for clients, inflight in modes:
+        mode = f"{clients}x{inflight}"
+        costs = [statistics.median(cpu_per_request(r) for r in runs[(mode, p)]) for p in targets]
+        print(f"{f'{clients} clients x {inflight} in flight':<24} " + " ".join(f"{c:>10,.0f}" for c in costs))
     print_commands(
         [
             f"{server.name}: {server.shown()}",
             f"{embedded.name}: {embedded.shown()}",
-            f"broker: Mosquitto on {BROKER[0]}:{BROKER[1]}",
+            f"broker: Mosquitto on {BROKER[0]}:{BROKER[1]}" + ("" if args.system_broker else " (the benchmark's own)"),
         ]
     )
     return 0 if all(r["bad"] == 0 for results in runs.values() for r in results) else 1
+
+
+def cpu_per_request(result: dict[str, Any]) -> float:
+    """The server process's CPU time per answered request, in µs."""
+    return 1e6 * result["server_cpu"] / result["rate"] if result["rate"] else 0.0
 
 
 if __name__ == "__main__":

@@ -26,13 +26,17 @@ from kuzzle_events.core.controllers import ControllerRegistry
 from kuzzle_events.core.engine import EventEngine
 from kuzzle_events.core.funnel import Funnel
 from kuzzle_events.core.listeners import qualified_name
+from kuzzle_events.core.loops import NOTHING
 from kuzzle_events.core.nesting import Nesting
+from kuzzle_events.core.traces import current_trace
+from kuzzle_events.durable import DEFAULT_BACKOFF, DEFAULT_RETRIES, Backoff, DurableHooks
 from kuzzle_events.orm import adapt
 from kuzzle_events.plugins.loader import PluginManager
 from kuzzle_events.protocols import mqtt
 from kuzzle_events.realtime.hub import Realtime
 from kuzzle_events.sdk import EmbeddedSDK
 from kuzzle_events.security.guard import Security
+from kuzzle_events.switches import Switches
 
 __all__ = ["Application", "HookRegistry", "PipeRegistry"]
 
@@ -79,18 +83,38 @@ class HookRegistry:
         self._app = app
 
     def register(
-        self, event: str, handler: Handler | None = None, *, priority: int = 0, owner: str | None = None
+        self,
+        event: str,
+        handler: Handler | None = None,
+        *,
+        priority: int = 0,
+        owner: str | None = None,
+        durable: bool = False,
+        retries: int = DEFAULT_RETRIES,
+        backoff: Backoff = DEFAULT_BACKOFF,
     ) -> Any:
-        """Register ``handler`` on ``event``; returns the hook id, or a decorator without ``handler``."""
+        """Register ``handler`` on ``event``; returns the hook id, or a decorator without ``handler``.
+
+        ``durable=True``: the call is recorded in the database when the event fires (in the
+        transaction of the code firing it, if any) and run after commit, by a server process or
+        ``manage.py kuzzle_worker``, as ``handler(*payload, delivery_id=...)`` with the payload's
+        JSON form; retried ``retries`` times, ``backoff`` seconds after the first failure and
+        twice as long after each next one (or ``backoff(tries)`` seconds if it is a function),
+        then kept as failed.
+        """
         check_listener("hook", event, handler)
         if handler is None:
 
             def decorator(fn: Handler) -> Handler:
-                self.register(event, fn, priority=priority, owner=owner)
+                self.register(
+                    event, fn, priority=priority, owner=owner, durable=durable, retries=retries, backoff=backoff
+                )
                 return fn
 
             return decorator
         self._app._require_not_started("hook.register")
+        if durable:
+            return self._app.durable.register(event, handler, owner, priority, retries, backoff).id
         return self._app._add_listener("hook", event, handler, priority, owner).id
 
 
@@ -118,8 +142,10 @@ class Application:
         self.hook = HookRegistry(self)
         self.sdk = EmbeddedSDK(self)
         self.security = Security(self)
+        self.switches = Switches(self)  # listeners switched off at run time (admin, manage.py)
         self.realtime = Realtime(self)
         self.plugin = PluginManager(self)
+        self.durable = DurableHooks(self)
         self.nesting = Nesting()  # MAX_TRIGGER_DEPTH, set with the other settings at start
         self.mqtt: mqtt.MqttClients | None = None  # while MQTT is on (settings' MQTT)
         register_builtins(self)
@@ -171,6 +197,11 @@ class Application:
                 slots=self.request_slots,
             )
             self._funnel.authorize = self.security.authorize
+            self._funnel.may_trace = self.security.may_trace
+            if c.OPENTELEMETRY:
+                from kuzzle_events.telemetry import Telemetry  # (the optional dependency, only then)
+
+                self._funnel.trace_every_request(Telemetry())
         return self._funnel
 
     @property
@@ -287,6 +318,9 @@ class Application:
         self._require_started("trigger")
         token = self.nesting.enter(event)
         try:
+            trace = current_trace()
+            if trace is not None:  # fired by the code of a request that asked for its trace
+                return await self.events.run_traced(trace, event, payload[0] if payload else NOTHING, payload[1:])
             return await self.events.trigger(event, *payload)
         finally:
             self.nesting.leave(token)
@@ -307,8 +341,11 @@ class Application:
                 # which raises their error, or applies them once they are fixed.
                 self.reload_config()
             self.nesting.limit = self.config.MAX_TRIGGER_DEPTH
+            # The funnel now: a setting it cannot honour (OPENTELEMETRY without its package) stops the start.
+            self.funnel  # noqa: B018
             await self.plugin.initialise()
             await self.security.start()
+            await self.switches.load()
             await self.realtime.start()
             await events.trigger("kuzzle:state:start")
             self.state = "running"
@@ -316,6 +353,10 @@ class Application:
             await events.trigger("kuzzle:state:ready")
             await events.trigger("core:kuzzleStart")
             self.mqtt = await mqtt.start(self)
+            if self.durable.hooks and self.config.DURABLE_RUNNER:
+                # Only with durable hooks: an application without any never reads deliveries.
+                self.durable.runner = self.durable.new_runner()
+                self.durable.runner.start()
         except Exception:
             self.state = "stopped"
             self._start_task = None
@@ -330,6 +371,10 @@ class Application:
         broker, self.mqtt = self.mqtt, None
         if broker is not None:
             await broker.stop()
+        await self.switches.stop()
+        runner, self.durable.runner = self.durable.runner, None
+        if runner is not None:
+            await runner.stop()
         await self.events.drain_hooks()
         await self.security.settle()
         await self.realtime.stop()
@@ -346,7 +391,11 @@ class Application:
         :class:`~kuzzle_events.core.borrowed_loop.BorrowedLoop`), so a request that never waits
         costs no hop between threads.
         """
-        if getattr(SyncToAsync.threadlocal, "main_event_loop", None) is not None:
+        server_loop = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+        # asgiref leaves that loop set in a thread once a sync function of its ran there (a sync
+        # caller's async_to_sync running a thread-sensitive hop in the caller's own thread): a
+        # loop that no longer runs is no server's.
+        if server_loop is not None and server_loop.is_running():
             return async_to_sync(fn)(*args, **kwargs)
         return self._background_loop().run(fn(*args, **kwargs))
 

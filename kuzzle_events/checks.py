@@ -217,7 +217,7 @@ def _listeners(
             for listener in listeners:
                 yield kind, event, f"{listener.name} (of {listener.owner})"
     for plugin, what in declared.items():
-        for kind, event, _priority, fn in what.listeners:
+        for kind, event, _priority, fn, _options in what.listeners:
             yield kind, event, f"{getattr(fn, '__qualname__', repr(fn))} (of {plugin})"
 
 

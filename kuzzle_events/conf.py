@@ -69,6 +69,13 @@ DEFAULTS: dict[str, Any] = {
     # Seconds during which a process trusts its copy of roles and profiles before checking
     # whether another process changed them (requests with a token always check).
     "SECURITY_CACHE_TTL": 1.0,
+    # Seconds between two checks, by a served process (ASGI lifespan), of the pipes and hooks
+    # switched off and on from the admin or `manage.py kuzzle_events disable|enable` (0: never;
+    # they are read at start and when this process changes them).
+    "SWITCHES_POLL_INTERVAL": 0.5,
+    # OpenTelemetry spans: each request a span, each pipe run a child span (needs opentelemetry-api,
+    # the [otel] extra; spans go to the process's tracer provider).
+    "OPENTELEMETRY": False,
     # With a Redis channel layer, seconds during which the other processes keep counting this
     # process's subscriptions (realtime:count, realtime:list) after its last refresh; it refreshes
     # them three times per period, so a killed process's subscribers are dropped within it.
@@ -78,6 +85,15 @@ DEFAULTS: dict[str, Any] = {
     # Messages a WebSocket may have waiting for a client that reads too slowly (Kuzzle's
     # WS_BACKPRESSURE_BUFFER_MAX_LENGTH); one more and the connection is closed with code 1011.
     "WEBSOCKET_BACKPRESSURE_BUFFER_MAX_LENGTH": 50,
+    # Durable hooks (app.hook.register(..., durable=True)): whether the server processes run them
+    # (False when `manage.py kuzzle_worker` processes do), seconds between two looks for due
+    # deliveries (a commit in the process looks at once), seconds a process holds a delivery it
+    # runs (renewed meanwhile; a killed process's deliveries are taken again after it), and how
+    # many deliveries a process takes and runs at once.
+    "DURABLE_RUNNER": True,
+    "DURABLE_POLL_INTERVAL": 1.0,
+    "DURABLE_LEASE": 60.0,
+    "DURABLE_BATCH": 10,
     # The API over MQTT (kuzzle_events.protocols.mqtt): MODE "off", or "external" for a broker at
     # HOST:PORT. Keys left out take their value from MQTT_DEFAULTS.
     "MQTT": {},
@@ -211,9 +227,15 @@ TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "LOGIN_CACHE": ("the alias of one of Django's CACHES", _text),
     "TRUSTED_PROXIES": ('a list of IP addresses or networks ("10.0.0.0/8")', _networks),
     "SECURITY_CACHE_TTL": ("a number of seconds", _number),
+    "SWITCHES_POLL_INTERVAL": ("a number of seconds (0: never)", _number),
+    "OPENTELEMETRY": ("True or False", lambda value: isinstance(value, bool)),
     "SUBSCRIPTIONS_TTL": ("a number of seconds above 0", _positive),
     "RESTRICTED_PROFILES": ("a list of profile ids", _names),
     "WEBSOCKET_BACKPRESSURE_BUFFER_MAX_LENGTH": ("a positive integer", _positive_integer),
+    "DURABLE_RUNNER": ("True or False", lambda value: isinstance(value, bool)),
+    "DURABLE_POLL_INTERVAL": ("a number of seconds above 0", _positive),
+    "DURABLE_LEASE": ("a number of seconds above 0", _positive),
+    "DURABLE_BATCH": ("an integer >= 1", _positive_integer),
     "MQTT": (
         'a dict of MODE ("off", "external" or "embedded"), HOST, PORT, USERNAME, PASSWORD, REQUEST_TOPIC, '
         "RESPONSE_TOPIC and SHARED_GROUP (no wildcards), REALTIME_NOTIFICATIONS and ALLOW_PUB_SUB (bool), "

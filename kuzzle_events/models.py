@@ -7,10 +7,12 @@ its row exists, so revocation is a delete that every server process sees.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 __all__ = [
     "Role",
@@ -23,6 +25,9 @@ __all__ = [
     "Collection",
     "Document",
     "ScrollCursor",
+    "ListenerSwitch",
+    "SwitchState",
+    "Delivery",
 ]
 
 # Kuzzle's base roles and profiles, created when missing and never deleted.
@@ -237,3 +242,68 @@ class ScrollCursor(models.Model):
 
     def __str__(self) -> str:
         return f"scroll of {self.collection} ({self.fetched}/{self.total})"
+
+
+# Runtime switches -------------------------------------------------------------------------------
+
+
+class ListenerSwitch(models.Model):
+    """A pipe or hook switched off (or back on) at run time, by its qualified name and the event it
+    is registered on; who did it and when. The row stays when the listener is switched back on."""
+
+    KINDS = (("pipe", "pipe"), ("hook", "hook"))
+
+    kind = models.CharField(max_length=4, choices=KINDS)
+    event = models.CharField(max_length=255, help_text="The event the listener is registered on (wildcard included).")
+    listener = models.CharField(max_length=500, help_text="The listener's qualified name (module.function).")
+    enabled = models.BooleanField(default=True)
+    changed_by = models.CharField(max_length=255, blank=True)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["kind", "event", "listener"], name="kuzzle_listener_switch")]
+        ordering = ["event", "kind", "listener"]
+        default_permissions = ("view",)
+        permissions = [("switch_listener", "Can switch pipes and hooks off and on")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.listener} on {self.event}: {'on' if self.enabled else 'off'}"
+
+
+class SwitchState(models.Model):
+    """One row: a counter bumped by every switch, which every server process watches."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    version = models.BigIntegerField(default=0)
+class Delivery(models.Model):
+    """One call of a durable hook, recorded when its event fired and run after that commit.
+
+    ``id`` is the delivery id given to the hook (stable across its tries). A delivery is pending
+    until its hook succeeds, which deletes it, or until its last try fails, which leaves it
+    ``failed`` with the error. A process takes one for ``locked_until`` (renewed while it runs):
+    past that, a process that died with it no longer holds it and another one takes it.
+    """
+
+    PENDING = "pending"
+    FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    hook = models.CharField(max_length=500, help_text="The durable hook's key: owner, function and event.")
+    event = models.CharField(max_length=500, help_text="The event that fired.")
+    payload = models.JSONField(default=list, help_text="The event's arguments, in their JSON form.")
+    status = models.CharField(max_length=10, default=PENDING, choices=[(PENDING, "pending"), (FAILED, "failed")])
+    attempts = models.PositiveIntegerField(default=0, help_text="Tries started so far.")
+    due_at = models.DateTimeField(default=timezone.now, help_text="When the next try may start.")
+    locked_by = models.CharField(max_length=200, blank=True, default="", help_text="The process running it.")
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        verbose_name_plural = "deliveries"
+        indexes = [models.Index(fields=["status", "due_at"], name="kuzzle_delivery_due")]
+
+    def __str__(self) -> str:
+        return f"{self.hook} ({self.event}, {self.status})"

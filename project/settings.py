@@ -33,6 +33,10 @@ env = environ.Env(
     KUZZLE_MQTT_PORT=(int, 1883),
     KUZZLE_MQTT_REQUEST_TOPIC=(str, "Kuzzle/request"),
     KUZZLE_MQTT_RESPONSE_TOPIC=(str, "Kuzzle/response"),
+    KUZZLE_PLUGINS=(list, []),
+    KUZZLE_DURABLE_RUNNER=(bool, True),
+    KUZZLE_DURABLE_POLL_INTERVAL=(float, 1.0),
+    KUZZLE_DURABLE_LEASE=(float, 60.0),
     DEMO_FORMAT_NOW=(bool, False),
 )
 environ.Env.read_env(BASE_DIR / ".env")
@@ -129,6 +133,13 @@ KUZZLE_EVENTS = {
     "MAX_REQUEST_SIZE": env("KUZZLE_MAX_REQUEST_SIZE"),
     "NODE": env("KUZZLE_NODE"),
     "PORT": env("KUZZLE_PORT"),
+    # Plugins to load, as dotted paths of their classes (comma-separated), with no config.
+    "PLUGINS": {path: {} for path in env("KUZZLE_PLUGINS")},
+    # Durable hooks: KUZZLE_DURABLE_RUNNER=false on servers whose deliveries `manage.py
+    # kuzzle_worker` processes run.
+    "DURABLE_RUNNER": env("KUZZLE_DURABLE_RUNNER"),
+    "DURABLE_POLL_INTERVAL": env("KUZZLE_DURABLE_POLL_INTERVAL"),
+    "DURABLE_LEASE": env("KUZZLE_DURABLE_LEASE"),
     # The API over MQTT: through the broker KUZZLE_MQTT_HOST names (docker-compose.yml's
     # mosquitto), or with KUZZLE_MQTT_MODE=embedded, a broker of its own on KUZZLE_MQTT_PORT.
     "MQTT": (

@@ -30,6 +30,16 @@ def fresh_security(settings: Any) -> Any:
     app.security.invalidate()
 
 
+@pytest.fixture(autouse=True)
+def fresh_switches() -> Any:
+    """Each test starts with every listener of the process's application switched on."""
+    from kuzzle_events import app
+
+    yield
+    app.switches.version, app.switches.records = None, {}
+    app.events.switch_off(())
+
+
 @pytest.fixture
 def make_app() -> Callable[..., Application]:
     """Build a fresh, isolated application with settings overrides."""

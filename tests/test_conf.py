@@ -53,3 +53,25 @@ def test_the_check_and_the_start_refuse_disagreeing_limits(settings: Any, make_a
     assert found.id == "kuzzle_events.E003" and "'REQUESTS_BUFFER_SIZE'" in found.msg
     with pytest.raises(KuzzleError, match="REQUESTS_BUFFER_SIZE must be an integer greater than"):
         _ = make_app().config
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("DURABLE_RUNNER", "yes", "True or False"),
+        ("DURABLE_POLL_INTERVAL", 0, "a number of seconds above 0"),
+        ("DURABLE_POLL_INTERVAL", "1s", "a number of seconds above 0"),
+        ("DURABLE_LEASE", -5, "a number of seconds above 0"),
+        ("DURABLE_BATCH", 0, "an integer >= 1"),
+    ],
+)
+def test_durable_hook_settings_are_checked(key: str, value: Any, expected: str) -> None:
+    assert conf.wrong_types({key: value}) == {key: expected}
+    with pytest.raises(KuzzleError, match=key):
+        conf.load({key: value})
+
+
+def test_durable_hook_settings_accept_their_values() -> None:
+    values = {"DURABLE_RUNNER": False, "DURABLE_POLL_INTERVAL": 0.2, "DURABLE_LEASE": 2, "DURABLE_BATCH": 3}
+    assert conf.wrong_types(values) == {}
+    assert {key: conf.load(values)[key] for key in values} == values

@@ -1,4 +1,5 @@
-"""Admin pages: what the application registered (controllers, events, plugins) and its figures.
+"""Admin pages: what the application registered (controllers, events, plugins), its figures, and
+the deliveries of its durable hooks (pending and failed, to retry or discard).
 
 Modelled on ``django.contrib.admindocs``: no model and no ``AdminSite`` subclass, only staff-only
 ``TemplateView`` pages rendered inside the admin with ``admin.site.each_context()``. The admin is an
@@ -11,20 +12,25 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpRequest, HttpResponseBase
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseBase, HttpResponseRedirect
+from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.views import View
 from django.views.generic import TemplateView
 
 from kuzzle_events.core.catalog import EVENTS
 from kuzzle_events.core.controllers import ControllerDef
+from kuzzle_events.orm import orm
+from kuzzle_events.switches import KINDS, PERMISSION, UnknownListener
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
     from kuzzle_events.core.listeners import Listener
 
-__all__ = ["KuzzleAdminView", "ControllersView", "EventsView", "PluginsView"]
+__all__ = ["KuzzleAdminView", "ControllersView", "DeliveriesView", "EventsView", "PluginsView", "SwitchView"]
 
 # Built-in controllers first, then the application's, then each plugin's.
 _OWNER_RANK = {"core": 0, "application": 1}
@@ -44,11 +50,7 @@ class KuzzleAdminView(TemplateView):
         return super().dispatch(request, *args, **kwargs)
 
     def get_app(self) -> Application:
-        if self.kuzzle_app is None:
-            from kuzzle_events import app
-
-            return app
-        return self.kuzzle_app
+        return _app_of(self.kuzzle_app)
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         app = self.get_app()
@@ -116,15 +118,16 @@ class EventsView(KuzzleAdminView):
             if name.endswith("*"):
                 pipes, hooks = own_pipes, own_hooks
             else:
-                # A concrete name also runs its wildcard variants' listeners, after its own.
-                chain = app.events.listeners(name)
-                pipes, hooks = list(chain.pipes), list(chain.hooks)
+                # A concrete name also runs its wildcard variants' listeners, after its own (those
+                # switched off are shown in their place, marked).
+                planned = app.events.planned(name)
+                pipes, hooks = list(planned[0]), list(planned[1])
             listened.append(
                 {
                     "name": name,
                     "origin": _origin(name, documented, of_actions),
-                    "pipes": [_listener_row(p, figures) for p in pipes],
-                    "hooks": [_listener_row(h, figures) for h in hooks],
+                    "pipes": [_listener_row(app, p, figures) for p in pipes],
+                    "hooks": [_listener_row(app, h, figures) for h in hooks],
                 }
             )
         catalog = []
@@ -135,10 +138,48 @@ class EventsView(KuzzleAdminView):
                     "event": event,
                     "payload": ", ".join(event.payload),
                     "pipes": None if listening is None else len(listening.pipes),
-                    "hooks": None if listening is None else len(listening.hooks),
+                    "hooks": None if listening is None else len(listening.hooks) + len(listening.records),
                 }
             )
         return {"listened": listened, "catalog": catalog}
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        # Whether the switches are buttons or only a state (the permission of its own).
+        return {**super().get_context_data(**kwargs), "can_switch": self.request.user.has_perm(PERMISSION)}
+
+
+class SwitchView(View):
+    """``POST``: switch one pipe or hook off (``enabled=0``) or back on (``enabled=1``), for every
+    server process; staff with the ``kuzzle_events.switch_listener`` permission only (CSRF checked
+    by Django's middleware). Back to the Events page, with a message."""
+
+    kuzzle_app: Application | None = None
+    http_method_names = ["post"]
+
+    @method_decorator(staff_member_required)
+    @method_decorator(permission_required(PERMISSION, raise_exception=True))
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        return super().dispatch(request, *args, **kwargs)
+
+    def post(self, request: HttpRequest) -> HttpResponseBase:
+        app = _app_of(self.kuzzle_app)
+        if not app.started:
+            app.start_sync()
+        kind = request.POST.get("kind", "")
+        event = request.POST.get("event", "")
+        name = request.POST.get("listener", "")
+        enabled = request.POST.get("enabled") == "1"
+        back = reverse("kuzzle_events_admin:events")
+        if kind not in KINDS:
+            messages.error(request, f"Unknown kind {kind!r}: choose pipe or hook.")
+            return HttpResponseRedirect(back)
+        try:
+            app.run_sync(app.switches.set, kind, event, name, enabled=enabled, changed_by=request.user.get_username())
+        except UnknownListener as error:
+            messages.error(request, str(error))
+            return HttpResponseRedirect(back)
+        messages.success(request, f"{kind} {name} on {event} switched {'on' if enabled else 'off'}.")
+        return HttpResponseRedirect(f"{back}#event-{event}")
 
 
 class PluginsView(KuzzleAdminView):
@@ -157,6 +198,43 @@ class PluginsView(KuzzleAdminView):
         }
 
 
+_listing = orm("kuzzle_events.durable.store", "listing")
+_ACTIONS = {"retry": "retry", "discard": "discard"}
+
+
+class DeliveriesView(KuzzleAdminView):
+    """The durable hooks' deliveries waiting to run (or running) and those that failed for good,
+    each with its last error; a POST (``action`` = ``retry`` or ``discard``, ``delivery`` = its
+    id) retries one (pending again, due now, all its tries) or discards it (deleted)."""
+
+    template_name = "kuzzle_events/admin/deliveries.html"
+    title = "Deliveries"
+
+    async def collect(self, app: Application) -> dict[str, Any]:
+        known = set(app.durable.hooks)
+        data: dict[str, Any] = {"known": sorted(known)}
+        for status in ("pending", "failed"):
+            rows, count = await _listing(status)
+            for row in rows:
+                row["known"] = row["hook"] in known
+            data.setdefault("sections", []).append((status, rows, count))
+        return data
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        from kuzzle_events.durable import store
+
+        action, delivery = request.POST.get("action", ""), request.POST.get("delivery", "")
+        if action not in _ACTIONS or not delivery:
+            return HttpResponseBadRequest("action must be retry or discard, with the delivery's id")
+        if getattr(store, _ACTIONS[action])(delivery):
+            if action == "retry":
+                self.get_app().durable.wake()
+            messages.success(request, f"Delivery {delivery}: {'pending again' if action == 'retry' else 'discarded'}.")
+        else:
+            messages.warning(request, f"Delivery {delivery}: not found, or being run right now; nothing was done.")
+        return HttpResponseRedirect(reverse("kuzzle_events_admin:deliveries"))
+
+
 def _controller_order(controller: ControllerDef) -> tuple[int, str, str]:
     return (_OWNER_RANK.get(controller.owner, 2), controller.owner, controller.name)
 
@@ -164,7 +242,7 @@ def _controller_order(controller: ControllerDef) -> tuple[int, str, str]:
 def _listened(app: Application, event: str) -> dict[str, Any]:
     """An event's name and how many pipes and hooks run for it (wildcard variants included)."""
     chain = app.events.listeners(event)
-    return {"name": event, "pipes": len(chain.pipes), "hooks": len(chain.hooks)}
+    return {"name": event, "pipes": len(chain.pipes), "hooks": len(chain.hooks) + len(chain.records)}
 
 
 def _origin(name: str, documented: set[str], of_actions: set[str]) -> str:
@@ -175,13 +253,26 @@ def _origin(name: str, documented: set[str], of_actions: set[str]) -> str:
     return "wildcard" if name.endswith("*") else "custom"
 
 
-def _listener_row(listener: Listener, figures: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def _app_of(given: Application | None) -> Application:
+    if given is None:
+        from kuzzle_events import app
+
+        return app
+    return given
+
+
+def _listener_row(app: Application, listener: Listener, figures: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    kind = "hook" if listener.kind == "durable" else listener.kind  # a durable hook is switched as a hook
     return {
         "id": listener.id,
+        "kind": kind,
         "name": listener.name,
         "owner": listener.owner,
         "priority": listener.priority,
         "event": listener.event,
+        "durable": listener.id.startswith("durable-"),
         "figures": figures[listener.id],
+        "off": app.events.is_off(listener),
+        "switch": app.switches.record(kind, listener.event, listener.name),
     }
 

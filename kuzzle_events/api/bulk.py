@@ -15,6 +15,7 @@ from kuzzle_events.api import document_args as args
 from kuzzle_events.api.document_multi import outcomes_to_result
 from kuzzle_events.api.document_writes import notify, writes
 from kuzzle_events.api.table import Table, route
+from kuzzle_events.documents.rules import StrictMappingRejection
 from kuzzle_events.security.tokens import now_ms
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ _IMPORT_KINDS = {"index": "createOrReplace", "create": "create", "update": "upda
 _ES_ERRORS = {
     "services.storage.document_already_exists": (409, "version_conflict_engine_exception"),
     "services.storage.not_found": (404, "document_missing_exception"),
+    "services.storage.strict_mapping_rejection": (400, "strict_dynamic_mapping_exception"),
 }
 
 
@@ -107,7 +109,9 @@ def _import_operations(lines: list[Any], kuid: str) -> list[dict[str, Any]]:
             )
         meta = line[action]
         key = meta.get("_id")
-        if key is not None and not isinstance(key, str):
+        if isinstance(key, int | float) and not isinstance(key, bool):
+            key = str(key)  # Elasticsearch takes a number as the id it spells (Kuzzle's scenarios send 1, 2)
+        elif key is not None and not isinstance(key, str):
             raise errors.get("api.assert.invalid_type", f"body.bulkData[{position}]._id", "string")
         op: dict[str, Any] = {"kind": _IMPORT_KINDS[action], "action": action, "_id": key or None}
         if action == "delete":
@@ -142,7 +146,9 @@ async def import_(app: Application, request: KuzzleRequest) -> dict[str, Any]:
         failed: dict[str, Any] = {"_id": op["_id"], "status": status}
         if action != "delete":
             failed["_source"] = op["body"]
-            failed["error"] = {"reason": outcome["error"].message, "type": kind}
+            error = outcome["error"]
+            why = error.reason if isinstance(error, StrictMappingRejection) else error.message
+            failed["error"] = {"reason": why, "type": kind}
         failures.append({action: failed})
     if failures and request.get_boolean("strict"):
         error = errors.get("api.process.incomplete_multiple_request", "import")

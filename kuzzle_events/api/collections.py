@@ -22,6 +22,7 @@ __all__ = ["index_actions", "collection_actions"]
 
 _BASE = "/:index/:collection"
 _LIST_TYPES = ("all", "stored", "realtime")
+_FETCH_LIMIT = 10_000  # Kuzzle's limits.documentsFetchCount
 
 
 def index_actions() -> Table:
@@ -55,19 +56,22 @@ def collection_actions() -> Table:
         "validateSpecifications": (validate_specifications, [route("post", f"{_BASE}/_validateSpecifications")]),
         "deleteSpecifications": (delete_specifications, [route("delete", f"{_BASE}/_specifications")]),
         "searchSpecifications": (search_specifications, [route("post", "/validations/_search")]),
+        "scrollSpecifications": (scroll_specifications, [route("get", "/validations/_scroll/:scrollId")]),
     }
 
 
 # The storage functions, each as a coroutine function (one hop per call).
 _db = Service("kuzzle_events.documents.collections")
+_scrolling = Service("kuzzle_events.documents.specification_scroll")
 
 
 # index ------------------------------------------------------------------------------------------
 
 
 async def create_index(app: Application, request: KuzzleRequest) -> None:
-    """Create an index."""
+    """Create an index; as Kuzzle, the answer has no ``result`` at all."""
     await _db.create_index(request.get_index())
+    request.response.no_result = True
 
 
 async def delete_index(app: Application, request: KuzzleRequest) -> dict[str, Any]:
@@ -232,7 +236,18 @@ async def search_specifications(app: Application, request: KuzzleRequest) -> dic
     if not isinstance(query, dict):
         raise errors.get("api.assert.invalid_type", "body.query", "object")
     start, size = bounds(request)
+    if size - start > _FETCH_LIMIT:
+        raise errors.get("services.storage.get_limit_exceeded")
+    ttl = request.input.args.get("scroll")
+    if ttl is not None:
+        # As Kuzzle's (Elasticsearch's) scroll: {hits, scrollId, total}, the next page by scrollSpecifications.
+        return dict(await _scrolling.search(query, start, size, ttl))
     return dict(await _db.search_specifications(query, start, size))
+
+
+async def scroll_specifications(app: Application, request: KuzzleRequest) -> dict[str, Any]:
+    """The next page of a ``searchSpecifications`` made with ``scroll``: ``{hits, scrollId, total}``."""
+    return dict(await _scrolling.scroll(request.get_string("scrollId"), request.input.args.get("scroll")))
 
 
 def _target(request: KuzzleRequest) -> tuple[str, str]:

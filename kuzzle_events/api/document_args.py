@@ -9,7 +9,7 @@ from kuzzle_events import errors
 if TYPE_CHECKING:
     from kuzzle_events.core.request import KuzzleRequest
 
-__all__ = ["source", "doc_id", "target", "kuid", "refresh", "retry_on_conflict", "items", "ids"]
+__all__ = ["source", "doc_id", "target", "search_targets", "kuid", "refresh", "retry_on_conflict", "items", "ids"]
 
 _REFRESH = (None, False, "false", "", "wait_for")
 
@@ -39,6 +39,47 @@ def doc_id(value: Any, name: str = "_id", *, required: bool = True) -> str | Non
 def target(request: KuzzleRequest) -> tuple[str, str]:
     """``(index, collection)``."""
     return request.get_index(), request.get_collection()
+
+
+def _multi(name: str) -> bool:
+    return any(c in name for c in ",*+") or name == "_all"
+
+
+def search_targets(request: KuzzleRequest) -> list[tuple[str, str]]:
+    """What a search reads, as ``(index, collection)`` pairs: the ``targets`` argument
+    (``[{"index", "collections": [...]}]``, Kuzzle's multi-target search) or ``index`` and
+    ``collection``, checked as Kuzzle checks them."""
+    args = request.input.args
+    targets = request.get_array("targets", [])
+    index, collection = args.get("index"), args.get("collection")
+    if not targets:
+        if not index and not collection:
+            raise errors.get("api.assert.missing_argument", "index, collection or targets")
+        if isinstance(index, str) and isinstance(collection, str) and (_multi(index) or _multi(collection)):
+            raise errors.get("services.storage.invalid_multi_index_collection_usage")
+        return [target(request)]
+    if index or collection:
+        raise errors.get("api.assert.mutually_exclusive", "index, collection", "targets")
+    pairs = []
+    for i, item in enumerate(targets):
+        if not isinstance(item, dict) or not item.get("index"):
+            raise errors.get("api.assert.missing_argument", f"targets[{i}].index")
+        name, collections = item["index"], item.get("collections")
+        if not isinstance(name, str) or _multi(name):
+            raise errors.get("services.storage.invalid_target_format", f"targets[{i}].index", name)
+        if collections is None:
+            raise errors.get("api.assert.missing_argument", f"targets[{i}].collections")
+        if not isinstance(collections, list):
+            raise errors.get("api.assert.invalid_type", f"targets[{i}].collections", "array")
+        if not collections:
+            raise errors.get("api.assert.empty_argument", f"targets[{i}].collections")
+        for j, each in enumerate(collections):
+            if not isinstance(each, str):
+                raise errors.get("api.assert.invalid_type", f"targets[{i}].collections[{j}]", "string")
+            if _multi(each):
+                raise errors.get("services.storage.invalid_target_format", f"targets[{i}].collections[{j}]", each)
+            pairs.append((name, each))
+    return pairs
 
 
 def kuid(request: KuzzleRequest) -> str:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from kuzzle_events import errors
 from kuzzle_events.api import document_args as args
-from kuzzle_events.api.document_writes import notify, reason, success, write_many, writes
+from kuzzle_events.api.document_writes import notify, reason, success, updated_fields, write_many, writes
 from kuzzle_events.api.service import Service
 from kuzzle_events.security.tokens import now_ms
 
@@ -207,7 +207,8 @@ async def delete_by_query(app: Application, request: KuzzleRequest) -> dict[str,
         raise errors.get("api.assert.invalid_type", "body.query", "object")
     args.refresh(request)
     deleted = await writes.delete_matching(*args.target(request), query, args.lang(request))
-    await notify(app, request, "mDelete", deleted)
+    # As Kuzzle, each deleted document is notified as a deletion (action "delete", scope "out").
+    await notify(app, request, "deleteByQuery", deleted)
     keep = ("_id", "_source") if request.get_boolean("source") else ("_id",)
     return {"documents": [{k: d[k] for k in keep} for d in deleted], "ids": [d["_id"] for d in deleted]}
 
@@ -224,7 +225,8 @@ async def update_by_query(app: Application, request: KuzzleRequest) -> dict[str,
     args.refresh(request)
     info = {"updatedAt": now_ms(), "updater": args.kuid(request)}
     outcomes = await writes.update_matching(*args.target(request), query, args.lang(request), changes, info)
-    await notify(app, request, "updateByQuery", [o for o in outcomes if "error" not in o])
+    changed = updated_fields(changes)
+    await notify(app, request, "updateByQuery", [{**o, "_updatedFields": changed} for o in outcomes if "error" not in o])
     ops = [{"_id": o.get("_id"), "body": changes} for o in outcomes]
     result = outcomes_to_result(ops, outcomes, [], source=request.get_boolean("source"))
     result["successes"] = [

@@ -10,12 +10,22 @@ from typing import TYPE_CHECKING, Any, overload
 from kuzzle_events import errors
 from kuzzle_events.api import document_args as args
 from kuzzle_events.api.service import Service
+from kuzzle_events.documents.rules import StrictMappingRejection
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
     from kuzzle_events.core.request import KuzzleRequest
 
-__all__ = ["INJECT_METADATA", "inject_metadata", "write_one", "write_many", "notify", "reason", "success"]
+__all__ = [
+    "INJECT_METADATA",
+    "inject_metadata",
+    "write_one",
+    "write_many",
+    "notify",
+    "updated_fields",
+    "reason",
+    "success",
+]
 
 INJECT_METADATA = "generic:document:injectMetadata"
 
@@ -59,7 +69,8 @@ async def inject_metadata(
 
 
 async def notify(app: Application, request: KuzzleRequest, action: str, documents: list[dict[str, Any]]) -> None:
-    """Tell realtime subscribers about documents written (or deleted, for ``delete``/``mDelete``)."""
+    """Tell realtime subscribers about documents written (or deleted, for ``delete``, ``mDelete``
+    and ``deleteByQuery``) by ``action``; an update's documents carry their ``_updatedFields``."""
     realtime = getattr(app, "realtime", None)
     if realtime is not None and documents and not request.get_boolean("silent"):
         index, collection = args.target(request)
@@ -72,8 +83,30 @@ async def write_many(
     """Run ``operations`` (one hop), notify subscribers of those that succeeded; their outcomes."""
     args.refresh(request)
     outcomes: list[dict[str, Any]] = await writes.apply(*args.target(request), operations) if operations else []
-    await notify(app, request, action or request.input.action or "", [o for o in outcomes if "error" not in o])
+    written = []
+    for op, outcome in zip(operations, outcomes, strict=True):
+        if "error" in outcome:
+            continue
+        if op["kind"] in ("update", "upsert") and not outcome["created"]:
+            outcome = {**outcome, "_updatedFields": updated_fields(op.get("body") or {})}
+        written.append(outcome)
+    await notify(app, request, action or request.input.action or "", written)
     return outcomes
+
+
+def updated_fields(changes: dict[str, Any], path: str = "") -> list[str]:
+    """The fields an update's ``changes`` set, as dotted paths to their values (objects walked
+    into, ``_kuzzle_info`` left out at any level): the ``_updatedFields`` of Kuzzle's notification."""
+    fields = []
+    for key, value in changes.items():
+        if key == "_kuzzle_info":
+            continue
+        where = f"{path}.{key}" if path else key
+        if isinstance(value, dict):
+            fields += updated_fields(value, where)
+        else:
+            fields.append(where)
+    return fields
 
 
 async def write_one(app: Application, request: KuzzleRequest, operation: dict[str, Any]) -> dict[str, Any]:
@@ -85,7 +118,10 @@ async def write_one(app: Application, request: KuzzleRequest, operation: dict[st
 
 
 def reason(error: errors.KuzzleError) -> str:
-    """What Kuzzle says of a document an ``m*`` action could not write."""
+    """What Kuzzle says of a document an ``m*`` action could not write (Elasticsearch's words for a
+    field a strict mapping refuses, as Kuzzle passes them on)."""
+    if isinstance(error, StrictMappingRejection):
+        return error.reason
     return _REASONS.get(error.id, error.message)
 
 

@@ -71,6 +71,7 @@ def attach_generic_events(app: Application) -> None:
 # The storage functions, each as a coroutine function (one hop per call).
 _db = Service("kuzzle_events.documents.storage")
 _search = Service("kuzzle_events.documents.search")
+_collections = Service("kuzzle_events.documents.collections")
 
 
 # document ---------------------------------------------------------------------------------------
@@ -82,7 +83,7 @@ async def create(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     now, kuid = now_ms(), args.kuid(request)
     info = await inject_metadata(app, request, {"author": kuid, "createdAt": now, "updatedAt": None, "updater": None})
     written = await write_one(
-        app, request, {"kind": "create", "_id": key, "body": args.source(request.input.body), "info": info}
+        app, request, {"kind": "create", "_id": key, "body": args.source(request.input.body), "info": info, "validate": True}
     )
     return {"_id": written["_id"], "_source": written["_source"], "_version": written["_version"]}
 
@@ -101,9 +102,8 @@ async def _replace(app: Application, request: KuzzleRequest, kind: str) -> dict[
     key = args.doc_id(request.input.args.get("_id"))
     now, kuid = now_ms(), args.kuid(request)
     info = await inject_metadata(app, request, {"author": kuid, "createdAt": now, "updatedAt": now, "updater": kuid})
-    written = await write_one(
-        app, request, {"kind": kind, "_id": key, "body": args.source(request.input.body), "info": info}
-    )
+    body = args.source(request.input.body)
+    written = await write_one(app, request, {"kind": kind, "_id": key, "body": body, "info": info, "validate": True})
     result = {"_id": written["_id"], "_source": written["_source"], "_version": written["_version"]}
     if kind == "createOrReplace":
         result["created"] = written["created"]
@@ -116,7 +116,8 @@ async def update(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     changes = args.source(request.input.body)
     args.retry_on_conflict(request)
     info = await inject_metadata(app, request, {"updatedAt": now_ms(), "updater": args.kuid(request)})
-    written = await write_one(app, request, {"kind": "update", "_id": key, "body": changes, "info": info})
+    op = {"kind": "update", "_id": key, "body": changes, "info": info, "validate": True}
+    written = await write_one(app, request, op)
     if request.get_boolean("source"):
         return _public(written)
     source = {**changes, "_kuzzle_info": written["_source"].get("_kuzzle_info")}
@@ -179,10 +180,12 @@ async def exists(app: Application, request: KuzzleRequest) -> bool:
 
 
 async def validate(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    """Whether a document would be accepted by the collection (its content must be an object)."""
-    args.target(request)
-    args.source(request.input.body)
-    return {"errorMessages": {}, "valid": True}
+    """Whether the collection's specifications accept a document: ``{errorMessages, valid}``, every
+    problem listed (``documentScope``, ``fieldScope``), as Kuzzle's verbose validation answers."""
+    index, collection = args.target(request)
+    source = args.source(request.input.body)
+    key = request.input.args.get("_id")
+    return dict(await _collections.validation_report(index, collection, key if isinstance(key, str) else "", source))
 
 
 async def export(app: Application, request: KuzzleRequest) -> Any:
@@ -191,15 +194,18 @@ async def export(app: Application, request: KuzzleRequest) -> Any:
 
 
 async def search(app: Application, request: KuzzleRequest) -> dict[str, Any]:
+    """A page of the documents matching the body, in one collection, or in several (``targets``)."""
+    targets = args.search_targets(request)
     start, size = bounds(request)
     return dict(
         await _search.search(
-            *_target(request),
+            *targets[0],
             _search_body(request),
             _lang(request),
             start=start,
             size=size,
             scroll_ttl=_scroll_ttl(request),
+            targets=targets if "targets" in request.input.args else None,
         )
     )
 

@@ -33,19 +33,22 @@ _BODY_VERBS = frozenset({"post", "put", "patch"})
 _UNSAFE_ID = re.compile(r"[^A-Za-z0-9_]")
 
 
-def public_api(app: Application) -> dict[str, dict[str, dict[str, list[dict[str, str]]]]]:
-    """Every controller and action with its HTTP routes, in the shape Kuzzle's SDKs read.
+def public_api(app: Application) -> dict[str, dict[str, dict[str, Any]]]:
+    """Every controller and action with its HTTP routes, in Kuzzle's shape (what its SDKs read).
 
-    ``{"server": {"now": {"http": [{"verb": "GET", "url": "/_now", "path": "/_now"}]}}}``; an
-    action without routes has ``"http": []``. ``:params`` are kept: the SDK fills them in.
+    ``{"server": {"now": {"action": "now", "controller": "server", "http": [{"verb": "GET", "url":
+    "/_now", "path": "/_now"}]}}}``; as in Kuzzle, an action without routes has no ``http`` key.
+    ``:params`` are kept: the SDK fills them in.
     """
-    return {
-        name: {
-            action_name: {"http": [{"verb": r.verb.upper(), "url": r.path, "path": r.path} for r in act.routes]}
-            for action_name, act in sorted(controller.actions.items())
-        }
-        for name, controller in sorted(app.controller.controllers.items())
-    }
+    api: dict[str, dict[str, dict[str, Any]]] = {}
+    for name, controller in sorted(app.controller.controllers.items()):
+        actions = api[name] = {}
+        for action_name, act in sorted(controller.actions.items()):
+            entry: dict[str, Any] = {"action": action_name, "controller": name}
+            actions[action_name] = entry
+            if act.routes:
+                entry["http"] = [{"verb": r.verb.upper(), "url": r.path, "path": r.path} for r in act.routes]
+    return api
 
 
 def openapi_document(app: Application, scope: str = "app") -> dict[str, Any]:

@@ -35,6 +35,7 @@ from kuzzle_events.api.security_search import (
 from kuzzle_events.api.service import Service
 from kuzzle_events.api.table import Table, route
 from kuzzle_events.core.request import ANONYMOUS
+from kuzzle_events.security.rights import PSEUDO_ACTIONS
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
@@ -229,7 +230,10 @@ def _known_actions(app: Application, request: KuzzleRequest) -> dict[str, list[s
     """The actions a role may name, ``None`` when ``force`` skips the check."""
     if request.get_boolean("force"):
         return None
-    return {name: list(c.actions) for name, c in app.controller.controllers.items()}
+    known = {name: list(c.actions) for name, c in app.controller.controllers.items()}
+    for controller, actions in PSEUDO_ACTIONS.items():  # rights a role may grant besides actions
+        known.setdefault(controller, []).extend(actions)
+    return known
 
 
 async def create_role(app: Application, request: KuzzleRequest) -> dict[str, Any]:

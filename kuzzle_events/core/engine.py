@@ -7,7 +7,10 @@ returns at once. Resolving a chain chooses what its runs do: the function that r
 loop, hooks only, or nothing), the pipes' calls as they are and timed one by one (the runs sampled
 for figures, every run when a timeout is set or once the chain ran slow), the back-pressure slots
 (:mod:`~kuzzle_events.core.backpressure`) and the failure mapping
-(:mod:`~kuzzle_events.core.failures`). No Django import.
+(:mod:`~kuzzle_events.core.failures`). Listeners switched off at run time are left out when a chain
+is resolved, and switching resolves the chains anew, so dispatch never looks at switches. A request
+that asked for its trace runs its events through :meth:`EventEngine.run_traced`, a chain built for
+that run with each call recorded (:mod:`~kuzzle_events.core.traces`). No Django import.
 """
 
 from __future__ import annotations
@@ -30,14 +33,17 @@ from kuzzle_events.core.loops import (
     run_chain,
     run_hooks,
     run_nothing,
+    run_recorded,
     timed,
 )
 from kuzzle_events.core.stats import SAMPLE_EVERY
+from kuzzle_events.core.traces import Trace, TracedEvents, TracedHooks, traced_call
 from kuzzle_events.core.tracing import Debugger
 
 __all__ = ["HOOK_ON_ERROR", "Chain", "EventEngine", "event_variants"]
 
 Observer = Callable[[str, tuple[Any, ...]], None]
+Switch = tuple[str, str, str]  # ("pipe" or "hook", the event it is registered on, its qualified name)
 _CACHE_LIMIT = 10_000  # custom event names are unbounded; past this the cache starts over
 _EMPTY = Chain(run_nothing)
 
@@ -75,6 +81,7 @@ class EventEngine:
         self.log = log or logging.getLogger("kuzzle_events")
         self._pipes = ListenerTable()
         self._hooks = ListenerTable()
+        self._durable = ListenerTable()  # durable hooks' recorders
         self._cache: dict[str, Chain] = {}
         self._timed_events: set[str] = set()
         self._seq = itertools.count()
@@ -84,6 +91,9 @@ class EventEngine:
         self._slots = Slots(max_concurrent, buffer_size)
         self.hook_tasks = HookTasks(self._hook_failed)
         self._observers: list[Observer] = []
+        # Listeners switched off at run time, as (kind, event registered on, qualified name): they
+        # stay registered and are left out when chains are resolved, so dispatch never asks.
+        self._off: frozenset[Switch] = frozenset()
         self.configure(
             warn_time=warn_time,
             timeout=timeout,
@@ -152,7 +162,8 @@ class EventEngine:
         warn_time: float | None = None,
         name: str | None = None,
     ) -> Listener:
-        """Register a pipe (``kind="pipe"``) or a hook (``kind="hook"``) and return it."""
+        """Register a pipe (``kind="pipe"``), a hook (``kind="hook"``) or a durable hook's recorder
+        (``kind="durable"``: awaited after the pipes, before the trigger returns) and return it."""
         if not isinstance(event, str) or not event:
             raise errors.PluginImplementationError(f"Invalid event name {event!r}: expected a non-empty string.")
         seq = next(self._seq)
@@ -167,17 +178,47 @@ class EventEngine:
             warn=(self.warn_time if warn_time is None else warn_time) / 1000,
             name=name or qualified_name(fn),
         )
-        (self._pipes if kind == "pipe" else self._hooks).add(listener)
+        self._table(kind).add(listener)
         self._forget_chains()
         return listener
 
+    def _table(self, kind: str) -> ListenerTable:
+        return self._pipes if kind == "pipe" else self._durable if kind == "durable" else self._hooks
+
     def remove(self, listener_id: str) -> Listener:
         """Remove a listener by id; ``plugin.runtime.unknown_pipe`` if there is none."""
-        listener = self._pipes.pop(listener_id) or self._hooks.pop(listener_id)
+        listener = self._pipes.pop(listener_id) or self._hooks.pop(listener_id) or self._durable.pop(listener_id)
         if listener is None:
             raise errors.get("plugin.runtime.unknown_pipe", listener_id)
         self._forget_chains()
         return listener
+
+    # Runtime switches ---------------------------------------------------------------------------
+
+    @property
+    def switched_off(self) -> frozenset[Switch]:
+        """The listeners switched off, as ``(kind, event, name)``."""
+        return self._off
+
+    def switch_off(self, switches: Iterable[Switch]) -> None:
+        """Switch off exactly the listeners named by ``switches`` (``(kind, event, name)``: the
+        event they are registered on, wildcard included, and their qualified name); the others
+        run again. The chains are resolved anew only when the set changes."""
+        off = frozenset((str(kind), str(event), str(name)) for kind, event, name in switches)
+        if off != self._off:
+            self._off = off
+            self._forget_chains()
+
+    def is_off(self, listener: Listener) -> bool:
+        """Whether ``listener`` is switched off (a durable hook is switched as a hook)."""
+        kind = listener.kind
+        return ("hook" if kind == "durable" else kind, listener.event, listener.name) in self._off
+
+    def planned(self, event: str) -> tuple[tuple[Listener, ...], tuple[Listener, ...]]:
+        """The pipes and hooks registered for ``event`` (wildcard variants included), in execution
+        order, those switched off included; durable hooks come after the hooks."""
+        names = event_variants(event)
+        return self._pipes.collect(names), self._hooks.collect(names) + self._durable.collect(names)
 
     def listeners(self, event: str) -> Chain:
         """The pipes and hooks that run for ``event``, in execution order."""
@@ -192,9 +233,10 @@ class EventEngine:
         return any(self.listeners(event) is not _EMPTY for event in events)
 
     def registered(self) -> dict[str, tuple[list[Listener], list[Listener]]]:
-        """Every name with listeners, as registered (wildcards not expanded)."""
-        names = sorted(self._pipes.names() | self._hooks.names())
-        return {n: (self._pipes.of(n), self._hooks.of(n)) for n in names}
+        """Every name with listeners, as registered (wildcards not expanded); durable hooks are
+        listed with the hooks, after them."""
+        names = sorted(self._pipes.names() | self._hooks.names() | self._durable.names())
+        return {n: (self._pipes.of(n), self._hooks.of(n) + self._durable.of(n)) for n in names}
 
     def fold_counts(self) -> None:
         """Add each cached chain's runs to its pipes' call counts (exact, and free per pipe)."""
@@ -213,6 +255,13 @@ class EventEngine:
         names = event_variants(event)
         pipes = self._pipes.collect(names)
         hooks = self._hooks.collect(names)
+        records = self._durable.collect(names)
+        if self._off:
+            off = self._off
+            pipes = tuple(p for p in pipes if ("pipe", p.event, p.name) not in off)
+            hooks = tuple(h for h in hooks if ("hook", h.event, h.name) not in off)
+            # A durable hook switched off records no delivery (those already recorded still run).
+            records = tuple(r for r in records if ("hook", r.event, r.name) not in off)
         if pipes:
             entry = Chain(
                 run_chain,
@@ -230,8 +279,13 @@ class EventEngine:
             )
         elif hooks:
             entry = Chain(run_hooks, event, (), hooks, hook_tasks=self.hook_tasks)
+        elif records:
+            entry = Chain(run_nothing, event)
         else:
             entry = _EMPTY
+        if records:
+            # Decided here, once: chains without durable hooks keep their runner as it is.
+            entry.records, entry.inner, entry.run = records, entry.run, run_recorded
         if len(self._cache) >= _CACHE_LIMIT:
             self._forget_chains()
         self._cache[event] = entry
@@ -260,6 +314,43 @@ class EventEngine:
             await run_chain(chain.bare, NOTHING, ())
         if chain.hooks:
             chain.fire(())
+        for record in chain.records:
+            record.stats.calls += 1
+            await record.call(chain.event)
+
+    # Traced requests --------------------------------------------------------------------------
+
+    def traced(self, trace: Trace) -> TracedEvents:
+        """The engine for one request that asked for its trace: what it runs is recorded there."""
+        return TracedEvents(self, trace)
+
+    async def run_traced(self, trace: Trace, event: str, payload: Any, rest: tuple[Any, ...]) -> Any:
+        """:meth:`trigger` for a traced request: the event, and each pipe and hook run, recorded
+        in ``trace``. A chain of its own, built for this run only: the cached one stays as it is."""
+        chain = self._cache.get(event) or self._resolve(event)
+        entry = trace.fired(event)
+        if chain is _EMPTY:
+            return None if payload is NOTHING else payload
+        if payload is NOTHING:  # (an event without payload: its runs are not traced one by one)
+            return await self._run_bare(chain)
+        calls = tuple(
+            traced_call(timed(pipe, self._report_slow, self.timeout), pipe, entry) for pipe in chain.pipes
+        )
+        traced = Chain(
+            chain.run,
+            event,
+            chain.pipes,
+            chain.hooks,
+            calls=calls,
+            timed_calls=calls,
+            warn=math.inf,
+            slots=self._slots,
+            fail=self._pipe_failure,
+            hook_tasks=TracedHooks(self.hook_tasks, trace, entry),
+            records=chain.records,
+            inner=chain.inner,
+        )
+        return await traced.run(traced, payload, rest)
 
     def _pipe_failure(
         self, event: str, pipes: tuple[Listener, ...], calls: tuple[Call, ...], error: Exception

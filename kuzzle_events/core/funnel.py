@@ -10,6 +10,9 @@ A failure from ``request:onExecution`` on fires ``<controller>:error<Action>`` t
 When no pipe or hook listens to any of these events for an action, its requests skip them: the
 outcome of events nobody listens to is known, and firing them is most of a fast action's cost.
 
+A request with a trace (:mod:`~kuzzle_events.core.traces`: the client asked, or telemetry traces
+every request) takes another path, tested once: every event fired, each run recorded.
+
 Overload protection, as Kuzzle's: a request runs only while it holds one of the
 ``MAX_CONCURRENT_REQUESTS`` slots (:class:`~kuzzle_events.core.backpressure.RequestSlots`); the
 others wait in line, in arrival order, up to ``REQUESTS_BUFFER_SIZE``, past which they are answered
@@ -28,11 +31,13 @@ from kuzzle_events import errors
 from kuzzle_events.core.backpressure import UNLIMITED, RequestSlots
 from kuzzle_events.core.request import KuzzleRequest
 from kuzzle_events.core.response import KuzzleResponse
+from kuzzle_events.core.traces import Trace
 from kuzzle_events.core.tracing import Debugger
 
 if TYPE_CHECKING:
     from kuzzle_events.core.controllers import ActionDef, ControllerRegistry
     from kuzzle_events.core.engine import EventEngine
+    from kuzzle_events.core.traces import Events
 
 __all__ = ["Funnel"]
 
@@ -49,6 +54,7 @@ _REQUEST_EVENTS = (
 
 # Raises the request's 401/403 error; returns an awaitable only when it has I/O to do.
 Authorizer = Callable[[KuzzleRequest, "ActionDef"], "Awaitable[None] | None"]
+TRACE_PATIENCE = 1.0  # seconds a traced request waits for its hooks, so that their outcome is shown
 
 
 class Funnel:
@@ -73,6 +79,11 @@ class Funnel:
         self.stack = stack
         # Rights are checked here for every protocol; the rule itself is pluggable.
         self.authorize: Authorizer | None = None
+        # Traces: whether a finished request may see its trace (server:trace), what else gets
+        # every trace (telemetry), how long a traced request waits for its hooks.
+        self.may_trace: Callable[[KuzzleRequest], bool] | None = None
+        self.on_trace: Callable[[KuzzleRequest, Trace], None] | None = None
+        self.trace_patience = TRACE_PATIENCE
         self._debug = Debugger("kuzzle:funnel", debug_spec)
 
     # (Not keyword-only parameters: CPython looks each missing keyword-only default up in a dict,
@@ -85,6 +96,8 @@ class Funnel:
         ``throttle=False``: the request neither waits for a slot nor takes one (server's own code).
         A request cancelled while it waits leaves the line.
         """
+        if request.trace is not None:  # the one test a request that asked for no trace pays
+            return await self._execute_traced(request, trigger_events, throttle)
         slots = self.slots if throttle else UNLIMITED
         if slots.free > 0:  # RequestSlots' protocol written out: all a request pays when not overloaded
             slots.free -= 1
@@ -104,7 +117,7 @@ class Funnel:
                 if act is not None and self._is_quiet(act):
                     await self._run_bare(request, act)
                 else:
-                    request = await self._life_cycle(request)
+                    request = await self._life_cycle(request, self.events)
         finally:
             if slots.waiting:
                 slots.hand_over()
@@ -113,6 +126,58 @@ class Funnel:
         response = KuzzleResponse(request, node=self.node, stack=self.stack)
         response.seal()
         return response
+
+    async def _execute_traced(self, request: KuzzleRequest, trigger_events: bool, throttle: bool) -> KuzzleResponse:
+        """:meth:`execute` for a request with a trace: every event of its life cycle fired (listened
+        to or not) through the engine's traced dispatch; then, when the client asked, the hooks it
+        started are awaited (up to ``trace_patience`` seconds) and the trace stays on the request
+        (so in the envelope) only if ``may_trace`` allows it. ``on_trace`` gets every trace."""
+        trace = request.trace
+        assert trace is not None
+        slots = self.slots if throttle else UNLIMITED
+        if slots.free > 0:
+            slots.free -= 1
+        else:
+            try:
+                await slots.wait()
+            except errors.KuzzleError as refused:
+                request.set_error(refused)
+                request.trace = None
+                return self._respond(request)
+        entered = trace.enter()
+        try:
+            if trigger_events:
+                request = await self._life_cycle(request, self.events.traced(trace))
+            else:
+                await self._run_bare(request, None)
+        finally:
+            trace.leave(entered)
+            if slots.waiting:
+                slots.hand_over()
+            else:
+                slots.free += 1
+        if trace.asked:
+            await trace.settle(self.trace_patience)
+        trace.end()
+        if self.on_trace is not None:
+            self.on_trace(request, trace)
+        shown = trace.asked and (self.may_trace is None or self.may_trace(request))
+        request.trace = trace if shown else None
+        return self._respond(request)
+
+    def trace_every_request(self, on_trace: Callable[[KuzzleRequest, Trace], None]) -> None:
+        """Give every request a trace, handed to ``on_trace`` when done (telemetry); the envelope
+        still shows one only to a client that asked for it and may see it."""
+        self.on_trace = on_trace
+        # An execute of its own, so that a funnel without telemetry tests nothing more.
+        self.execute = self._execute_every_traced  # type: ignore[method-assign]
+
+    async def _execute_every_traced(
+        self, request: KuzzleRequest, trigger_events: bool = True, throttle: bool = True
+    ) -> KuzzleResponse:
+        if request.trace is None:
+            request.trace = Trace(asked=False)
+        return await Funnel.execute(self, request, trigger_events, throttle)
 
     def _respond(self, request: KuzzleRequest) -> KuzzleResponse:
         response = KuzzleResponse(request, node=self.node, stack=self.stack)
@@ -147,8 +212,8 @@ class Funnel:
         except Exception as error:
             request.set_error(error)
 
-    async def _life_cycle(self, request: KuzzleRequest) -> KuzzleRequest:
-        trigger = self.events.trigger
+    async def _life_cycle(self, request: KuzzleRequest, events: Events) -> KuzzleRequest:
+        trigger = events.trigger
         act: ActionDef | None = None
         try:
             request = await trigger("request:beforeExecution", request)
@@ -165,42 +230,42 @@ class Funnel:
         except Exception as error:
             # Nothing of the action ran: no error<Action>, no request:onError.
             request.set_error(error)
-            return await self._after_execution(request)
+            return await self._after_execution(events, request)
 
         try:
             request = await trigger("request:onExecution", request)
             generic = act.generic
             if generic is not None:
-                await generic.before(self.events, request)
+                await generic.before(events, request)
             request = await trigger(act.before, request)
             request.set_result(await _call(act, request), _status(request))
             request = await trigger(act.after, request)
             if generic is not None:
-                await generic.after(self.events, request)
+                await generic.after(events, request)
             request = await trigger("request:onSuccess", request)
         except Exception as error:
             request.set_error(error)
-            request = await self._recover(act.error, request)
+            request = await self._recover(events, act.error, request)
             if request.error is not None:
-                request = await self._recover("request:onError", request)
-        return await self._after_execution(request)
+                request = await self._recover(events, "request:onError", request)
+        return await self._after_execution(events, request)
 
-    async def _recover(self, event: str, request: KuzzleRequest) -> KuzzleRequest:
+    async def _recover(self, events: Events, event: str, request: KuzzleRequest) -> KuzzleRequest:
         # A pipe may clear the error (recovery) or raise a new one, which replaces it.
         try:
-            recovered: KuzzleRequest = await self.events.trigger(event, request)
+            recovered: KuzzleRequest = await events.trigger(event, request)
             return recovered
         except Exception as error:
             request.set_error(error)
             return request
 
-    async def _after_execution(self, request: KuzzleRequest) -> KuzzleRequest:
+    async def _after_execution(self, events: Events, request: KuzzleRequest) -> KuzzleRequest:
         if request.error is None:
             outcome: dict[str, Any] = {"request": request, "result": request.result, "success": True}
         else:
             outcome = {"request": request, "error": request.error, "success": False}
         try:
-            outcome = await self.events.trigger("request:afterExecution", outcome)
+            outcome = await events.trigger("request:afterExecution", outcome)
         except Exception as error:
             request.set_error(error)
             return request

@@ -50,6 +50,11 @@ class Listener:
         self.stats = HandlerStats()
 
     @property
+    def kind(self) -> str:
+        """``"pipe"`` or ``"hook"`` (its id says which)."""
+        return self.id.partition("-")[0]
+
+    @property
     def sort_key(self) -> tuple[int, int]:
         return (-self.priority, self.seq)
 

@@ -15,7 +15,7 @@ import asyncio
 import dataclasses
 from collections.abc import Callable, Coroutine
 from time import perf_counter
-from typing import Any
+from typing import Any, Protocol
 
 from kuzzle_events.core.backpressure import UNLIMITED, Slots
 from kuzzle_events.core.listeners import Call, Listener
@@ -23,12 +23,14 @@ from kuzzle_events.core.listeners import Call, Listener
 __all__ = [
     "NOTHING",
     "Chain",
+    "HookLauncher",
     "HookTasks",
     "PipeReturnedNone",
     "ignoring_payload",
     "run_chain",
     "run_hooks",
     "run_nothing",
+    "run_recorded",
     "timed",
     "with_arguments",
 ]
@@ -38,6 +40,12 @@ Failure = Callable[[str, tuple[Listener, ...], tuple[Call, ...], Exception], Bas
 SlowReport = Callable[[Listener, float], None]
 Runner = Callable[["Chain", Any, tuple[Any, ...]], Coroutine[Any, Any, Any]]
 HookRecord = tuple[Listener, str, float]  # the hook, the event fired, when (perf_counter; < 0: not a hook run)
+
+
+class HookLauncher(Protocol):
+    """What starts a chain's hooks: :class:`HookTasks`, or a traced request's launcher."""
+
+    def fire(self, hooks: tuple[Listener, ...], args: tuple[Any, ...], event: str) -> None: ...
 
 
 class PipeReturnedNone(Exception):
@@ -70,7 +78,11 @@ class Chain:
     slots: Slots = UNLIMITED
     fail: Failure | None = None
     slow: Callable[[Chain, float], None] | None = None
-    hook_tasks: HookTasks | None = None
+    hook_tasks: HookLauncher | None = None
+    # Durable hooks: their recorders, awaited in order once the pipes succeeded, and the runner of
+    # the rest of the chain (``run`` being :func:`run_recorded`).
+    records: tuple[Listener, ...] = ()
+    inner: Runner | None = None
     # A countdown picks the timed runs: it stays within small ints, which cost no allocation.
     left: int = dataclasses.field(init=False)  # runs before the next timed one
     cycles: int = dataclasses.field(init=False, default=0)  # timed runs so far
@@ -154,6 +166,19 @@ async def run_nothing(chain: Chain, payload: Any, rest: tuple[Any, ...]) -> Any:
     return payload
 
 
+async def run_recorded(chain: Chain, payload: Any, rest: tuple[Any, ...]) -> Any:
+    """The run of a chain with durable hooks: the rest of the chain (``chain.inner``), then each
+    durable hook's recorder awaited with the final payload, so that the event is recorded before
+    the trigger returns (each given the event's name, then the payload); a recorder's failure is
+    the trigger's."""
+    payload = await chain.inner(chain, payload, rest)  # type: ignore[misc]
+    args = (chain.event, payload, *rest)
+    for record in chain.records:
+        record.stats.calls += 1
+        await record.call(*args)
+    return payload
+
+
 def timed(pipe: Listener, slow: SlowReport, timeout: float, record: bool = True) -> Call:
     """``pipe`` timed: its duration recorded (``record``), ``slow`` called past its ``warn``; an
     awaited pipe is cancelled after ``timeout`` seconds when set (``TimeoutError(pipe)``)."""
@@ -223,6 +248,23 @@ class HookTasks(dict[asyncio.Task[Any], HookRecord]):
             self[task] = (hook, event, started)
             hook.stats.calls += 1
             task.add_done_callback(done)
+
+    def fire_watched(
+        self,
+        hooks: tuple[Listener, ...],
+        args: tuple[Any, ...],
+        event: str,
+        watch: Callable[[Listener, asyncio.Task[Any]], None],
+    ) -> None:
+        """:meth:`fire`, and ``watch(hook, task)`` for each task started (a traced request's)."""
+        create_task = asyncio.get_running_loop().create_task
+        started = perf_counter()
+        for hook in hooks:
+            task = create_task(hook.call(*args))
+            self[task] = (hook, event, started)
+            hook.stats.calls += 1
+            task.add_done_callback(self._done)
+            watch(hook, task)
 
     def track(self, work: Coroutine[Any, Any, Any], hook: Listener, event: str) -> None:
         """Run ``work`` on behalf of ``hook`` (not a run of it) as a task held like the hooks'."""

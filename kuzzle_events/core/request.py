@@ -9,6 +9,7 @@ from typing import Any, cast
 
 from kuzzle_events import errors
 from kuzzle_events.core import jsontext
+from kuzzle_events.core.traces import Trace, asks_trace
 
 __all__ = [
     "KuzzleRequest",
@@ -164,16 +165,19 @@ class RequestInput:
 
 
 class RequestResponse:
-    """How the answer is sent: ``raw`` skips the envelope; headers go to HTTP responses."""
+    """How the answer is sent: ``raw`` skips the envelope; headers go to HTTP responses;
+    ``no_result``: a null result is left out of the envelope (no ``result`` key), as Kuzzle's JSON
+    leaves out the result of an action that answers nothing (``index:create``)."""
 
     # No reference back to the request: a cycle would leave every request to the garbage
     # collector, whose full passes pause a busy server for tens of milliseconds.
-    __slots__ = ("status", "raw", "headers")
+    __slots__ = ("status", "raw", "headers", "no_result")
 
     def __init__(self) -> None:
         self.status = 102
         self.raw = False
         self.headers: dict[str, str] = {}
+        self.no_result = False
 
     def set_header(self, name: str, value: str) -> None:
         """Set a header, replacing any of the same name whatever its case."""
@@ -194,7 +198,9 @@ class KuzzleRequest:
     ``collection``, ``_id`` included) an argument.
     """
 
-    __slots__ = ("input", "context", "response", "result", "error", "id", "timestamp", "__dict__", "__weakref__")
+    __slots__ = (
+        "input", "context", "response", "result", "error", "id", "timestamp", "trace", "__dict__", "__weakref__",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -219,6 +225,9 @@ class KuzzleRequest:
         self.result: Any = None
         self.error: errors.KuzzleError | None = None
         self.timestamp = time.time_ns() // 1_000_000
+        # The trace the client asked for ("trace": true, left among the arguments as well); the
+        # funnel fills it (see core.traces).
+        self.trace: Trace | None = None if get("trace") is None or not asks_trace(get("trace")) else Trace()
         request_id = get("requestId")
         if type(request_id) is not str:
             request_id = str(uuid.uuid4()) if request_id is None else str(request_id)

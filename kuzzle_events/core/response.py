@@ -44,6 +44,8 @@ else:
 
 
 _ROOM = ',"room":'
+_RESULT = ',"result":'
+_TRACE = ',"trace":'
 # A lone surrogate, the one character a str can hold and UTF-8 cannot encode.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -177,7 +179,14 @@ class KuzzleResponse:
     def to_dict(self) -> dict[str, Any]:
         """The envelope as a dict (what ``app.sdk.query`` returns)."""
         head = self._head()
-        head["result"] = self.request.result if self.request.error is None else None
+        request = self.request
+        if request.error is not None:
+            head["result"] = None
+        elif request.result is not None or not request.response.no_result:
+            head["result"] = request.result
+        trace = request.trace
+        if trace is not None:
+            head["trace"] = trace.to_dict()
         return head
 
     def to_json(self, *, room: bool = False) -> str:
@@ -209,6 +218,7 @@ class KuzzleResponse:
         index = args.get("index")
         volatile = given.volatile
         headers = answer.headers
+        trace = request.trace  # only a request that asked for it, and may see it, has one
         return (
             f'{{"requestId":{request_id}'
             f',"status":{status if type(status) is int else dumps(status)}'
@@ -221,7 +231,8 @@ class KuzzleResponse:
             f',"headers":{dumps(envelope_headers(headers)) if headers else "{}"}'
             f',"node":{_value(self.node)},"deprecations":[]'
             f"{_ROOM + request_id if room else ''}"
-            f',"result":{result}}}'
+            f"{'' if answer.no_result and result == 'null' and error is None else _RESULT + result}"
+            f"{'}' if trace is None else _TRACE + dumps(trace.to_dict()) + '}'}"
         )
 
     def raw_body(self) -> tuple[bytes, str]:

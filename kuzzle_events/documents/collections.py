@@ -1,8 +1,9 @@
 """Indexes and collections in Django's database, with their mappings, settings and validation
 specifications: sync functions, one hop per action.
 
-Document writes call :func:`check_mapping` (a ``strict`` mapping, a write-blocked collection) and
-:func:`validate_document` (the collection's specifications) before they store a document.
+What a collection asks of the documents written to it is :class:`~kuzzle_events.documents.rules.WriteRules`,
+which :mod:`kuzzle_events.documents.writes` builds once per request; :func:`check_mapping`,
+:func:`validate_document` and :func:`with_defaults` ask it for one document.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from kuzzle_events import errors
 from kuzzle_events.documents import mappings as mapping
 from kuzzle_events.documents import specifications as specs
 from kuzzle_events.documents.filters import compile_filter
+from kuzzle_events.documents.rules import WriteRules
 from kuzzle_events.models import Collection, Document, Index
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "search_specifications",
     "check_mapping",
     "validate_document",
+    "validation_report",
     "with_defaults",
 ]
 
@@ -330,14 +333,9 @@ def check_mapping(index: str, name: str, source: dict[str, Any], *, row: Collect
 
     ``row``: the collection, when the caller has it already (no query then).
     """
-    row = row or find_collection(index, name)
-    blocks = row.settings.get("index", {}).get("blocks", {}) or row.settings.get("blocks", {})
-    if str(blocks.get("write", "false")).lower() == "true":
-        reason = f"index [{index}:{name}] blocked by: [FORBIDDEN/8/index write (api)];"
-        raise errors.get("services.storage.unexpected_bad_request", reason)
-    refused = mapping.unknown_field(row.mappings, source)
-    if refused is not None:
-        raise errors.get("services.storage.strict_mapping_rejection", refused, index, name)
+    rules = WriteRules.of(row or find_collection(index, name))
+    rules.check_writable()
+    rules.check_mapping(source)
 
 
 def validate_document(
@@ -349,15 +347,17 @@ def validate_document(
     ``validation.check.failed_field`` / ``failed_document``); ``document:validate`` answers
     ``specifications.error_messages(problems)``.
     """
-    row = row or find_collection(index, name)
-    spec = row.specifications
-    if not spec:
-        return []
-    problems = specs.document_errors(spec, source)
-    validators = spec.get("validators")
-    if validators and not compile_filter({"and": validators}, "validators")("", source):
-        problems.append((None, "The document does not match validation filters."))
-    return problems
+    return WriteRules.of(row or find_collection(index, name)).problems("", source)
+
+
+def validation_report(index: str, name: str, key: str, source: dict[str, Any]) -> dict[str, Any]:
+    """What ``document:validate`` answers: ``{"errorMessages": {...}, "valid": bool}``.
+
+    As in Kuzzle, a collection without specifications (or no collection at all) accepts anything.
+    """
+    row = Collection.objects.filter(index_id=index, name=name).first()
+    problems = WriteRules.of(row).problems(key, source) if row is not None else []
+    return {"errorMessages": specs.error_messages(problems), "valid": not problems}
 
 
 def with_defaults(
@@ -365,7 +365,5 @@ def with_defaults(
 ) -> dict[str, Any]:
     """``source`` with the ``defaultValue`` of its specified fields that are null (or, unless
     ``update``, missing), as Kuzzle fills them in before a write."""
-    row = row or find_collection(index, name)
-    if not row.specifications:
-        return source
-    return specs.apply_defaults(specs.structure(row.specifications), source, update=update)
+    fields = WriteRules.of(row or find_collection(index, name)).fields
+    return source if fields is None else specs.apply_defaults(fields, source, update=update)

@@ -16,7 +16,7 @@ from django.db.models.fields.json import KeyTextTransform, KeyTransform, compile
 from django.db.models.functions import Cast, Coalesce
 from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, In, IsNull, LessThan, LessThanOrEqual
 
-__all__ = ["COLUMNS", "Field", "field", "NONE", "comparison"]
+__all__ = ["COLUMNS", "Field", "Unindexed", "field", "NONE", "comparison"]
 
 # Metadata live in columns of their own; Kuzzle's names for them.
 COLUMNS: dict[str, tuple[str, type]] = {
@@ -217,6 +217,26 @@ class Column(Field):
         if strings_only and self.kind is not str:
             return NONE
         return self._present() & Q(lookup(self.text(), Value(pattern)))
+
+
+class Unindexed(Field):
+    """A field the collection's mapping keeps out of the index (undeclared under ``dynamic: false``):
+    no condition on it matches, as in Elasticsearch (so a negation of one matches every document)."""
+
+    def equals(self, value: Any) -> Q:
+        return NONE
+
+    def equals_any(self, values: list[Any]) -> Q:
+        return NONE
+
+    def range(self, bounds: dict[str, Any]) -> Q:
+        return NONE
+
+    def exists(self) -> Q:
+        return NONE
+
+    def text_condition(self, lookup: type, pattern: Any, *, strings_only: bool) -> Q:
+        return NONE
 
 
 def field(name: str, postgres: bool) -> Field:

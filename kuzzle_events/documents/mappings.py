@@ -1,9 +1,10 @@
 """Elasticsearch's collection mappings as Kuzzle checks them, and what ``dynamic`` means for a document.
 
-Documents are stored as JSON whatever their mapping says, and every field is searchable; the
-mapping decides which documents are refused: under ``dynamic: "strict"``, one with a field the
-mapping does not declare is (``services.storage.strict_mapping_rejection``). ``dynamic: false``
-(and ``true``) keep such fields.
+Documents are stored as JSON whatever their mapping says; the mapping decides which documents are
+refused: under ``dynamic: "strict"``, one with a field the mapping does not declare is
+(``services.storage.strict_mapping_rejection``). ``dynamic: false`` (and ``true``) keep such fields,
+but under ``dynamic: false`` they are not indexed: a search on one matches nothing
+(:func:`is_indexed`), as a field declared with ``index: false`` or ``enabled: false``.
 """
 
 from __future__ import annotations
@@ -146,6 +147,8 @@ def is_indexed(mappings: dict[str, Any], path: str) -> bool:
         declared = mapping.get("properties", {}).get(part)
         if declared is None:
             return dynamic != "false"
+        if not isinstance(declared, dict) or declared.get("enabled") is False or declared.get("index") is False:
+            return False  # Elasticsearch keeps such a field (or object) in the source only
         mapping = declared
         dynamic = str(mapping.get("dynamic", dynamic))
     return True

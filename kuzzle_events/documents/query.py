@@ -23,7 +23,8 @@ from django.db.models import Case, IntegerField, Q, Value, When
 from django.db.models.lookups import GreaterThanOrEqual, IRegex, Regex
 
 from kuzzle_events import errors
-from kuzzle_events.documents.fields import NONE, Field, field
+from kuzzle_events.documents.fields import COLUMNS, NONE, Field, Unindexed, field
+from kuzzle_events.documents.mappings import is_indexed
 
 __all__ = ["Translator", "ES_KEYWORDS"]
 
@@ -79,12 +80,16 @@ def _regex_literal(text: str) -> str:
 class Translator:
     """Translates search bodies for one database vendor (``connection.vendor``)."""
 
-    def __init__(self, vendor: str) -> None:
+    def __init__(self, vendor: str, mappings: dict[str, Any] | None = None) -> None:
         self.postgres = vendor == "postgresql"
+        # The collection's mapping decides which fields are indexed; None: every field is.
+        self.mappings = mappings
 
     def field(self, name: Any, where: str) -> Field:
         if not isinstance(name, str) or not name:
             raise _invalid(where, "a field name")
+        if self.mappings and name not in COLUMNS and not is_indexed(self.mappings, name):
+            return Unindexed(name.split("."), self.postgres)
         return field(name, self.postgres)
 
     def query(self, clause: Any, where: str = "body.query") -> Q | None:

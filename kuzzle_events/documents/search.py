@@ -29,7 +29,17 @@ from kuzzle_events.documents.storage import _collection
 from kuzzle_events.models import Collection, Document, ScrollCursor
 from kuzzle_events.security.tokens import now_ms, parse_duration
 
-__all__ = ["FETCH_LIMIT", "SCROLL_TTL", "MAX_SCROLL_DURATION", "prepare", "search", "count", "scroll", "select"]
+__all__ = [
+    "FETCH_LIMIT",
+    "SCROLL_TTL",
+    "MAX_SCROLL_DURATION",
+    "prepare",
+    "search",
+    "count",
+    "scroll",
+    "scroll_duration",
+    "select",
+]
 
 # Kuzzle's defaults: limits.documentsFetchCount, services.storageEngine.defaults.scrollTTL and
 # services.storageEngine.maxScrollDuration.
@@ -84,8 +94,31 @@ def _postgres() -> bool:
 
 
 def _matching(target: Collection, query: Any, postgres: bool) -> QuerySet[Document]:
-    condition = Translator("postgresql" if postgres else "sqlite").query(query)
+    condition = Translator("postgresql" if postgres else "sqlite", target.mappings).query(query)
     return _narrowed(Document.objects.filter(collection=target), condition)
+
+
+def _matching_in(targets: list[Collection], query: Any, postgres: bool) -> QuerySet[Document]:
+    """The documents of several collections matching ``query``: one condition per collection, as
+    each collection's mapping decides which of its fields are indexed."""
+    if len(targets) == 1:
+        return _matching(targets[0], query, postgres)
+    vendor = "postgresql" if postgres else "sqlite"
+    either = Q(pk__in=[])
+    for target in targets:
+        condition = Translator(vendor, target.mappings).query(query)
+        either |= Q(collection=target) if condition is None else Q(collection=target) & condition
+    return Document.objects.filter(either)
+
+
+def _collections(targets: list[tuple[str, str]]) -> list[Collection]:
+    """The collections named by ``(index, collection)`` pairs, each once, in the order given; the
+    storage's error for the first one missing."""
+    found: dict[tuple[str, str], Collection] = {}
+    for pair in targets:
+        if pair not in found:
+            found[pair] = _collection(*pair)
+    return list(found.values())
 
 
 def _narrowed(documents: QuerySet[Document], condition: Q | None) -> QuerySet[Document]:
@@ -109,14 +142,23 @@ def _page(documents: QuerySet[Document], keys: list[SortKey], postgres: bool, st
     return list(ordered[start : start + size])
 
 
-def _hits(rows: list[Any], target: Collection) -> list[dict[str, Any]]:
-    index, name = target.index_id, target.name
-    return [{**row.to_kuzzle(), "_score": 1, "index": index, "collection": name} for row in rows]
+def _hits(rows: list[Any], targets: list[Collection]) -> list[dict[str, Any]]:
+    names = {t.pk: (t.index_id, t.name) for t in targets}
+    hits = []
+    for row in rows:
+        index, name = names[row.collection_id]
+        hits.append({**row.to_kuzzle(), "_score": 1, "index": index, "collection": name})
+    return hits
 
 
 def _position(row: Any, keys: list[SortKey]) -> list[Any]:
     """Where a page ends: the sort values of its last document, then its id."""
     return [getattr(row, f"_s{i}") if k.name is not None else None for i, k in enumerate(keys)] + [row.key]
+
+
+def scroll_duration(value: Any) -> int:
+    """A scroll's TTL in milliseconds (Kuzzle's default when ``None``), checked as Kuzzle does."""
+    return _ttl(value)
 
 
 def _ttl(value: Any) -> int:
@@ -141,9 +183,14 @@ def search(
     start: int = 0,
     size: int = 10,
     scroll_ttl: str | None = None,
+    targets: list[tuple[str, str]] | None = None,
 ) -> dict[str, Any]:
     """A page of the documents matching ``body``, Kuzzle's result: ``hits``, ``total``, and
-    ``aggregations``, ``scrollId`` and ``remaining`` when asked for."""
+    ``aggregations``, ``scrollId`` and ``remaining`` when asked for.
+
+    ``targets``: ``(index, collection)`` pairs to search all at once instead (Kuzzle's multi-target
+    search); each hit names its index and collection.
+    """
     prepared = prepare(body, lang)
     if start < 0 or size < 0:
         raise errors.get("api.assert.invalid_argument", "from/size", "positive integers")
@@ -153,8 +200,8 @@ def search(
     if ttl is not None and size == 0:
         raise errors.get("api.assert.invalid_argument", "size", "a positive size with scroll")
     postgres = _postgres()
-    target = _collection(index, collection)
-    documents = _matching(target, prepared["query"], postgres)
+    collections = _collections(targets or [(index, collection)])
+    documents = _matching_in(collections, prepared["query"], postgres)
     keys = parse_sort(prepared["sort"])
     matching = documents
     if prepared["search_after"] is not None:
@@ -162,17 +209,20 @@ def search(
     rows = _page(documents, keys, postgres, start, size) if size else []
     # A first page that is not full holds every match: no COUNT needed.
     whole = start == 0 and len(rows) < size and prepared["search_after"] is None
-    result: dict[str, Any] = {"hits": _hits(rows, target), "total": len(rows) if whole else matching.count()}
+    result: dict[str, Any] = {"hits": _hits(rows, collections), "total": len(rows) if whole else matching.count()}
     if "aggregations" in prepared:
         result["aggregations"] = aggregate(matching, prepared["aggregations"], postgres)
     if ttl is not None:
         now = now_ms()
         ScrollCursor.objects.filter(expires_at__lte=now).delete()
         scroll_id = secrets.token_urlsafe(24)
+        search = {"query": prepared["query"], "sort": prepared["sort"]}
+        if len(collections) > 1:
+            search["targets"] = [t.pk for t in collections]  # the cursor's collection is the first
         ScrollCursor.objects.create(
             digest=_digest(scroll_id),
-            collection=target,
-            search={"query": prepared["query"], "sort": prepared["sort"]},
+            collection=collections[0],
+            search=search,
             after=_position(rows[-1], keys) if rows else [],
             size=size,
             total=result["total"],
@@ -203,9 +253,12 @@ def scroll(scroll_id: Any, scroll_ttl: str | None = None) -> dict[str, Any]:
         )
         if cursor is None:
             raise errors.get("services.storage.unknown_scroll_id")
-        target = cursor.collection
+        collections = [cursor.collection]
+        if cursor.search.get("targets"):
+            by_pk = Collection.objects.in_bulk(cursor.search["targets"])
+            collections = [by_pk[pk] for pk in cursor.search["targets"] if pk in by_pk]
         keys = parse_sort(cursor.search.get("sort"))
-        documents = _matching(target, cursor.search.get("query"), postgres)
+        documents = _matching_in(collections, cursor.search.get("query"), postgres)
         if cursor.after:
             position = list(cursor.after)
             documents = _narrowed(documents, after(keys, position[:-1], postgres, tie_break=position[-1]))
@@ -219,7 +272,7 @@ def scroll(scroll_id: Any, scroll_ttl: str | None = None) -> dict[str, Any]:
             cursor.expires_at = now + ttl
             cursor.save(update_fields=["fetched", "after", "expires_at"])
     return {
-        "hits": _hits(rows, target),
+        "hits": _hits(rows, collections),
         "total": cursor.total,
         "remaining": max(cursor.total - cursor.fetched, 0),
         "scrollId": scroll_id,

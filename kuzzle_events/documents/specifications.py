@@ -17,7 +17,16 @@ from urllib.parse import urlparse
 
 from kuzzle_events import errors
 
-__all__ = ["Problem", "format_errors", "structure", "document_errors", "apply_defaults", "error_messages", "failure"]
+__all__ = [
+    "Problem",
+    "format_errors",
+    "structure",
+    "document_errors",
+    "tree_errors",
+    "apply_defaults",
+    "error_messages",
+    "failure",
+]
 
 # type -> allowed typeOptions
 _TYPES: dict[str, tuple[str, ...]] = {
@@ -170,8 +179,13 @@ Problem = tuple[list[str] | None, str]
 
 def document_errors(spec: dict[str, Any], source: dict[str, Any]) -> list[Problem]:
     """Why ``source`` does not satisfy ``spec``'s fields, ``[]`` if it does."""
+    return tree_errors(structure(spec), bool(spec.get("strict")), source)
+
+
+def tree_errors(tree: dict[str, Any], strict: bool, source: dict[str, Any]) -> list[Problem]:
+    """Why ``source`` does not satisfy the fields ``tree`` (:func:`structure`), ``[]`` if it does."""
     problems: list[Problem] = []
-    _check_level(structure(spec), source, bool(spec.get("strict")), [], problems)
+    _check_level(tree, source, strict, [], problems)
     return problems
 
 
@@ -234,9 +248,14 @@ def apply_defaults(tree: dict[str, Any], source: dict[str, Any], *, update: bool
                 ]
             elif isinstance(present, dict):
                 result[name] = apply_defaults(field["children"], present, update=update)
-        elif "defaultValue" in field and (present is None and (name in result or not update)):
+        # Kuzzle skips a default that JavaScript reads as false (0, "", false).
+        elif _truthy(field.get("defaultValue")) and (present is None and (name in result or not update)):
             result[name] = field["defaultValue"]
     return result
+
+
+def _truthy(value: Any) -> bool:
+    return value is not None and value is not False and value != 0 and value != ""
 
 
 def error_messages(problems: list[Problem]) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from kuzzle_events import errors
+from kuzzle_events.documents.rules import WriteRules
 from kuzzle_events.documents.search import select
 from kuzzle_events.documents.storage import _collection, _unstorable
 from kuzzle_events.models import Collection, Document
@@ -26,6 +27,9 @@ __all__ = ["Operation", "apply", "merge", "remove_fields", "delete_matching", "u
 Operation = dict[str, Any]
 """``{"kind", "_id", "body", "default", "fields", "info", "default_info"}``.
 
+``validate``: check the collection's specifications and fill in their defaults first (the writes
+Kuzzle validates: ``create``, ``createOrReplace``, ``replace``, ``update``); every write is checked
+against the mapping's ``strict`` levels and the collection's write block.
 ``default_wins``: a created upsert's ``default`` overrides its changes (``mUpsert``, as Kuzzle's).
 ``info`` is the ``_kuzzle_info`` to write: for ``create``, ``createOrReplace`` and ``replace`` the
 whole of it (None: none at all); for ``update``, ``upsert`` and ``deleteFields`` the keys merged into
@@ -74,9 +78,12 @@ def _missing(key: str, target: Collection) -> errors.KuzzleError:
     return errors.get("services.storage.not_found", key, target.index_id, target.name)
 
 
-def _one(target: Collection, rows: dict[str, Document | None], op: Operation, now: int) -> dict[str, Any]:
+def _one(
+    target: Collection, rules: WriteRules, rows: dict[str, Document | None], op: Operation, now: int
+) -> dict[str, Any]:
     kind = op["kind"]
     key = op.get("_id") or uuid.uuid4().hex
+    rules.check_writable()
     if key not in rows:
         rows[key] = Document.objects.select_for_update().filter(collection=target, key=key).first()
     row = rows[key]
@@ -93,6 +100,11 @@ def _one(target: Collection, rows: dict[str, Document | None], op: Operation, no
         raise _missing(key, target)
     previous = None if row is None else row.source
     body = op.get("body") or {}
+    if op.get("validate") and kind in (*_REPLACING, "update"):
+        # Kuzzle checks an update's changes merged into the document, then fills in the defaults.
+        updating = kind == "update"
+        whole = merge(previous or {}, body) if updating else body
+        body = rules.validated(key, body, whole, update=updating)
     if kind in _REPLACING:
         source = body
     elif kind == "deleteFields":
@@ -105,6 +117,7 @@ def _one(target: Collection, rows: dict[str, Document | None], op: Operation, no
     refused = _unstorable(source)
     if refused is not None:
         raise refused
+    rules.check_mapping(source)
     created = row is None
     if created:
         row = Document(collection=target, key=key, version=0)
@@ -128,13 +141,14 @@ def apply(index: str, collection: str, operations: list[Operation]) -> list[dict
     outcomes: list[dict[str, Any]] = []
     with transaction.atomic():
         target = _collection(index, collection)
+        rules = WriteRules.of(target)
         keys = [op["_id"] for op in operations if isinstance(op.get("_id"), str)]
         rows: dict[str, Document | None] = dict.fromkeys(keys)
         rows.update({d.key: d for d in Document.objects.select_for_update().filter(collection=target, key__in=keys)})
         for op in operations:
             try:
                 with transaction.atomic():
-                    outcomes.append(_one(target, rows, op, now))
+                    outcomes.append(_one(target, rules, rows, op, now))
             except errors.KuzzleError as error:
                 rows.pop(op.get("_id") or "", None)  # read again: its savepoint was rolled back
                 outcomes.append({"error": error})

@@ -188,6 +188,8 @@ ERROR_TABLE: dict[str, Row] = {
     'services.storage.not_found': (0x0101000b, NotFoundError, 'Document "%s" not found in "%s":"%s".'),
     'services.storage.scroll_duration_too_great': (0x0101002c, BadRequestError, 'Scroll duration "%s" is too great.'),
     'services.storage.search_as_an_id': (0x0101000f, BadRequestError, '_search is not a valid document identifier'),
+    'services.storage.invalid_multi_index_collection_usage': (0x01010031, BadRequestError, 'Searches on multiple collections should be achieved with the "targets" argument who contains list of indexes and collections to search within.'),
+    'services.storage.invalid_target_format': (0x01010032, BadRequestError, 'The %s ("%s") contains invalid characters ",+*" or is equal to "_all" which is forbidden'),
     'services.storage.strict_mapping_rejection': (0x0101002b, BadRequestError, 'Cannot create document. Field "%s" is not present in collection "%s:%s" strict mapping'),
     'services.storage.unexpected_bad_request': (0x01010021, BadRequestError, '%s'),
     'services.storage.unexpected_error': (0x01010023, ExternalServiceError, '%s'),

@@ -28,7 +28,8 @@ from kuzzle_events import __version__, errors
 from kuzzle_events.core.catalog import check_listener
 from kuzzle_events.core.controllers import Controller
 from kuzzle_events.core.request import KuzzleRequest
-from kuzzle_events.plugins import PLUGIN_NAME, Plugin
+from kuzzle_events.durable.hooks import DEFAULT_BACKOFF, DEFAULT_RETRIES
+from kuzzle_events.plugins import PLUGIN_NAME, Listener, Plugin
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
@@ -104,7 +105,7 @@ class Declared:
     """What a plugin brings, resolved and checked but not registered."""
 
     controllers: dict[str, dict[str, Any]]  # "<plugin-name>/<controller>" -> definition
-    listeners: list[tuple[str, str, int, Callable[..., Any]]]  # (kind, event, priority, function)
+    listeners: list[Listener]  # (kind, event, priority, function, options)
 
 
 class PluginManager:
@@ -224,8 +225,11 @@ class PluginManager:
             loaded.controllers.append(full)
             for act in app.controller.controllers[full].actions.values():
                 loaded.routes.extend(f"{r.verb.upper()} {r.path}" for r in act.routes)
-        for kind, event, priority, fn in declared.listeners:
-            app._add_listener(kind, event, fn, priority, name, warn_time)
+        for kind, event, priority, fn, options in declared.listeners:
+            if options.get("durable"):
+                app.durable.register(event, fn, name, priority, options["retries"], options["backoff"])
+            else:
+                app._add_listener(kind, event, fn, priority, name, warn_time)
             (loaded.pipes if kind == "pipe" else loaded.hooks).append(event)
 
     def describe(self) -> dict[str, Any]:
@@ -264,13 +268,16 @@ def _check_plugin(plugin: Any, taken: set[str]) -> str:
 def _declared(plugin: Any, name: str) -> Declared:
     """The plugin's controllers and listeners as it declares them now, resolved and checked."""
     controllers = {f"{name}/{c}": d for c, d in _controller_definitions(plugin, name).items()}
-    listeners: list[tuple[str, str, int, Callable[..., Any]]] = []
+    listeners: list[Listener] = []
     for kind, table in (("pipe", getattr(plugin, "pipes", {}) or {}), ("hook", getattr(plugin, "hooks", {}) or {})):
         for event, handlers in table.items():
             for handler in handlers if isinstance(handlers, list) else [handlers]:
-                listeners.append((kind, event, 0, _resolve(plugin, handler, name, f"{kind} on {event}")))
+                options: dict[str, Any] = {}
+                if kind == "hook" and isinstance(handler, dict):
+                    handler, options = _durable_entry(handler, name, event)
+                listeners.append((kind, event, 0, _resolve(plugin, handler, name, f"{kind} on {event}"), options))
     listeners.extend(plugin.marked_listeners() if isinstance(plugin, Plugin) else ())
-    for kind, event, _priority, fn in listeners:
+    for kind, event, _priority, fn, _options in listeners:
         try:
             check_listener(kind, event, fn)
         except errors.KuzzleError as error:
@@ -303,6 +310,26 @@ def _check_manifest(plugin: Any, manifest: dict[str, Any]) -> str:
             "plugin.manifest.version_mismatch",
         )
     return name
+
+
+def _durable_entry(entry: dict[str, Any], name: str, event: str) -> tuple[Any, dict[str, Any]]:
+    """``{"handler": ..., "durable": True, "retries": 5, "backoff": 1.0}`` of a ``hooks`` dict:
+    the handler and its options."""
+    unknown = set(entry) - {"handler", "durable", "retries", "backoff"}
+    if "handler" not in entry or unknown:
+        raise errors.PluginImplementationError(
+            f'Plugin "{name}": a hook on {event} written as a dict takes "handler" and "durable", "retries", '
+            f'"backoff" ({entry!r}).',
+            "plugin.assert.invalid_hook",
+        )
+    if not entry.get("durable"):
+        return entry["handler"], {}
+    options = {
+        "durable": True,
+        "retries": entry.get("retries", DEFAULT_RETRIES),
+        "backoff": entry.get("backoff", DEFAULT_BACKOFF),
+    }
+    return entry["handler"], options
 
 
 def _resolve(plugin: Any, handler: Any, name: str, what: str) -> Callable[..., Any]:

@@ -31,41 +31,15 @@ __all__ = ["Realtime", "GROUP"]
 
 GROUP = "kuzzle_events.realtime"
 Sender = Callable[[str], Awaitable[None]]
-# What a document notification's ``action`` says, by the API action that caused it: Kuzzle names
-# the change made to each document, not the action (an ``mDelete`` notifies each document as a
-# ``delete``; a ``createOrReplace`` as a ``create`` or a ``replace``, whichever it was).
-_CHANGES = {
-    "create": "create",
-    "mCreate": "create",
-    "replace": "replace",
-    "mReplace": "replace",
-    "update": "update",
-    "mUpdate": "update",
-    "updateByQuery": "update",
-    "deleteFields": "update",
-    "delete": "delete",
-    "mDelete": "delete",
-    "deleteByQuery": "delete",
+# The action a document's notification names (Kuzzle's notifier): (if it was created, otherwise).
+_NOTIFIED: dict[str, tuple[str, str]] = {
+    **dict.fromkeys(("create", "mCreate"), ("create", "create")),
+    **dict.fromkeys(("createOrReplace", "mCreateOrReplace", "write", "mWrite"), ("create", "replace")),
+    **dict.fromkeys(("replace", "mReplace"), ("replace", "replace")),
+    **dict.fromkeys(("update", "mUpdate", "updateByQuery", "deleteFields"), ("update", "update")),
+    **dict.fromkeys(("upsert", "mUpsert"), ("create", "update")),
+    **dict.fromkeys(("delete", "mDelete", "deleteByQuery"), ("delete", "delete")),
 }
-# Actions whose change depends on whether the document existed: (when created, otherwise).
-_CREATED_OR = {
-    "createOrReplace": "replace",
-    "mCreateOrReplace": "replace",
-    "write": "replace",
-    "mWrite": "replace",
-    "upsert": "update",
-    "mUpsert": "update",
-}
-
-
-def change_of(action: str, document: dict[str, Any]) -> str:
-    """The change Kuzzle's notification names for ``document``, written by the API ``action``."""
-    otherwise = _CREATED_OR.get(action)
-    if otherwise is not None:
-        return "create" if document.get("created") else otherwise
-    return _CHANGES.get(action, action)
-
-
 _OUTAGE = "notifications to and from other processes wait for it; this one's subscribers are still notified"
 
 
@@ -281,8 +255,14 @@ class Realtime:
     async def document_changed(
         self, request: KuzzleRequest, index: str, collection: str, action: str, documents: builtins.list[dict[str, Any]]
     ) -> None:
-        """Notify subscribers of documents written or deleted by a ``document`` action."""
-        event = "delete" if _CHANGES.get(action) == "delete" else "write"
+        """Notify subscribers of documents written or deleted by a ``document`` (or ``bulk``) action.
+
+        Each document's notification names what happened to it, as Kuzzle's do: ``create``,
+        ``replace``, ``update`` or ``delete`` (an ``upsert`` that created its document: ``create``).
+        """
+        when_created, otherwise = _NOTIFIED.get(action, (action, action))
+        event = "delete" if otherwise == "delete" else "write"
+        documents = [{**d, "action": when_created if d.get("created") else otherwise} for d in documents]
         message = _document_message(request, index, collection, "document", action, event, documents)
         await self._broadcast(message)
 
@@ -296,7 +276,7 @@ class Realtime:
 
     async def _deliver(self, message: dict[str, Any]) -> None:
         # What every notification of this message says, whoever it is sent to.
-        common = {key: message[key] for key in ("index", "collection", "volatile")}
+        common = {key: message[key] for key in ("index", "collection", "action", "volatile")}
         common["node"] = self._app.config.NODE
         # The protocol of the request that caused it, as in Kuzzle's notifications.
         common["protocol"] = message.get("protocol", "websocket")
@@ -309,14 +289,11 @@ class Realtime:
                 count = message.get("count")
                 if count is None:
                     count = self._local_count(message["roomId"])
-                text = user_notification(
-                    channel=channel, user=message["user"], count=count, action=message["action"], **common
-                )
+                text = user_notification(channel=channel, user=message["user"], count=count, **common)
                 # The connection that joined or left is not told about itself.
                 texts.extend((c, text) for c in members if c != message["connection"])
         else:
             for document in message["documents"]:
-                action = change_of(message["action"], document)
                 if message["event"] == "delete":
                     # A deleted document leaves the rooms it matched: scope "out".
                     source, previous = None, document.get("_source")
@@ -330,10 +307,9 @@ class Realtime:
                         controller=message["controller"],
                         event=message["event"],
                         scope=scope,
-                        document={"_id": document.get("_id"), "_source": document.get("_source")},
+                        document=document,
                         request_id=message["requestId"],
-                        action=action,
-                        **common,
+                        **{**common, "action": document.get("action", common["action"])},
                     )
                     texts.extend((c, text) for c in members)
         for connection_id, text in texts:

@@ -134,6 +134,13 @@ class Rooms:
         ]
 
 
+def _result(document: dict[str, Any]) -> dict[str, Any]:
+    result = {"_id": document.get("_id"), "_source": document.get("_source")}
+    if "_updatedFields" in document:  # an update's changed fields (dotted paths), as Kuzzle 2.56 sends
+        result["_updatedFields"] = document["_updatedFields"]
+    return result
+
+
 def document_notification(
     *,
     channel: str,
@@ -165,7 +172,7 @@ def document_notification(
             "state": "done",
             "event": event,
             "type": "document",
-            "result": {"_id": document.get("_id"), "_source": document.get("_source")},
+            "result": _result(document),
             "room": channel,
             "node": node,
         },

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -23,7 +23,7 @@ from kuzzle_events.security import lockout
 from kuzzle_events.security.cookies import cookie_token, wants_cookie
 from kuzzle_events.security.lockout import Lockout
 from kuzzle_events.security.ratelimit import LoginsPerSecond
-from kuzzle_events.security.rights import LocalChanges, Rights
+from kuzzle_events.security.rights import TRACE_RIGHT, LocalChanges, Rights
 from kuzzle_events.security.tokens import AuthToken, decode
 
 if TYPE_CHECKING:
@@ -114,7 +114,7 @@ class Security:
         loading = self._loading
         loop = asyncio.get_running_loop()
         if loading is None or loading.done() or loading.get_loop() is not loop:
-            loading = self._loading = loop.create_task(self._reload(None))
+            loading = self._loading = loop.create_task(self._reload_with_switches())
             loading.add_done_callback(self._reloaded)
         return loading
 
@@ -131,6 +131,16 @@ class Security:
             # reload get the error themselves.
             self._fresh_until = time.monotonic() + self._app.config.SECURITY_CACHE_TTL
             self._app.log.warning("kuzzle_events: reloading rights failed: %s", task.exception())
+
+    async def _reload_with_switches(self) -> None:
+        await self._reload(None)
+        # The same periodic check reads the listener switches other processes set: a process with
+        # traffic follows them within SECURITY_CACHE_TTL even when nothing watches them for it
+        # (servers without ASGI lifespan: WSGI, daphne).
+        try:
+            await self._app.switches.load()
+        except errors.KuzzleError as error:
+            self._app.log.warning("kuzzle_events: reading the listener switches failed: %s", error)
 
     async def _reload(self, seen_version: int | None) -> None:
         generation = LocalChanges.count
@@ -233,6 +243,16 @@ class Security:
             self._refuse(request, act)
         return None
 
+    def may_trace(self, request: KuzzleRequest) -> bool:
+        """Whether the caller of a finished request may see its trace: the ``server:trace`` right
+        (a pseudo-action, granted as any action: admins have it, the base roles not). The server's
+        own requests may."""
+        context = request.context
+        if not context.check_rights and context.token is None:
+            return True
+        rights = self._rights
+        return rights is not None and rights.allows(context.user.profile_ids, *TRACE_RIGHT)
+
     def _read_cookie(self, request: KuzzleRequest, act: ActionDef) -> bool:
         """Kuzzle's cookie authentication: the ``authToken`` cookie stands for the request's token.
 
@@ -287,5 +307,24 @@ def _allowed(rights: Rights, request: KuzzleRequest, act: ActionDef) -> bool:
     if rights.restrictions:
         # Some policies are restricted to indexes: where the request acts matters.
         args = request.input.args
+        if args.get("targets"):
+            return _targets_allowed(rights, profile_ids, request, act)
         return rights.allows(profile_ids, act.controller, act.name, args.get("index"), args.get("collection"))
     return rights.allows(profile_ids, act.controller, act.name)
+
+
+def _targets_allowed(rights: Rights, profile_ids: Sequence[str], request: KuzzleRequest, act: ActionDef) -> bool:
+    """A request on ``targets`` (a multi-target search): as Kuzzle, each of its collections must be
+    allowed; a target without an index or collections is left to the action, which refuses it."""
+    try:
+        targets = request.get_array("targets")
+    except errors.KuzzleError:
+        targets = []
+    if not rights.allows(profile_ids, act.controller, act.name):
+        return False
+    return all(
+        rights.allows(profile_ids, act.controller, act.name, target["index"], collection)
+        for target in targets
+        if isinstance(target, dict) and target.get("index") and isinstance(target.get("collections"), list)
+        for collection in target["collections"]
+    )

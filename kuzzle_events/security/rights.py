@@ -15,6 +15,8 @@ from kuzzle_events import errors
 
 __all__ = [
     "DEFAULT_ROLES",
+    "PSEUDO_ACTIONS",
+    "TRACE_RIGHT",
     "DEFAULT_PROFILES",
     "role_allows",
     "validate_role",
@@ -49,6 +51,11 @@ DEFAULT_ROLES: dict[str, dict[str, Any]] = {
     },
 }
 DEFAULT_PROFILES: dict[str, list[str]] = {name: [name] for name in DEFAULT_ROLES}
+
+# Rights that are not API actions, granted in roles as actions are (``{"server": {"actions":
+# {"trace": true}}}``): seeing one's requests' traces (X-Kuzzle-Trace: 1, "trace": true).
+TRACE_RIGHT = ("server", "trace")
+PSEUDO_ACTIONS: dict[str, tuple[str, ...]] = {"server": ("trace",)}
 
 
 def _lookup(actions: Any, action: str) -> bool | None:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # for type checkers; at run time, __getattr__ below
     from kuzzle_events.testing.apps import started_app, wait_for_hooks
     from kuzzle_events.testing.client import KuzzleClient, WebSocketSession
+    from kuzzle_events.testing.durable import run_durable_hooks
     from kuzzle_events.testing.events import EventLog, Fired, capture_events
     from kuzzle_events.testing.listeners import temporary_hook, temporary_pipe
 
@@ -35,6 +36,7 @@ __all__ = [
     "KuzzleClient",
     "WebSocketSession",
     "capture_events",
+    "run_durable_hooks",
     "started_app",
     "temporary_hook",
     "temporary_pipe",
@@ -47,6 +49,7 @@ _WHERE = {
     "capture_events": "events",
     "KuzzleClient": "client",
     "WebSocketSession": "client",
+    "run_durable_hooks": "durable",
     "started_app": "apps",
     "wait_for_hooks": "apps",
     "temporary_hook": "listeners",

@@ -121,6 +121,7 @@ def test_admin_pages_in_a_real_browser(
         ("Controllers", f"{base}/admin/kuzzle/controllers/"),
         ("Events", f"{base}/admin/kuzzle/events/"),
         ("Plugins", f"{base}/admin/kuzzle/plugins/"),
+        ("Deliveries", f"{base}/admin/kuzzle/deliveries/"),
     ]
     _screenshot(browser, "index")
 
@@ -154,7 +155,7 @@ def test_admin_pages_in_a_real_browser(
     assert [row.find_element(By.CSS_SELECTOR, ".calls").text for row in pipes] == ["64", "64"]
     assert all(row.find_element(By.CSS_SELECTOR, ".p99").text != "–" for row in pipes)
     headers = [th.get_attribute("textContent").strip() for th in probe.find_elements(By.CSS_SELECTOR, "thead th")]
-    assert headers[-6:] == ["Calls", "Errors", "Mean ms", "p99 ms", "Slow warnings", "Samples"]
+    assert headers[-7:] == ["Calls", "Errors", "Mean ms", "p99 ms", "Slow warnings", "Samples", "Switch"]
     catalog = browser.find_element(By.ID, "catalog").text
     assert "request:beforeExecution" in catalog and "hook:onError" in catalog
     _screenshot(browser, "events")
@@ -167,6 +168,98 @@ def test_admin_pages_in_a_real_browser(
     for registered in ("greeter/greeting", "greeter/farewell", "GET /_plugin/greeter/hello/:name", "plugin-greeter:greeted"):
         assert registered in greeter.text
     _screenshot(browser, "plugins")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_switching_a_pipe_off_and_on_from_the_events_page(
+    live_server: Any, browser: WebDriver, probe_pipes: list[str], django_user_model: type[User]
+) -> None:
+    from kuzzle_events.models import ListenerSwitch
+
+    staff = django_user_model.objects.create_user("browser-switcher", password=PASSWORD, is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="switch_listener"))
+    base = live_server.url
+    browser.get(f"{base}/admin/login/?next=/admin/kuzzle/events/")
+    browser.find_element(By.ID, "id_username").send_keys("browser-switcher")
+    browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "#login-form input[type=submit]").click()
+    app = kuzzle_events.app
+    high_id = probe_pipes[1]
+    row_id = f"{high_id}-on-{PROBE_EVENT}"
+    row = _wait_for(browser, row_id)
+    assert row.find_element(By.CSS_SELECTOR, ".state").text == "on"
+
+    calls = app.events.listeners(PROBE_EVENT).pipes
+    row.find_element(By.CSS_SELECTOR, "button.switch-button").click()  # a form POST with its CSRF token
+    WebDriverWait(browser, 10).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, ".messagelist")))
+    assert "switched off" in browser.find_element(By.CSS_SELECTOR, ".messagelist").text
+    row = browser.find_element(By.ID, row_id)
+    assert "off" in row.get_attribute("class").split()
+    assert row.find_element(By.CSS_SELECTOR, ".state").text == "off"
+    assert "off by browser-switcher" in row.find_element(By.CSS_SELECTOR, ".switched-by").text
+    assert row.find_element(By.CSS_SELECTOR, "button.switch-button").text == "Enable"
+    # The application no longer runs it; the other probe pipe still runs.
+    running = app.events.listeners(PROBE_EVENT).pipes
+    assert [p.id for p in running] == [p.id for p in calls if p.id != high_id]
+    assert not ListenerSwitch.objects.get(listener="tests.admin.test_browser.browser_probe_high").enabled
+    _screenshot(browser, "events-switched-off")
+
+    row.find_element(By.CSS_SELECTOR, "button.switch-button").click()
+    WebDriverWait(browser, 10).until(
+        lambda b: b.find_element(By.ID, row_id).find_element(By.CSS_SELECTOR, ".state").text == "on"
+    )
+    assert [p.id for p in app.events.listeners(PROBE_EVENT).pipes] == [p.id for p in calls]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deliveries_page_in_a_real_browser(live_server: Any, browser: WebDriver, django_user_model: type[User]) -> None:
+    from kuzzle_events.durable import store
+    from kuzzle_events.models import Delivery
+
+    hook = "application:shop.receipts.send@shop:ordered"
+    [failed] = store.record([hook], "shop:ordered", [{"order": 7}])
+    store.claim([hook], "browser-worker", 60, 1)
+    store.fail(failed, "browser-worker", "SMTPError: mail server down", None)
+    [waiting] = store.record([hook], "shop:ordered", [{"order": 8}])
+    django_user_model.objects.create_user("browser-staff", password=PASSWORD, is_staff=True)
+    base = live_server.url
+
+    browser.get(f"{base}/admin/login/?next=/admin/")
+    browser.find_element(By.ID, "id_username").send_keys("browser-staff")
+    browser.find_element(By.ID, "id_password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "#login-form input[type=submit]").click()
+    _wait_for(browser, "kuzzle-events-module")
+    _open_from_index(browser, base, "Deliveries")
+
+    pending = _wait_for(browser, "deliveries-pending")
+    failures = browser.find_element(By.ID, "deliveries-failed")
+    assert [row.get_attribute("id") for row in pending.find_elements(By.CSS_SELECTOR, "tr.delivery")] == [
+        f"delivery-{waiting}"
+    ]
+    row = failures.find_element(By.ID, f"delivery-{failed}")
+    assert row.find_element(By.CSS_SELECTOR, "td.error").text == "SMTPError: mail server down"
+    assert row.find_element(By.CSS_SELECTOR, "td.tries").text == "1"
+    assert row.find_element(By.CSS_SELECTOR, "td.event").text == "shop:ordered"
+    _screenshot(browser, "deliveries")
+
+    # Retry (a POST with the page's CSRF token): pending again, with all its tries.
+    row.find_element(By.CSS_SELECTOR, "button.retry").click()
+    WebDriverWait(browser, 10).until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR, ".messagelist")))
+    assert "pending again" in browser.find_element(By.CSS_SELECTOR, ".messagelist").text
+    pending = browser.find_element(By.ID, "deliveries-pending")
+    assert {r.get_attribute("id") for r in pending.find_elements(By.CSS_SELECTOR, "tr.delivery")} == {
+        f"delivery-{waiting}",
+        f"delivery-{failed}",
+    }
+    assert "No failed delivery." in browser.find_element(By.ID, "deliveries-failed").text
+    assert Delivery.objects.get(pk=failed).status == "pending"
+
+    # Discard: gone.
+    pending.find_element(By.ID, f"delivery-{waiting}").find_element(By.CSS_SELECTOR, "button.discard").click()
+    WebDriverWait(browser, 10).until(expected_conditions.text_to_be_present_in_element((By.CSS_SELECTOR, ".messagelist"), "discarded"))
+    remaining = browser.find_element(By.ID, "deliveries-pending").find_elements(By.CSS_SELECTOR, "tr.delivery")
+    assert [r.get_attribute("id") for r in remaining] == [f"delivery-{failed}"]
+    assert not Delivery.objects.filter(pk=waiting).exists()
 
 
 def _wait_for(browser: WebDriver, element_id: str) -> WebElement:

@@ -14,7 +14,7 @@ from django.urls import reverse
 import kuzzle_events
 from kuzzle_events.core.catalog import EVENTS
 
-PAGES = ["controllers", "events", "plugins"]
+PAGES = ["controllers", "events", "plugins", "deliveries"]
 PROBE_EVENT = "admin-views-probe:checked"
 PROBE_WILDCARD = "admin-views-probe:*"
 

@@ -108,3 +108,16 @@ async def test_import_delete_and_update_by_query(library: Application) -> None:
     assert [h["_id"] for h in left["result"]["hits"]] == ["old"]
     bad = await bulk(library, "import", body={"bulkData": [{"upsert": {}}]})
     assert bad["error"]["id"] == "api.assert.invalid_argument"
+
+
+async def test_import_takes_numeric_ids_as_elasticsearch_does(library: Application) -> None:
+    lines = [{"index": {"_id": 1}}, {"title": "foo"}, {"update": {"_id": 1}}, {"doc": {"title": "foobar"}}]
+    answer = await bulk(library, "import", body={"bulkData": lines})
+    assert answer["result"]["successes"] == [
+        {"index": {"_id": "1", "status": 201}},
+        {"update": {"_id": "1", "status": 200}},
+    ]
+    assert (await doc(library, "get", _id="1"))["result"]["_source"]["title"] == "foobar"
+    for key in (True, {"a": 1}, [1]):
+        bad = await bulk(library, "import", body={"bulkData": [{"delete": {"_id": key}}]})
+        assert (bad["status"], bad["error"]["id"]) == (400, "api.assert.invalid_type")

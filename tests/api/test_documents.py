@@ -385,8 +385,73 @@ async def test_generic_event_payloads(library: Application) -> None:
     ]  # fmt: skip
     assert payloads[0][1] == [{"_id": "a", "_source": {"t": 1}}]
     assert payloads[2][1] == [{"_id": "a", "_source": {"t": 2}}]
-    assert payloads[4][1] == [{"_id": "a", "_source": None}]
-    assert payloads[5][1][0]["_source"]["t"] == 2
+    # As Kuzzle's extractor: a read or a deletion names its ids; after, the action's whole result.
+    assert payloads[4][1] == [{"_id": "a"}]
+    assert payloads[5][1][0]["_source"]["t"] == 2 and payloads[5][1][0]["_version"] == 2
+    assert payloads[6][1] == [{"_id": "a"}] and payloads[7][1] == [{"_id": "a"}]
+
+
+async def test_generic_events_of_the_other_document_actions(library: Application) -> None:
+    payloads: list[tuple[str, Any]] = []
+
+    def recorder(event: str) -> Any:
+        async def record(documents: Any, request: KuzzleRequest) -> Any:
+            payloads.append((event, request.input.action, documents))
+            return documents
+
+        return record
+
+    for family in ("Write", "Update", "Delete", "Get"):
+        for when in ("before", "after"):
+            event = f"generic:document:{when}{family}"
+            library.pipe.register(event, recorder(event))
+
+    async def seen(action: str, **data: Any) -> list[tuple[str, Any]]:
+        payloads.clear()
+        answer = await doc(library, action, **data)
+        assert answer["status"] == 200, answer["error"]
+        return [(event, documents) for event, _, documents in payloads]
+
+    upserted = await seen("mUpsert", body={"documents": [{"_id": "u", "changes": {"n": 1}, "default": {"d": 1}}]})
+    assert upserted[0] == ("generic:document:beforeUpdate", [{"_id": "u", "_source": {"n": 1}}])
+    assert upserted[1][0] == "generic:document:afterUpdate" and upserted[1][1][0]["_source"]["d"] == 1
+    assert await seen("mExists", body={"ids": ["u", "x"]}) == [
+        ("generic:document:beforeGet", [{"_id": "u"}, {"_id": "x"}]),
+        ("generic:document:afterGet", [{"_id": "u"}]),
+    ]
+    assert await seen("exists", _id="u") == [
+        ("generic:document:beforeGet", [{"_id": "u"}]),
+        ("generic:document:afterGet", [True]),
+    ]
+    fields = await seen("deleteFields", _id="u", body={"fields": ["d"]})
+    assert fields[0] == ("generic:document:beforeUpdate", [{"_id": "u", "_source": ["d"]}])
+    assert fields[1][0] == "generic:document:afterUpdate" and fields[1][1] == [{"_id": "u", "_version": 2}]
+    # The by-query actions have only their "after" event.
+    by_query = await seen("updateByQuery", body={"query": {}, "changes": {"m": 2}})
+    assert [(e, [d["_id"] for d in docs]) for e, docs in by_query] == [("generic:document:afterUpdate", ["u"])]
+    deleted = await seen("deleteByQuery", body={"query": {}})
+    assert deleted == [("generic:document:afterDelete", [{"_id": "u"}])]
+    assert await seen("count", body={}) == []
+
+
+async def test_generic_pipes_rewrite_the_other_actions(library: Application) -> None:
+    async def renamed(documents: list[dict[str, Any]], request: KuzzleRequest) -> list[dict[str, Any]]:
+        if request.input.action in ("mUpsert", "deleteFields"):
+            return [{**d, "_id": f"{d['_id']}-x"} for d in documents]
+        return documents
+
+    async def hidden(documents: list[dict[str, Any]], request: KuzzleRequest) -> list[dict[str, Any]]:
+        return [d for d in documents if d["_id"] != "secret"]
+
+    library.pipe.register("generic:document:beforeUpdate", renamed)
+    library.pipe.register("generic:document:afterGet", hidden)
+    made = await doc(library, "mUpsert", body={"documents": [{"_id": "a", "changes": {"n": 1}, "default": {"d": 2}}]})
+    assert made["result"]["successes"][0]["_id"] == "a-x"
+    assert (await stored())["a-x"] == {"n": 1, "d": 2}  # the default kept by position
+    await doc(library, "create", _id="secret", body={})
+    assert (await doc(library, "mExists", body={"ids": ["a-x", "secret"]}))["result"]["successes"] == ["a-x"]
+    got = await doc(library, "mGet", ids=["a-x", "secret"])
+    assert [d["_id"] for d in got["result"]["successes"]] == ["a-x"]
 
 
 async def test_rights_apply_per_document_action(library: Application) -> None:
@@ -549,6 +614,7 @@ async def test_m_writes_notify_subscribers_of_their_successes_only(library: Appl
         documents = [{"_id": "n0", "body": {"n": 9}}, {"_id": "n1", "body": {"n": 1}}, {"_id": "n2", "body": 3}]
         await doc(library, "mCreate", body={"documents": documents})
         note = await alice.notification()
+        # Kuzzle's notifications name what happened to each document, not the request's action.
         assert (note["action"], note["event"], note["result"]["_id"]) == ("create", "write", "n1")
         assert await alice.nothing()
         await doc(library, "mDelete", body={"ids": ["n1", "gone"]})
@@ -561,3 +627,97 @@ async def test_m_writes_notify_subscribers_of_their_successes_only(library: Appl
         await call(library, controller="bulk", action="write", index="library", collection="books", _id="b",
                    notify=True, body={})  # fmt: skip
         assert (await alice.notification())["result"]["_id"] == "b"
+
+
+async def test_notifications_name_each_change_as_kuzzle_does(library: Application) -> None:
+    from tests.realtime.test_hub import Client
+
+    async with Client(library) as alice:
+        subscribed = await alice.query(
+            controller="realtime", action="subscribe", index="library", collection="books", body={}, scope="all"
+        )
+        assert subscribed["status"] == 200, subscribed["error"]
+
+        async def notes(count: int) -> list[tuple[str, str, str, Any]]:
+            got = [await alice.notification() for _ in range(count)]
+            assert await alice.nothing()
+            return [(n["action"], n["scope"], n["result"]["_id"], n["result"].get("_updatedFields")) for n in got]
+
+        await doc(library, "createOrReplace", _id="a", body={"n": 1, "tags": {"x": 1}})
+        await doc(library, "createOrReplace", _id="a", body={"n": 1})
+        assert await notes(2) == [("create", "in", "a", None), ("replace", "in", "a", None)]
+        await doc(library, "update", _id="a", body={"n": 2, "meta": {"by": "me", "at": {"h": 1}}, "_kuzzle_info": {}})
+        assert await notes(1) == [("update", "in", "a", ["n", "meta.by", "meta.at.h"])]
+        await doc(library, "upsert", _id="b", body={"changes": {"n": 5}})
+        await doc(library, "upsert", _id="b", body={"changes": {"n": 6}})
+        assert await notes(2) == [("create", "in", "b", None), ("update", "in", "b", ["n"])]
+        await doc(library, "mUpdate", body={"documents": [{"_id": "a", "body": {"z": 0}}]})
+        await doc(library, "mUpsert", body={"documents": [{"_id": "c", "changes": {"y": 1}}, {"_id": "b", "changes": {"y": 2}}]})
+        assert await notes(3) == [("update", "in", "a", ["z"]), ("create", "in", "c", None), ("update", "in", "b", ["y"])]
+        await doc(library, "deleteFields", _id="a", body={"fields": ["z"]})
+        assert await notes(1) == [("update", "in", "a", None)]
+        await doc(library, "updateByQuery", body={"query": {"ids": {"values": ["a", "b"]}}, "changes": {"q": {"r": 1}}})
+        assert sorted(await notes(2)) == [("update", "in", "a", ["q.r"]), ("update", "in", "b", ["q.r"])]
+        # deleteByQuery: each document deleted, notified as a deletion with its content.
+        deleted = await doc(library, "deleteByQuery", body={"query": {"ids": {"values": ["b", "c"]}}})
+        assert sorted(deleted["result"]["ids"]) == ["b", "c"]
+        got = [await alice.notification() for _ in range(2)]
+        assert sorted((n["action"], n["event"], n["scope"], n["result"]["_id"]) for n in got) == [
+            ("delete", "delete", "out", "b"),
+            ("delete", "delete", "out", "c"),
+        ]
+        assert {n["result"]["_id"]: n["result"]["_source"]["y"] for n in got} == {"b": 2, "c": 1}
+        await doc(library, "deleteByQuery", silent=True, body={"query": {}})
+        assert await alice.nothing()
+
+
+async def test_a_search_on_several_targets(library: Application) -> None:
+    await call(library, controller="collection", action="create", index="library", collection="films",
+               body={"mappings": {"dynamic": False, "properties": {"title": {"type": "keyword"}}}})  # fmt: skip
+    await call(library, controller="collection", action="create", index="shop", collection="pens")
+    await doc(library, "mCreate", body={"documents": [{"_id": f"b{i}", "body": {"n": i, "title": "x"}} for i in range(4)]})
+    await call(library, controller="document", action="mCreate", index="library", collection="films",
+               body={"documents": [{"_id": f"f{i}", "body": {"n": i, "title": "x"}} for i in range(3)]})  # fmt: skip
+    await call(library, controller="document", action="create", index="shop", collection="pens", _id="p", body={"n": 1})
+    targets = [{"index": "library", "collections": ["books", "films"]}, {"index": "shop", "collections": ["pens"]}]
+
+    async def search(**data: Any) -> dict[str, Any]:
+        answer = await call(library, controller="document", action="search", **data)
+        assert answer["status"] == 200, answer["error"]
+        return answer["result"]
+
+    found = await search(targets=targets, body={"query": {"range": {"n": {"gte": 1}}}, "sort": ["n", "_id"]}, size=20)
+    # films' mapping does not index "n" (dynamic: false): none of them matches a clause on it.
+    assert [(h["index"], h["collection"], h["_id"]) for h in found["hits"]] == [
+        ("library", "books", "b1"), ("shop", "pens", "p"), ("library", "books", "b2"), ("library", "books", "b3"),
+    ]  # fmt: skip
+    assert found["total"] == 4
+    everything = await search(targets=targets, body={"query": {"term": {"title": "x"}}}, size=3, scroll="10s")
+    ids = [h["_id"] for h in everything["hits"]]
+    for _ in range(2):
+        scrolled = await call(library, controller="document", action="scroll", scrollId=everything["scrollId"])
+        ids += [h["_id"] for h in scrolled["result"]["hits"]]
+    assert everything["total"] == 7 and sorted(ids) == ["b0", "b1", "b2", "b3", "f0", "f1", "f2"]
+    aggregated = await search(targets=targets, body={"aggs": {"n": {"max": {"field": "n"}}}}, size=0)
+    assert aggregated["aggregations"]["n"]["value"] == 3
+
+    async def refused(**data: Any) -> tuple[str, str]:
+        answer = await call(library, controller="document", action="search", body={}, **data)
+        return answer["error"]["id"], answer["error"]["message"]
+
+    assert await refused() == (
+        "api.assert.missing_argument", 'Missing argument "index, collection or targets".'
+    )  # fmt: skip
+    assert (await refused(index="library", targets=targets))[0] == "api.assert.mutually_exclusive"
+    assert (await refused(index="library,shop", collection="books"))[0] == (
+        "services.storage.invalid_multi_index_collection_usage"
+    )
+    assert await refused(targets=[{"index": "library", "collections": ["bo*"]}]) == (
+        "services.storage.invalid_target_format",
+        'The targets[0].collections[0] ("bo*") contains invalid characters ",+*" or is equal to "_all" which is forbidden',
+    )
+    assert (await refused(targets=[{"index": "library"}]))[0] == "api.assert.missing_argument"
+    assert (await refused(targets=[{"index": "library", "collections": []}]))[0] == "api.assert.empty_argument"
+    assert (await refused(targets=[{"index": "library", "collections": ["nope"]}]))[0] == (
+        "services.storage.unknown_collection"
+    )

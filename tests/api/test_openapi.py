@@ -65,17 +65,28 @@ async def result(app: Application, action: str, **args: Any) -> Any:
 
 async def test_public_api_lists_every_action(greeting: Application) -> None:
     api = await result(greeting, "publicApi")
+    # Kuzzle's shape: each action names itself and its controller; "http" only when it has routes.
     assert api["greeting"] == {
         "sayHello": {
+            "action": "sayHello",
+            "controller": "greeting",
             "http": [
                 {"verb": "POST", "url": "/greeting/:name", "path": "/greeting/:name"},
                 {"verb": "GET", "url": "/greeting/:name/hello", "path": "/greeting/:name/hello"},
-            ]
+            ],
         },
-        "ping": {"http": [{"verb": "GET", "url": "/_/greeting/ping", "path": "/_/greeting/ping"}]},
-        "secret": {"http": []},
+        "ping": {
+            "action": "ping",
+            "controller": "greeting",
+            "http": [{"verb": "GET", "url": "/_/greeting/ping", "path": "/_/greeting/ping"}],
+        },
+        "secret": {"action": "secret", "controller": "greeting"},
     }
-    assert api["server"]["now"] == {"http": [{"verb": "GET", "url": "/_now", "path": "/_now"}]}
+    assert api["server"]["now"] == {
+        "action": "now",
+        "controller": "server",
+        "http": [{"verb": "GET", "url": "/_now", "path": "/_now"}],
+    }
     registered = {name: set(c.actions) for name, c in greeting.controller.controllers.items()}
     assert {name: set(actions) for name, actions in api.items()} == registered
     assert {"publicApi", "openapi", "capabilities"} <= set(api["server"])

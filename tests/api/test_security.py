@@ -697,3 +697,24 @@ async def test_restricted_profiles_apply_to_requests(started: Application, admin
     assert checked["result"] == {"allowed": False}
     checked = await call(started, controller="auth", action="checkRights", jwt=jwt, body={**body, "collection": "pens"})
     assert checked["result"] == {"allowed": True}
+
+
+async def test_a_multi_target_search_needs_every_target_allowed(started: Application, admin: Any) -> None:
+    await admin("createRole", _id="searcher", body={"controllers": {"document": {"actions": {"search": True}}}})
+    policies = [{"roleId": "searcher", "restrictedTo": [{"index": "shop", "collections": ["pens", "cups"]}]}]
+    assert (await admin("createProfile", _id="shop-searchers", body={"policies": policies}))["status"] == 200
+    await admin("createUser", _id="sam", body={"content": {"profileIds": ["shop-searchers"]},
+                "credentials": {"local": {"username": "sam", "password": "sam-secret-pw"}}})  # fmt: skip
+    root = (await login(started, "root"))["result"]["jwt"]
+    for index, collection in (("shop", "pens"), ("shop", "cups"), ("blog", "posts")):
+        await call(started, controller="collection", action="create", index=index, collection=collection, jwt=root)
+    jwt = (await login(started, "sam", "sam-secret-pw"))["result"]["jwt"]
+
+    async def search(*targets: tuple[str, list[str]]) -> int:
+        listed = [{"index": i, "collections": c} for i, c in targets]
+        answer = await call(started, controller="document", action="search", targets=listed, body={}, jwt=jwt)
+        return answer["status"]
+
+    assert await search(("shop", ["pens", "cups"])) == 200
+    assert await search(("shop", ["pens"]), ("blog", ["posts"])) == 403
+    assert await search(("shop", ["pens", "secret"])) == 403

@@ -65,3 +65,13 @@ def test_dumps_refuses_what_json_cannot_say() -> None:
     loop.append(loop)
     with pytest.raises(RecursionError):
         dumps(loop)
+
+
+@pytest.mark.parametrize("room", [False, True])
+def test_no_result_leaves_a_null_result_out_as_kuzzle_leaves_out_undefined(room: bool) -> None:
+    for result, error in ((None, None), ({"a": 1}, None), (None, BadRequestError("no"))):
+        response = finished({"controller": "index", "action": "create", "requestId": "r"}, result, error)
+        response.request.response.no_result = True
+        text, data = json.loads(response.to_json(room=room)), response.to_dict()
+        assert text == ({**data, "room": "r"} if room else data)
+        assert ("result" in data) is (result is not None or error is not None)

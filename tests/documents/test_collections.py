@@ -54,6 +54,9 @@ def test_undeclared_fields_under_dynamic_false_are_not_indexed() -> None:
     # Under a strict or true level, an undeclared field is searchable (or refused on write).
     assert mappings.is_indexed(NESTED, "address.zip")
     assert mappings.is_indexed({}, "anything.at.all")
+    # Declared, but kept out of the index.
+    hidden = {"properties": {"raw": {"type": "object", "enabled": False}, "code": {"type": "keyword", "index": False}}}
+    assert not mappings.is_indexed(hidden, "raw.x") and not mappings.is_indexed(hidden, "code")
 
 
 def test_a_write_blocked_collection_refuses_documents(books: None) -> None:

@@ -344,6 +344,23 @@ def test_list_shows_wildcards_in_execution_order(make_app) -> None:
     assert "wildcard" in note
 
 
+def test_list_shows_durable_hooks(make_app) -> None:
+    from kuzzle_events.management.commands.kuzzle_events import listeners_table
+
+    app = make_app()
+
+    async def plain(payload: Any) -> None: ...
+
+    async def durable(payload: Any, *, delivery_id: str) -> None: ...
+
+    app.hook.register("shop:ordered", plain)
+    app.hook.register("shop:*", durable, durable=True)
+    _, _, rows, note = listeners_table(app)
+    ordered = [(r[1], r[3].rpartition(".")[2], r[6]) for r in rows if r[0] == "shop:ordered"]
+    assert ordered == [("hook", "plain", ""), ("durable hook", "durable", "shop:*")]
+    assert "durable hooks are recorded" in note
+
+
 def test_render_table_aligns_columns() -> None:
     table = render_table(("A", "LONGER"), [("wide cell", "x"), ("b", "")])
     assert table.splitlines() == [
@@ -353,3 +370,48 @@ def test_render_table_aligns_columns() -> None:
         "b",
     ]
     assert render_table(("A",), []) == "(none)"
+
+
+# -- disable / enable ----------------------------------------------------------------------------
+
+
+def switch(*args: str) -> str:
+    out = StringIO()
+    call_command("kuzzle_events", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_disable_and_enable_a_pipe_store_who_and_when_and_the_application_applies_them(
+    cli_app: Application,
+) -> None:
+    from kuzzle_events.models import ListenerSwitch
+
+    pipe = ("pipe", "greeting:beforeSayHello", "project.demo.events.refuse_strangers")
+    said = switch("disable", *pipe, "--by", "alice")
+    assert "switched off by alice" in said
+    row = ListenerSwitch.objects.get(kind="pipe", event=pipe[1], listener=pipe[2])
+    assert (row.enabled, row.changed_by) == (False, "alice") and row.changed_at is not None
+    assert _line(listing("switches"), *pipe[1:], "OFF", "alice")
+
+    # The running application reads it (as its watcher does) and the pipe no longer refuses.
+    assert cli_app.run_sync(cli_app.switches.load) is True
+    assert _line(listing("listeners"), pipe[1], "pipe", pipe[2]).split()[-1] == "OFF"
+    out, _ = kuzzle("greeting:sayHello", "-a", "name=stranger")
+    assert json.loads(out)["greeting"] == "Hello, stranger!"
+
+    switch("enable", *pipe)
+    row.refresh_from_db()
+    assert row.enabled and "(manage.py)" in row.changed_by
+    cli_app.run_sync(cli_app.switches.load)
+    with pytest.raises(CommandError):
+        kuzzle("greeting:sayHello", "-a", "name=stranger")
+
+
+def test_disable_names_what_is_registered_when_the_listener_is_unknown() -> None:
+    from kuzzle_events.models import ListenerSwitch
+
+    with pytest.raises(CommandError, match=r"No pipe 'nope' .*refuse_strangers"):
+        switch("disable", "pipe", "greeting:beforeSayHello", "nope")
+    with pytest.raises(CommandError, match="No hook"):
+        switch("disable", "hook", "greeting:beforeSayHello", "project.demo.events.refuse_strangers")
+    assert not ListenerSwitch.objects.exists()

@@ -224,3 +224,15 @@ async def test_user_notifications_name_the_protocol_of_who_joined(served: Applic
         assert (await joiner.request(room))["status"] == 200
         joined = await watcher.next(channel)
         assert (joined["type"], joined["user"], joined["protocol"]) == ("user", "in", "mqtt")
+
+
+async def test_a_trace_field_asks_for_the_trace_which_an_admin_gets(served: Application) -> None:
+    now = {"controller": "server", "action": "now", "trace": True}
+    async with Client(port_of(served)) as device:
+        # An administrator exists: anonymous callers lack server:trace.
+        assert "trace" not in await device.request(now)
+        jwt = (await sync_to_async(issue_token)("root")).jwt
+        traced = await device.request({**now, "jwt": jwt})
+    [after] = [e for e in traced["trace"]["events"] if e["event"] == "server:afterNow"]
+    assert [(run["name"].rsplit(".", 1)[1], run["outcome"]) for run in after["pipes"]] == [("tagged", "ok")]
+    assert traced["result"]["tagged"] is True

@@ -227,3 +227,23 @@ def test_under_asyncio_debug_mode_from_many_threads_nothing_is_reported() -> Non
     assert report["debug"] and report["scheduled"]
     expected = [["at once" if n % 2 else "waiting", n] for n in range(200)]
     assert report["results"] == expected
+
+
+def test_a_loop_left_behind_by_asgiref_in_this_thread_is_not_taken_for_a_servers(running: Application) -> None:
+    from asgiref.sync import SyncToAsync, async_to_sync, sync_to_async
+
+    # A thread-sensitive sync function run in this very thread (under its async_to_sync) leaves
+    # asgiref's threadlocal pointing at async_to_sync's loop, closed once the call returned.
+    async def hop() -> None:
+        await sync_to_async(lambda: None, thread_sensitive=True)()
+
+    async def probe() -> bool:
+        return asyncio.get_running_loop() is running._background_loop()
+
+    async_to_sync(hop)()
+    try:
+        left = getattr(SyncToAsync.threadlocal, "main_event_loop", None)
+        assert left is not None and not left.is_running()
+        assert running.run_sync(probe) is True
+    finally:
+        del SyncToAsync.threadlocal.main_event_loop

@@ -124,3 +124,24 @@ async def test_started_app_without_fixtures() -> None:
         assert events.payloads("custom:*") == [{"n": 1}]
         assert app.config.NODE == "alone" and app.plugin.loaded == {}
     assert app.state == "stopped"
+
+
+async def test_run_durable_hooks_runs_the_pending_deliveries_inline() -> None:
+    from kuzzle_events.testing import run_durable_hooks
+
+    delivered: list[tuple[str, str]] = []
+
+    async def receipt(order: str, *, delivery_id: str) -> None:
+        delivered.append((order, delivery_id))
+
+    def setup(app: Application) -> None:
+        app.hook.register("shop:ordered", receipt, durable=True)
+
+    # With the application's own runner on as well: what it runs is waited for.
+    async with started_app(setup, plugins=False, DURABLE_POLL_INTERVAL=3600) as app:
+        for order in ("o1", "o2", "o3"):
+            await app.trigger("shop:ordered", order)
+        await run_durable_hooks(app)
+        assert sorted(order for order, _ in delivered) == ["o1", "o2", "o3"]
+        assert len({delivery_id for _, delivery_id in delivered}) == 3
+        assert await run_durable_hooks(app) == 0  # nothing left

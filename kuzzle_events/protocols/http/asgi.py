@@ -120,6 +120,8 @@ class KuzzleASGI:
                 # leave it out of the garbage collector's full passes, which otherwise pause the
                 # server for tens of milliseconds under load.
                 gc.freeze()
+                # A served process follows the switches other processes set (admin, manage.py).
+                self.app.switches.watch()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 try:

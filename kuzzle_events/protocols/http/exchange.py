@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from kuzzle_events import errors
 from kuzzle_events.core.request import KuzzleRequest, check_request_id
 from kuzzle_events.core.response import KuzzleResponse, dumps
+from kuzzle_events.core.traces import TRACE_HEADER, Trace, asks_trace
 from kuzzle_events.protocols.http.encoding import ACCEPTED_ENCODINGS, compress, inflate, pick_encoding
 from kuzzle_events.protocols.http.parsing import (
     HttpInput,
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["HttpAnswer", "handle", "is_kuzzle_path", "answer_error", "answer_too_large"]
 
 CORS_METHODS = "GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS"
-CORS_HEADERS = "Content-Type,Access-Control-Allow-Headers,Authorization,X-Requested-With,Content-Length,Content-Encoding,X-Kuzzle-Volatile"
+CORS_HEADERS = "Content-Type,Access-Control-Allow-Headers,Authorization,X-Requested-With,Content-Length,Content-Encoding,X-Kuzzle-Volatile,X-Kuzzle-Trace"
 
 
 @dataclass
@@ -221,6 +222,9 @@ async def handle(
         request.context.user = token.user or user or request.context.user
     elif user is not None and not request.input.jwt:
         request.context.user = user
+    asked = http.headers.get(TRACE_HEADER)
+    if asked is not None and request.trace is None and asks_trace(asked):
+        request.trace = Trace()
     response = await app.funnel.execute(request)
     return _serialize(response, http, pretty="pretty" in request.input.args)
 
