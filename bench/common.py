@@ -164,6 +164,45 @@ def process_cpu(pid: int) -> float:
     return total
 
 
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
+    except (FileNotFoundError, ProcessLookupError, ValueError):
+        return []
+
+
+def process_memory(pid: int) -> dict[str, int]:
+    """Memory of ``pid`` and its descendants in KiB: ``rss`` (VmRSS of /proc/PID/status) and
+    ``pss`` (Pss of /proc/PID/smaps_rollup: shared pages divided among the processes sharing them)."""
+    totals = {"rss": 0, "pss": 0}
+    for path, field_name, key in ((f"/proc/{pid}/status", "VmRSS:", "rss"), (f"/proc/{pid}/smaps_rollup", "Pss:", "pss")):
+        try:
+            for line in Path(path).read_text().splitlines():
+                if line.startswith(field_name):
+                    totals[key] += int(line.split()[1])  # "VmRSS:   12345 kB"
+                    break
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            pass
+    for child in _children(pid):
+        for key, value in process_memory(child).items():
+            totals[key] += value
+    return totals
+
+
+def socket_count(pid: int) -> int:
+    """Open sockets of ``pid`` and its descendants (its /proc/PID/fd links to ``socket:[...]``)."""
+    count = 0
+    try:
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            try:
+                count += os.readlink(fd).startswith("socket:")
+            except OSError:
+                pass  # closed meanwhile
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        pass
+    return count + sum(socket_count(child) for child in _children(pid))
+
+
 _DATABASE: list[str] = []
 
 
@@ -396,6 +435,23 @@ class Row:
         return "MET" if self.ratio >= self.target else "MISSED"
 
 
+def cpu_us_per_request(result: dict[str, Any]) -> float | None:
+    """Server CPU microseconds per request (or message) of a ``median_result``: the inverse of its
+    median requests per CPU-second of the server process."""
+    per_cpu = result.get("per_cpu")
+    return 1e6 / per_cpu if per_cpu else None
+
+
+def print_table(title: str, headers: Sequence[str], table: Sequence[Sequence[Any]]) -> None:
+    """A Markdown table under ``== title``, each column as wide as its widest cell."""
+    widths = [max(len(str(c)) for c in col) for col in zip(headers, *table)]
+    print(f"\n== {title}")
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for cells in table:
+        print("| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |")
+
+
 def print_rows(title: str, unit: str, rows: list[Row]) -> None:
     headers = ["scenario", "kuzzle_events", f"{unit}", "p99 ms", "cpu", "baseline", f"{unit}", "p99 ms", "cpu",
                "ratio", "target", "", "per-cpu ratio"]  # fmt: skip
@@ -417,13 +473,7 @@ def print_rows(title: str, unit: str, rows: list[Row]) -> None:
         ]  # fmt: skip
         for row in rows
     ]
-    widths = [max(len(str(c)) for c in col) for col in zip(headers, *table)]
-    print(f"\n== {title}")
-    line = "| " + " | ".join(h.ljust(w) for h, w in zip(headers, widths)) + " |"
-    print(line)
-    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for cells in table:
-        print("| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |")
+    print_table(title, headers, table)
     print(
         f"({unit}: median of the rounds; p99 and cpu (server process, 100% = its whole core) of the median round; "
         f"ratio = kuzzle_events {unit} / baseline {unit}; per-cpu ratio = the same with {unit} per CPU-second of "
