@@ -125,6 +125,7 @@ EVENTS: tuple[DocumentedEvent, ...] = (
     ),
     DocumentedEvent("protocol:http:beforeParsingPayload", "pipe", "an HTTP body arrived, before parsing", _PROTOCOL),
     DocumentedEvent("protocol:http:afterParsingPayload", "pipe", "an HTTP body was parsed", _PROTOCOL),
+    DocumentedEvent("http:options", "pipe", "an HTTP OPTIONS request (a CORS preflight), before its answer", ("request",)),
     # Application life cycle.
     DocumentedEvent("kuzzle:state:start", "pipe", "the application starts, before it accepts requests"),
     DocumentedEvent("kuzzle:state:live", "pipe", "the application is running"),

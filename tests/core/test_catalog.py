@@ -32,6 +32,7 @@ SPEC_EVENTS = {
     "protocol:mqtt:afterParsingPayload",
     "protocol:http:beforeParsingPayload",
     "protocol:http:afterParsingPayload",
+    "http:options",  # Kuzzle's pipe on an OPTIONS request
     "kuzzle:state:start",
     "kuzzle:state:live",
     "kuzzle:state:ready",

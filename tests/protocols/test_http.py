@@ -285,6 +285,27 @@ async def test_options_answers_cors(http) -> None:
     assert answer.headers["access-control-allow-origin"] == "http://front.example"
     assert "POST" in answer.headers["access-control-allow-methods"]
     assert "Authorization" in answer.headers["access-control-allow-headers"]
+    # Kuzzle's body: an envelope of no action whose result is {}.
+    assert answer.headers["content-type"] == "application/json"
+    envelope = answer.json()
+    assert (envelope["status"], envelope["result"], envelope["error"]) == (200, {}, None)
+    assert (envelope["controller"], envelope["action"]) == (None, None)
+
+
+async def test_http_options_pipes_change_the_answer(http) -> None:
+    seen: list[str] = []
+
+    def allow_more(kuzzle_request: Any) -> Any:
+        seen.append(kuzzle_request.context.connection.protocol)
+        kuzzle_request.response.set_header("Access-Control-Max-Age", "600")
+        kuzzle_request.set_result({"preflight": True}, 200)
+        return kuzzle_request
+
+    http.app.pipe.register("http:options", allow_more)
+    await http("GET", "/_now")  # started: OPTIONS runs the pipes of a running application
+    answer = await http("OPTIONS", "/_now", headers={"origin": "http://front.example"})
+    assert (answer.status, answer.json()["result"]) == (200, {"preflight": True})
+    assert answer.headers["access-control-max-age"] == "600" and seen == ["http"]
 
 
 async def test_pretty(http) -> None:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = ["HttpAnswer", "handle", "is_kuzzle_path", "answer_error", "answer_too_large"]
 
+HTTP_OPTIONS = "http:options"  # Kuzzle's pipe on OPTIONS requests
 # Kuzzle's http.accessControlAllowMethods and accessControlAllowHeaders, as it writes them (and our X-Kuzzle-Trace).
 CORS_METHODS = "GET,POST,PUT,PATCH,DELETE,OPTIONS,HEAD"
 CORS_HEADERS = (
@@ -176,6 +177,23 @@ def _probe(app: Application, http: HttpInput, status: int) -> HttpAnswer:
     return _serialize(response, http, pretty=False, credentials=app.config.COOKIE_AUTHENTICATION)
 
 
+async def _options(app: Application, http: HttpInput) -> HttpAnswer:
+    """Kuzzle's answer to ``OPTIONS`` (a browser's CORS preflight): the CORS headers and an envelope
+    of no action with ``result`` ``{}``, after the ``http:options`` pipes, which get the request
+    and may change its headers or result, as in Kuzzle."""
+    request_id = http.headers.get("x-kuzzle-request-id")
+    request = KuzzleRequest({"requestId": request_id} if request_id else {}, connection=connection_of(http))
+    request.set_result({}, 200)
+    if app.started and app.events.has_listeners(HTTP_OPTIONS):
+        try:
+            changed = await app.events.trigger(HTTP_OPTIONS, request)
+        except Exception as error:
+            return answer_error(app, http, errors.from_exception(error))
+        request = changed if isinstance(changed, KuzzleRequest) else request
+    response = KuzzleResponse(request, node=app.config.NODE, stack=app.config.ERROR_STACK)
+    return _serialize(response, http, pretty=False, credentials=app.config.COOKIE_AUTHENTICATION)
+
+
 async def handle(
     app: Application, http: HttpInput, *, user: User | None = None, token: AuthToken | None = None
 ) -> HttpAnswer:
@@ -189,9 +207,7 @@ async def handle(
         debug("%s %s", http.method, http.path)
     method = http.method.upper()
     if method == "OPTIONS":
-        # (No Content-Length here: the adapter writes the body's own, and a second one would make
-        # clients such as Node's fetch refuse the answer.)
-        return HttpAnswer(200, _cors(http.headers, app.config.COOKIE_AUTHENTICATION), b"")
+        return await _options(app, http)
     path = http.path.rstrip("/") or "/"
     if path in ("/_healthcheck", "/_ready") and method in ("GET", "HEAD"):
         # Outside the pipeline: answers while the application starts or is overloaded.
