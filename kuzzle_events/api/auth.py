@@ -239,8 +239,9 @@ async def drop_api_key(app: Application, kuid: str, key_id: str) -> dict[str, An
 
 
 async def search_api_keys(app: Application, request: KuzzleRequest) -> dict[str, Any]:
-    """The caller's API keys matching the body's query (never their tokens)."""
-    return await find_api_keys(app, request, _require_user(request).id)
+    """The caller's API keys matching the body's query (never their tokens). As in Kuzzle, an
+    anonymous caller allowed this action is not refused: it has no key."""
+    return await find_api_keys(app, request, _caller(request).id)
 
 
 async def find_api_keys(app: Application, request: KuzzleRequest, kuid: str) -> dict[str, Any]:
@@ -310,13 +311,19 @@ def _send_token(request: KuzzleRequest, token: AuthToken) -> dict[str, Any]:
     return answer
 
 
-def _require_user(request: KuzzleRequest) -> User:
-    """The caller, who must not be anonymous (``security.rights.unauthorized``)."""
+def _caller(request: KuzzleRequest) -> User:
+    """The caller: its token's user, or the anonymous user."""
     context = request.context
     user = context.user
     if user.id == ANONYMOUS.id and isinstance(context.token, AuthToken):
         # A token set by the server's own code, without its user loaded.
         user = context.token.user or User(context.token.user_id, [])
+    return user
+
+
+def _require_user(request: KuzzleRequest) -> User:
+    """The caller, who must not be anonymous (``security.rights.unauthorized``)."""
+    user = _caller(request)
     if user.id == ANONYMOUS.id:
         raise errors.get("security.rights.unauthorized", request.input.controller, request.input.action)
     return user

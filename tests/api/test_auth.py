@@ -429,6 +429,14 @@ async def test_api_keys_carry_their_fingerprint_and_are_searched(ada: Applicatio
     assert [h["_source"]["description"] for h in found["result"]["hits"]] == ["Sigfox API key"]
 
 
+async def test_an_anonymous_caller_allowed_to_search_api_keys_finds_none(ada: Application) -> None:
+    jwt = (await login(ada))["result"]["jwt"]
+    await call(ada, controller="auth", action="createApiKey", jwt=jwt, body={"description": "ada's"})
+    # The base roles grant every action until restricted: anonymous may search, and has no key.
+    found = await call(ada, controller="auth", action="searchApiKeys")
+    assert (found["status"], found["result"]) == (200, {"hits": [], "total": 0})
+
+
 async def test_kuzzles_routes(ada: Application) -> None:
     routes = {
         name: {(r.verb, r.path) for r in act.routes} for name, act in ada.controller.controllers["auth"].actions.items()
