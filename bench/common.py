@@ -1,5 +1,5 @@
 """What the server benchmarks share: servers started on core 0, load generators on core 1, CPU
-accounting from /proc, wrk, and the summary table.
+accounting from /proc (:mod:`bench.procfs`), wrk, and the summary table.
 
 Everything runs on 127.0.0.1 and every measurement is bounded in time.
 """
@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.procfs import process_cpu
+
 REPO = Path(__file__).resolve().parent.parent
 _VENV_PY = REPO / ".venv" / "bin" / "python"
 PY = str(_VENV_PY) if _VENV_PY.exists() else sys.executable
@@ -31,7 +33,6 @@ BIN = Path(PY).parent
 SERVER_CORE = "0"
 CLIENT_CORE = "1"
 HOST = "127.0.0.1"
-_TICK = os.sysconf("SC_CLK_TCK")
 
 
 def rel(path: str | Path) -> str:
@@ -147,60 +148,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind((HOST, 0))
         return s.getsockname()[1]
-
-
-def process_cpu(pid: int) -> float:
-    """CPU seconds (user + system) of ``pid`` and its descendants, every thread included."""
-    total = 0.0
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-        fields = text[text.rfind(")") + 2 :].split()
-        total += (int(fields[11]) + int(fields[12])) / _TICK
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            children = (task / "children").read_text().split()
-            total += sum(process_cpu(int(child)) for child in children)
-    except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
-        pass
-    return total
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        return [int(c) for task in Path(f"/proc/{pid}/task").iterdir() for c in (task / "children").read_text().split()]
-    except (FileNotFoundError, ProcessLookupError, ValueError):
-        return []
-
-
-def process_memory(pid: int) -> dict[str, int]:
-    """Memory of ``pid`` and its descendants in KiB: ``rss`` (VmRSS of /proc/PID/status) and
-    ``pss`` (Pss of /proc/PID/smaps_rollup: shared pages divided among the processes sharing them)."""
-    totals = {"rss": 0, "pss": 0}
-    for path, field_name, key in ((f"/proc/{pid}/status", "VmRSS:", "rss"), (f"/proc/{pid}/smaps_rollup", "Pss:", "pss")):
-        try:
-            for line in Path(path).read_text().splitlines():
-                if line.startswith(field_name):
-                    totals[key] += int(line.split()[1])  # "VmRSS:   12345 kB"
-                    break
-        except (FileNotFoundError, ProcessLookupError, PermissionError):
-            pass
-    for child in _children(pid):
-        for key, value in process_memory(child).items():
-            totals[key] += value
-    return totals
-
-
-def socket_count(pid: int) -> int:
-    """Open sockets of ``pid`` and its descendants (its /proc/PID/fd links to ``socket:[...]``)."""
-    count = 0
-    try:
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
-            try:
-                count += os.readlink(fd).startswith("socket:")
-            except OSError:
-                pass  # closed meanwhile
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        pass
-    return count + sum(socket_count(child) for child in _children(pid))
 
 
 _DATABASE: list[str] = []

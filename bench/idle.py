@@ -51,13 +51,12 @@ from bench.common import (  # noqa: E402
     print_commands,
     print_environment,
     print_table,
-    process_memory,
     show,
-    socket_count,
     uvicorn_argv,
     warn_if_busy,
 )
 from bench.idleclient import raise_fd_limit  # noqa: E402
+from bench.procfs import process_memory, socket_count  # noqa: E402
 
 TARGET_KIB = 25.0
 OURS = "kuzzle_events consumer"

@@ -11,10 +11,11 @@ import httpx
 import pytest
 
 from bench import peers
-from bench.common import cpu_us_per_request, process_memory, socket_count
+from bench.common import cpu_us_per_request
 from bench.envelope import now_envelope
 from bench.idle import complete, per_connection
 from bench.idleclient import good_answer
+from bench.procfs import process_memory, socket_count
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
