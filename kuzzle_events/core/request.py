@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Mapping
 from typing import Any, cast
 
 from kuzzle_events import errors
 from kuzzle_events.core import jsontext
+from kuzzle_events.core.identifiers import new_id
 from kuzzle_events.core.traces import Trace, asks_trace
 
 __all__ = [
@@ -74,7 +74,7 @@ class Connection:
         ips: list[str] | None = None,
         misc: dict[str, Any] | None = None,
     ) -> None:
-        self.id = id or str(uuid.uuid4())
+        self.id = id or new_id()
         self.protocol = protocol
         self.ips = ips or []
         self.misc = misc if misc is not None else {}
@@ -230,7 +230,7 @@ class KuzzleRequest:
         self.trace: Trace | None = None if get("trace") is None or not asks_trace(get("trace")) else Trace()
         request_id = get("requestId")
         if type(request_id) is not str:
-            request_id = str(uuid.uuid4()) if request_id is None else str(request_id)
+            request_id = new_id() if request_id is None else str(request_id)
         self.id: str = request_id
 
     @property

@@ -132,14 +132,7 @@ class KuzzleASGI:
 
 
 async def _send(send: Send, answer: HttpAnswer) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": answer.status,
-            "headers": [(k.lower().encode("latin-1"), v.encode("latin-1", "replace")) for k, v in answer.headers]
-            + [(b"content-length", str(len(answer.body)).encode())],
-        }
-    )
+    await send({"type": "http.response.start", "status": answer.status, "headers": answer.encoded_lines()})
     await send({"type": "http.response.body", "body": answer.body})
 
 

@@ -169,4 +169,4 @@ def project_answer(app: Application, request: Any, kuzzle_path: str) -> HttpResp
 
 
 def _django_response(answer: HttpAnswer) -> HttpResponse:
-    return HttpResponse(answer.body, status=answer.status, headers=answer.headers)
+    return HttpResponse(answer.body, status=answer.status, headers=answer.lines)

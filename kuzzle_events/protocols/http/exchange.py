@@ -44,11 +44,45 @@ CORS_HEADERS = (
 )
 
 
+class HeaderBlock:
+    """Header lines shared by many answers, with their bytes encoded once for ASGI."""
+
+    __slots__ = ("lines", "encoded")
+
+    def __init__(self, lines: tuple[tuple[str, str], ...]) -> None:
+        self.lines = lines
+        self.encoded = tuple(_encode_line(name, value) for name, value in lines)
+
+
+def _encode_line(name: str, value: str) -> tuple[bytes, bytes]:
+    return name.lower().encode("latin-1"), value.encode("latin-1", "replace")
+
+
+_NO_LINES = HeaderBlock(())
+
+
 @dataclass
 class HttpAnswer:
+    """Status, headers and body of an answer: ``shared`` lines first (the same for many answers),
+    then this answer's own ``headers``."""
+
     status: int
     headers: list[tuple[str, str]]
     body: bytes
+    shared: HeaderBlock = _NO_LINES
+
+    @property
+    def lines(self) -> list[tuple[str, str]]:
+        """Every header line, shared ones first."""
+        return [*self.shared.lines, *self.headers]
+
+    def encoded_lines(self) -> list[tuple[bytes, bytes]]:
+        """Every header line as ASGI sends it (lower-case names), ``Content-Length`` last."""
+        return [
+            *self.shared.encoded,
+            *(_encode_line(name, value) for name, value in self.headers),
+            (b"content-length", str(len(self.body)).encode()),
+        ]
 
 
 def is_kuzzle_path(app: Application, method: str, path: str) -> bool:
@@ -59,16 +93,10 @@ def is_kuzzle_path(app: Application, method: str, path: str) -> bool:
     return app.controller.router.match(method, path) is not None
 
 
-def _cors(headers: dict[str, str], credentials: bool) -> list[tuple[str, str]]:
-    """Kuzzle's CORS headers: the request's ``Origin`` allowed (and ``Vary: Origin``) when it has
-    one, credentials allowed with cookie authentication (``COOKIE_AUTHENTICATION``)."""
-    lines = [("Access-Control-Allow-Methods", CORS_METHODS), ("Access-Control-Allow-Headers", CORS_HEADERS)]
-    if credentials:
-        lines.append(("Access-Control-Allow-Credentials", "true"))
+def _origin(headers: dict[str, str]) -> list[tuple[str, str]]:
+    """The request's ``Origin`` allowed (and ``Vary: Origin``) when it has one, as Kuzzle does."""
     origin = headers.get("origin")
-    if origin:
-        lines += [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
-    return lines
+    return [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")] if origin else []
 
 
 # A header name (RFC 9110's token) and a field value (visible latin-1 characters, spaces and tabs).
@@ -81,11 +109,20 @@ def _sendable_header(name: str, value: str) -> bool:
 
 
 @functools.cache
-def _server_headers(node: str) -> tuple[tuple[str, str], ...]:
-    """``X-Kuzzle-Node`` (when the node's name can be a header) and ``Accept-Encoding``: the same
-    for every answer of a node."""
-    node_header = (("X-Kuzzle-Node", node),) if _sendable_header("X-Kuzzle-Node", node) else ()
-    return (*node_header, ("Accept-Encoding", ACCEPTED_ENCODINGS))
+def _shared_lines(node: str, credentials: bool, content_type: str | None) -> HeaderBlock:
+    """The lines every answer of a node carries: Kuzzle's CORS headers (credentials allowed with
+    cookie authentication, ``COOKIE_AUTHENTICATION``), ``X-Kuzzle-Node`` (when the node's name
+    can be a header), ``Accept-Encoding``, and the ``Content-Type`` of an enveloped answer. Built
+    and encoded once: they were most of the cost of writing a quick answer's headers."""
+    lines = [("Access-Control-Allow-Methods", CORS_METHODS), ("Access-Control-Allow-Headers", CORS_HEADERS)]
+    if credentials:
+        lines.append(("Access-Control-Allow-Credentials", "true"))
+    if _sendable_header("X-Kuzzle-Node", node):
+        lines.append(("X-Kuzzle-Node", node))
+    lines.append(("Accept-Encoding", ACCEPTED_ENCODINGS))
+    if content_type is not None:
+        lines.append(("Content-Type", content_type))
+    return HeaderBlock(tuple(lines))
 
 
 def _handler_headers(response: KuzzleResponse) -> list[tuple[str, str]]:
@@ -117,29 +154,30 @@ def _serialize(response: KuzzleResponse, http: HttpInput, pretty: bool, credenti
             )
         )
         handler_headers = []
-    headers = _cors(http.headers, credentials)
-    if _sendable_header("X-Kuzzle-Request-Id", request.id):
-        # (A /_query requestId beyond latin-1 is only in the envelope: a header cannot carry it.)
-        headers.append(("X-Kuzzle-Request-Id", request.id))
-    headers.extend(_server_headers(response.node))
-    handler_names = {k.lower() for k, _ in handler_headers}
+    headers = _origin(http.headers)
+    request_id = request.id
+    # (Printable ASCII, the ids we make included, is what a header carries; else the full test.
+    # A /_query requestId beyond latin-1 is only in the envelope: a header cannot carry it.)
+    if (request_id.isascii() and request_id.isprintable()) or _sendable_header("X-Kuzzle-Request-Id", request_id):
+        headers.append(("X-Kuzzle-Request-Id", request_id))
+    handler_names = {k.lower() for k, _ in handler_headers} if handler_headers else ()
     if response.raw:
         body, content_type = response.raw_body()
-        if "content-type" not in handler_names:
-            headers.append(("Content-Type", content_type))
+        shared = _shared_lines(response.node, credentials, None if "content-type" in handler_names else content_type)
     else:
         text = response.sendable_json()
         if pretty:
             text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
         body = text.encode()
-        headers.append(("Content-Type", "application/json"))
+        shared = _shared_lines(response.node, credentials, "application/json")
     # An enveloped answer is always JSON: a handler's Content-Type only applies to raw answers.
     # Its Content-Length is never sent: the adapter writes the body's own.
-    headers.extend(
-        (k, v)
-        for k, v in handler_headers
-        if k.lower() != "content-length" and (response.raw or k.lower() != "content-type")
-    )
+    if handler_headers:
+        headers.extend(
+            (k, v)
+            for k, v in handler_headers
+            if k.lower() != "content-length" and (response.raw or k.lower() != "content-type")
+        )
     if http.method == "HEAD":
         body = b""
     elif "content-encoding" not in handler_names:
@@ -149,7 +187,7 @@ def _serialize(response: KuzzleResponse, http: HttpInput, pretty: bool, credenti
         if coding is not None:
             body = compress(body, coding)
         headers.append(("Content-Encoding", coding or "identity"))
-    return HttpAnswer(response.status, headers, body)
+    return HttpAnswer(response.status, headers, body, shared)
 
 
 def answer_error(

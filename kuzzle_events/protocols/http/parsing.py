@@ -7,7 +7,6 @@ Every bad input becomes a Kuzzle error (400/413), never an exception that escape
 from __future__ import annotations
 
 import base64
-import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from email.parser import BytesParser
@@ -17,6 +16,7 @@ from urllib.parse import parse_qsl, unquote
 
 from kuzzle_events import errors
 from kuzzle_events.core import jsontext
+from kuzzle_events.core.identifiers import new_id
 from kuzzle_events.core.request import Connection, KuzzleRequest
 from kuzzle_events.protocols.addresses import forwarded_chain
 
@@ -148,7 +148,7 @@ def connection_of(http: HttpInput) -> Connection:
     ips = forwarded_chain(http.headers, http.client)
     url = http.path + (f"?{http.query_string}" if http.query_string else "")
     return Connection(
-        id=str(uuid.uuid4()),
+        id=new_id(),
         protocol="http",
         ips=ips,
         misc={"headers": http.headers, "verb": http.method, "path": http.path, "url": url},
