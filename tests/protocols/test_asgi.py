@@ -154,3 +154,39 @@ async def test_the_admin_controllers_routes_are_kuzzles_under_the_projects_admin
     # POST /admin/_loadFixtures is the admin controller's route: a Kuzzle envelope, not Django's page.
     assert fixtures.json()["controller"] == "admin" and fixtures.json()["action"] == "loadFixtures"
     assert seen == ["/admin/_nothing_of_kuzzles"]  # no Kuzzle route: the project's
+
+
+async def _exchange(app: Application, scope: dict[str, Any], messages: list[dict[str, Any]]) -> tuple[int, Any, int]:
+    """Status, JSON body and how many times ``receive`` was called, for one ASGI exchange."""
+    sent: list[dict[str, Any]] = []
+    calls = 0
+
+    async def receive() -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        return messages.pop(0)
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await KuzzleASGI(app=app)({"type": "http", "query_string": b"", **scope}, receive, send)
+    return sent[0]["status"], json.loads(sent[1]["body"]), calls
+
+
+async def test_a_request_without_a_body_is_answered_without_receiving(kapp: Application) -> None:
+    status, body, calls = await _exchange(kapp, {"method": "GET", "path": "/_now", "headers": []}, [])
+    assert status == 200 and body["result"]["now"] > 0 and calls == 0
+
+
+async def test_bodies_are_read_whenever_one_may_come(kapp: Application) -> None:
+    query = b'{"controller": "server", "action": "now"}'
+    chunked = {"method": "POST", "path": "/_query", "headers": [(b"transfer-encoding", b"chunked")]}
+    status, body, calls = await _exchange(kapp, chunked, [{"type": "http.request", "body": query}])
+    assert (status, body["action"], calls) == (200, "now", 1)
+    # HTTP/2 may send a body with neither Content-Length nor Transfer-Encoding.
+    h2 = {"method": "POST", "path": "/_query", "headers": [], "http_version": "2"}
+    status, body, calls = await _exchange(kapp, h2, [{"type": "http.request", "body": query}])
+    assert (status, body["action"], calls) == (200, "now", 1)
+    sized = {"method": "POST", "path": "/_query", "headers": [(b"content-length", str(len(query)).encode())]}
+    status, body, calls = await _exchange(kapp, sized, [{"type": "http.request", "body": query}])
+    assert (status, body["action"], calls) == (200, "now", 1)

@@ -84,9 +84,14 @@ class KuzzleASGI:
             headers=headers,
             client=client[0] if client else None,
         )
+        declared = headers.get("content-length")
+        if declared is None and "transfer-encoding" not in headers and scope.get("http_version", "1.1")[0] == "1":
+            # HTTP/1 (RFC 9112, 6.3): without either header a request has no body (most GETs), so
+            # there is nothing to receive. (HTTP/2 may send a body with neither.)
+            await _send(send, await handle(app, http))
+            return
         limit = app.config.MAX_REQUEST_SIZE
-        declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             await _send(send, answer_too_large(app, http))
             return
         chunks: list[bytes] = []
