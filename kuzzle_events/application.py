@@ -235,21 +235,33 @@ class Application:
 
     # Running ----------------------------------------------------------------------------------
 
-    async def trigger(self, event: str, *payload: Any) -> Any:
+    async def trigger(self, event: str, payload: Any = NOTHING, /, *rest: Any) -> Any:
         """Fire ``event`` (pipes, then hooks) and return the first payload after the pipe chain.
 
         Fired from a listener, it is a nested trigger: past ``MAX_TRIGGER_DEPTH`` of them, it fails
         (``plugin.runtime.unexpected_error``, naming the chain of triggers).
         """
-        self._require_started("trigger")
+        if self.state != "running":
+            self._require_started("trigger")
+        events = self._events or self.events  # (built by the start: no property call)
+        trace = current_trace()
+        if trace is None:
+            if events.is_quiet(event):
+                # Nothing runs, so nothing can trigger again from here: no nesting to count.
+                return None if payload is NOTHING else payload
+            token = self.nesting.enter(event)
+            try:
+                # (Arguments spelled out: a call with *rest costs more than the rest of a trigger.)
+                if rest:
+                    return await events.trigger(event, payload, *rest)
+                return await events.trigger(event, payload)
+            finally:
+                Nesting.leave(token)
         token = self.nesting.enter(event)
-        try:
-            trace = current_trace()
-            if trace is not None:  # fired by the code of a request that asked for its trace
-                return await self.events.run_traced(trace, event, payload[0] if payload else NOTHING, payload[1:])
-            return await self.events.trigger(event, *payload)
+        try:  # fired by the code of a request that asked for its trace
+            return await events.run_traced(trace, event, payload, rest)
         finally:
-            self.nesting.leave(token)
+            Nesting.leave(token)
 
     async def start(self) -> None:
         """Start the application once (later calls wait for the first one)."""

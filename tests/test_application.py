@@ -206,3 +206,41 @@ def test_max_trigger_depth_is_checked(depth) -> None:
     assert set(conf.wrong_types({"MAX_TRIGGER_DEPTH": depth})) == {"MAX_TRIGGER_DEPTH"}
     with pytest.raises(KuzzleError):
         conf.load({"MAX_TRIGGER_DEPTH": depth})
+
+
+async def test_triggering_an_event_nobody_listens_to_returns_its_payload(kapp: Application) -> None:
+    await kapp.start()
+    payload = {"x": 1}
+    assert await kapp.trigger("custom:never-seen", payload) is payload
+    assert await kapp.trigger("custom:never-seen") is None
+    assert await kapp.trigger("custom:never-seen", payload, "more") is payload
+    # Past the nesting limit nothing is refused where nothing would run: the guard stops loops.
+    tokens = [kapp.nesting.enter("custom:loop") for _ in range(kapp.nesting.limit)]
+    try:
+        assert await kapp.trigger("custom:never-seen", payload) is payload
+        with pytest.raises(KuzzleError):
+            kapp.pipe.register("custom:heard", lambda p: p)
+            await kapp.trigger("custom:heard", payload)
+    finally:
+        for token in reversed(tokens):
+            kapp.nesting.leave(token)
+    await kapp.shutdown()
+
+
+async def test_an_observer_and_a_trace_still_see_an_event_nobody_listens_to(kapp: Application) -> None:
+    from kuzzle_events.core.traces import _CURRENT, Trace
+
+    await kapp.start()
+    seen: list[str] = []
+    stop = kapp.events.observe(lambda event, payload: seen.append(event))
+    await kapp.trigger("custom:unheard", {"x": 1})
+    stop()
+    assert seen == ["custom:unheard"]
+    trace = Trace()
+    token = _CURRENT.set(trace)
+    try:
+        await kapp.trigger("custom:unheard-too", {"x": 1})
+    finally:
+        _CURRENT.reset(token)
+    assert "custom:unheard-too" in str(trace.to_dict())
+    await kapp.shutdown()

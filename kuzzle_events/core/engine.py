@@ -25,7 +25,7 @@ from typing import Any
 from kuzzle_events import errors
 from kuzzle_events.core.backpressure import Slots
 from kuzzle_events.core.failures import HOOK_ON_ERROR, as_raised, must_report_hook_failure, pipe_failure
-from kuzzle_events.core.listeners import Call, Listener, ListenerTable, qualified_name
+from kuzzle_events.core.listeners import Call, Listener, ListenerTable, Vocabulary, event_variants, qualified_name
 from kuzzle_events.core.loops import (
     NOTHING,
     Chain,
@@ -49,23 +49,6 @@ _CACHE_LIMIT = 10_000  # custom event names are unbounded; past this the cache s
 _EMPTY = Chain(run_nothing)
 
 
-def event_variants(event: str) -> tuple[str, ...]:
-    """The names whose listeners run for ``event``, in order: exact, then wildcards.
-
-    ``server:beforeNow`` -> ``server:beforeNow``, ``server:before*``, ``server:*``.
-    The scope is everything before the last colon; a name without colon has no variants.
-    """
-    scope, sep, name = event.rpartition(":")
-    if not sep:
-        return (event,)
-    names = [event]
-    for prefix in ("before", "after", "error"):
-        if name.startswith(prefix):
-            names.append(f"{scope}:{prefix}*")
-    names.append(f"{scope}:*")
-    return tuple(dict.fromkeys(names))
-
-
 class EventEngine:
     """Pipes and hooks of one application; :meth:`trigger` runs an event."""
 
@@ -84,6 +67,7 @@ class EventEngine:
         self._hooks = ListenerTable()
         self._durable = ListenerTable()  # durable hooks' recorders
         self._cache: dict[str, Chain] = {}
+        self._vocabulary = Vocabulary(self._pipes, self._hooks, self._durable)
         self._timed_events: set[str] = set()
         self._seq = itertools.count()
         # Bumped whenever any event's listeners may have changed: what callers derived from
@@ -225,6 +209,10 @@ class EventEngine:
         """The pipes and hooks that run for ``event``, in execution order."""
         return self._cache.get(event) or self._resolve(event)
 
+    def is_quiet(self, event: str) -> bool:
+        """Whether triggering ``event`` does nothing at all: no listener, and no tracing."""
+        return (self._cache.get(event) or self._resolve(event)) is _EMPTY and not self._tracing
+
     def has_listeners(self, event: str) -> bool:
         """Whether anything (pipe or hook) runs for ``event``."""
         return self.listeners(event) is not _EMPTY
@@ -250,9 +238,13 @@ class EventEngine:
     def _forget_chains(self) -> None:
         self.fold_counts()
         self._cache.clear()
+        self._vocabulary.forget()
         self.generation += 1
 
     def _resolve(self, event: str) -> Chain:
+        if not self._vocabulary.may_listen(event):
+            # A name nothing can listen to (custom events, names never seen): no variants built.
+            return self._cached(event, _EMPTY)
         names = event_variants(event)
         pipes = self._pipes.collect(names)
         hooks = self._hooks.collect(names)
@@ -287,9 +279,18 @@ class EventEngine:
         if records:
             # Decided here, once: chains without durable hooks keep their runner as it is.
             entry.records, entry.inner, entry.run = records, entry.run, run_recorded
-        if len(self._cache) >= _CACHE_LIMIT:
-            self._forget_chains()
-        self._cache[event] = entry
+        return self._cached(event, entry)
+
+    def _cached(self, event: str, entry: Chain) -> Chain:
+        cache = self._cache
+        if len(cache) >= _CACHE_LIMIT:
+            # Names nobody listens to go first, and alone when that is enough: the listeners did
+            # not change, so what callers derived from them (``generation``) still holds.
+            self._cache = cache = {name: chain for name, chain in cache.items() if chain is not _EMPTY}
+            if len(cache) >= _CACHE_LIMIT // 2:
+                self._forget_chains()
+                cache = self._cache
+        cache[event] = entry
         return entry
 
     def _bare(self, chain: Chain) -> Chain:

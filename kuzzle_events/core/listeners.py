@@ -14,7 +14,7 @@ from typing import Any
 
 from kuzzle_events.core.stats import HandlerStats
 
-__all__ = ["Call", "Listener", "ListenerTable", "qualified_name"]
+__all__ = ["Call", "Listener", "ListenerTable", "Vocabulary", "event_variants", "qualified_name"]
 
 Call = Callable[..., Coroutine[Any, Any, Any]]  # a pipe or hook as the loops call it
 
@@ -114,3 +114,47 @@ def qualified_name(fn: Callable[..., Any]) -> str:
     module = getattr(target, "__module__", None) or ""
     name = getattr(target, "__qualname__", None) or repr(target)
     return f"{module}.{name}" if module else name
+
+
+def event_variants(event: str) -> tuple[str, ...]:
+    """The names whose listeners run for ``event``, in order: exact, then wildcards.
+
+    ``server:beforeNow`` -> ``server:beforeNow``, ``server:before*``, ``server:*``.
+    The scope is everything before the last colon; a name without colon has no variants.
+    """
+    scope, sep, name = event.rpartition(":")
+    if not sep:
+        return (event,)
+    names = [event]
+    for prefix in ("before", "after", "error"):
+        if name.startswith(prefix):
+            names.append(f"{scope}:{prefix}*")
+    names.append(f"{scope}:*")
+    return tuple(dict.fromkeys(names))
+
+
+class Vocabulary:
+    """The names listeners are registered on, to tell at once that an event has none: not one
+    of them, and no wildcard of its scope (``scope:*``, ``scope:before*``...)."""
+
+    __slots__ = ("_tables", "_names", "_wild_scopes")
+
+    def __init__(self, *tables: ListenerTable) -> None:
+        self._tables = tables
+        self._names: frozenset[str] | None = None
+        self._wild_scopes: frozenset[str] = frozenset()
+
+    def forget(self) -> None:
+        """Listeners changed: read the names again at the next question."""
+        self._names = None
+
+    def may_listen(self, event: str) -> bool:
+        """Whether ``event`` may have listeners (False: it has none, for sure)."""
+        names = self._names
+        if names is None:
+            names = self._names = frozenset(name for table in self._tables for name in table.names())
+            self._wild_scopes = frozenset(name.rpartition(":")[0] for name in names if name.endswith("*"))
+        if event in names:
+            return True
+        wild = self._wild_scopes
+        return bool(wild) and event.rpartition(":")[0] in wild

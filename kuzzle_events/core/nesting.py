@@ -18,8 +18,10 @@ __all__ = ["DEFAULT_DEPTH", "Nesting"]
 
 DEFAULT_DEPTH = 16
 
-# The triggers the running code is nested in, outermost first (events, or "controller:action").
-_CHAIN: ContextVar[tuple[str, ...]] = ContextVar("kuzzle_events_nested_triggers", default=())
+# The triggers the running code is nested in, innermost first, as linked nodes
+# ``(depth, name, outer node)``: entering one more builds one small tuple, whatever the depth.
+_Node = tuple[int, str, "_Node | None"]
+_CHAIN: ContextVar[_Node | None] = ContextVar("kuzzle_events_nested_triggers", default=None)
 
 
 class Nesting:
@@ -30,26 +32,36 @@ class Nesting:
     def __init__(self, limit: int = DEFAULT_DEPTH) -> None:
         self.limit = limit
 
-    def enter(self, name: str) -> Token[tuple[str, ...]]:
+    def enter(self, name: str) -> Token[_Node | None]:
         """Count one more nested trigger, ``name``; ``plugin.runtime.unexpected_error`` past the limit.
 
         Give the token back to :meth:`leave` when the trigger is done.
         """
-        chain = _CHAIN.get()
-        if len(chain) >= self.limit:
-            shown = " -> ".join((*chain, name))
+        node = _CHAIN.get()
+        if node is None:
+            return _CHAIN.set((1, name, None))
+        depth = node[0]
+        if depth >= self.limit:
+            shown = " -> ".join((*_names(node), name))
             raise errors.get(
                 "plugin.runtime.unexpected_error",
-                f'"{name}" would be nested {len(chain) + 1} triggers deep, past MAX_TRIGGER_DEPTH '
+                f'"{name}" would be nested {depth + 1} triggers deep, past MAX_TRIGGER_DEPTH '
                 f"({self.limit}): a listener triggers what makes it run again? Chain: {shown}",
             )
-        return _CHAIN.set((*chain, name))
+        return _CHAIN.set((depth + 1, name, node))
 
-    @staticmethod
-    def leave(token: Token[tuple[str, ...]]) -> None:
-        _CHAIN.reset(token)
+    # (The ContextVar's own method: no Python frame of ours on every trigger.)
+    leave = staticmethod(_CHAIN.reset)
 
     @staticmethod
     def chain() -> tuple[str, ...]:
         """The triggers the running code is nested in, outermost first."""
-        return _CHAIN.get()
+        return _names(_CHAIN.get())
+
+
+def _names(node: _Node | None) -> tuple[str, ...]:
+    names = []
+    while node is not None:
+        names.append(node[1])
+        node = node[2]
+    return tuple(reversed(names))

@@ -57,6 +57,8 @@ class KuzzleClient:
             body = json.dumps(dict(body))
         content = body.encode() if isinstance(body, str) else (body or b"")
         sent = {"content-type": "application/json", **{k.lower(): v for k, v in (headers or {}).items()}}
+        if content:
+            sent.setdefault("content-length", str(len(content)))  # as an HTTP client sends it
         if self.jwt is not None:
             sent.setdefault("authorization", f"Bearer {self.jwt}")
         from kuzzle_events.protocols.http.asgi import KuzzleASGI

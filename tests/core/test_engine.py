@@ -6,11 +6,12 @@ import asyncio
 import gc
 import logging
 import threading
+from typing import Any
 
 import pytest
 
 from kuzzle_events import Application, inline
-from kuzzle_events.core.engine import event_variants
+from kuzzle_events.core.engine import EventEngine, event_variants
 from kuzzle_events.errors import ForbiddenError, KuzzleError
 
 
@@ -419,3 +420,39 @@ async def test_events_without_payload_call_pipes_bare(kapp: Application) -> None
     kapp.pipe.register("kuzzle:state:ready", on_ready)
     await kapp.start()
     assert calls == ["ready"]
+
+
+async def test_a_name_nobody_can_listen_to_is_told_apart_from_wildcards() -> None:
+    engine = EventEngine()
+    assert engine.is_quiet("custom:thing") and engine.is_quiet("plain")
+    seen: list[str] = []
+
+    async def pipe(value: Any) -> Any:
+        seen.append(value)
+        return value
+
+    # Registered after the name was first triggered: the name is heard from then on.
+    engine.add("pipe", "custom:*", pipe, is_async=True)
+    assert not engine.is_quiet("custom:thing")
+    assert await engine.trigger("custom:thing", "a") == "a" and seen == ["a"]
+    engine.add("pipe", "server:before*", pipe, is_async=True)
+    assert engine.is_quiet("server:afterNow") and not engine.is_quiet("server:beforeNow")
+    assert engine.is_quiet("other:thing")
+
+
+async def test_names_nobody_listens_to_leave_the_full_cache_first() -> None:
+    from kuzzle_events.core import engine as engine_module
+
+    engine = EventEngine()
+
+    async def pipe(value: Any) -> Any:
+        return value
+
+    engine.add("pipe", "custom:heard", pipe, is_async=True)
+    heard = engine.listeners("custom:heard")
+    generation = engine.generation
+    for n in range(engine_module._CACHE_LIMIT + 10):
+        await engine.trigger(f"custom:unheard{n}", n)
+    # The heard chain is the same object (not resolved again) and plans derived before still hold.
+    assert engine.listeners("custom:heard") is heard and engine.generation == generation
+    assert len(engine._cache) < engine_module._CACHE_LIMIT

@@ -187,6 +187,10 @@ async def test_bodies_are_read_whenever_one_may_come(kapp: Application) -> None:
     h2 = {"method": "POST", "path": "/_query", "headers": [], "http_version": "2"}
     status, body, calls = await _exchange(kapp, h2, [{"type": "http.request", "body": query}])
     assert (status, body["action"], calls) == (200, "now", 1)
+    # Test clients (Channels' HttpCommunicator) send a body with neither, over HTTP/1.1.
+    bare = {"method": "POST", "path": "/_query", "headers": [], "http_version": "1.1"}
+    status, body, calls = await _exchange(kapp, bare, [{"type": "http.request", "body": query}])
+    assert (status, body["action"], calls) == (200, "now", 1)
     sized = {"method": "POST", "path": "/_query", "headers": [(b"content-length", str(len(query)).encode())]}
     status, body, calls = await _exchange(kapp, sized, [{"type": "http.request", "body": query}])
     assert (status, body["action"], calls) == (200, "now", 1)

@@ -85,9 +85,15 @@ class KuzzleASGI:
             client=client[0] if client else None,
         )
         declared = headers.get("content-length")
-        if declared is None and "transfer-encoding" not in headers and scope.get("http_version", "1.1")[0] == "1":
-            # HTTP/1 (RFC 9112, 6.3): without either header a request has no body (most GETs), so
-            # there is nothing to receive. (HTTP/2 may send a body with neither.)
+        if (
+            declared is None
+            and http.method in ("GET", "HEAD")
+            and "transfer-encoding" not in headers
+            and scope.get("http_version", "1.1")[0] == "1"
+        ):
+            # HTTP/1 (RFC 9112, 6.3): without either header a request has no body, so there is
+            # nothing to receive. Only for reads, the usual case: test clients (Channels'
+            # HttpCommunicator...) send other bodies without a Content-Length, and HTTP/2 may.
             await _send(send, await handle(app, http))
             return
         limit = app.config.MAX_REQUEST_SIZE
