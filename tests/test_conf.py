@@ -82,3 +82,25 @@ def test_cookie_authentication_is_kuzzles_boolean() -> None:
     assert conf.wrong_types({"COOKIE_AUTHENTICATION": False}) == {}
     for value in ("false", 0, None):
         assert conf.wrong_types({"COOKIE_AUTHENTICATION": value}) == {"COOKIE_AUTHENTICATION": "True or False"}
+
+
+def test_settings_read_as_attributes_follow_every_change_of_the_keys() -> None:
+    from kuzzle_events.conf import Config
+
+    config = Config({"PIPE_WARN_TIME": 5, "items": "a setting named like a dict method"})
+    assert config.PIPE_WARN_TIME == 5 and "PIPE_WARN_TIME" in vars(config)
+    assert callable(config.items) and config["items"] == "a setting named like a dict method"
+    config["PIPE_WARN_TIME"] = 6
+    config.update({"NODE": "n1"}, ERROR_STACK=True)
+    config |= {"PORT": 1}
+    assert (config.PIPE_WARN_TIME, config.NODE, config.ERROR_STACK, config.PORT) == (6, "n1", True, 1)
+    assert config.setdefault("DEBUG", "x") == "x" and config.DEBUG == "x"
+    del config["NODE"]
+    assert config.pop("PORT") == 1
+    for gone in ("NODE", "PORT"):
+        with pytest.raises(AttributeError):
+            getattr(config, gone)
+    config.clear()
+    with pytest.raises(AttributeError):
+        _ = config.PIPE_WARN_TIME
+    assert not hasattr(config, "ERROR_STACK")
