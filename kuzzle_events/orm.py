@@ -107,8 +107,21 @@ class CallerThread(concurrent.futures.Executor):
 
     def serve_until(self, future: concurrent.futures.Future[Any]) -> None:
         """Run the calls submitted, in this thread, until ``future`` is done."""
+        # asgiref marks a thread that ran its calls with their loop (SyncToAsync.threadlocal): given
+        # back as it was, or this thread would later pass for a thread of an async server.
+        local = SyncToAsync.threadlocal
+        marks = {name: getattr(local, name, _UNSET) for name in _MARKS}
         try:
             self._here.run_until_future(future)
         finally:
             with self._lock:
                 self._serving = False
+            for name, value in marks.items():
+                if value is _UNSET:
+                    local.__dict__.pop(name, None)
+                else:
+                    setattr(local, name, value)
+
+
+_MARKS = ("main_event_loop", "main_event_loop_pid", "task_context")
+_UNSET: Any = object()

@@ -4,6 +4,7 @@ transaction, so a committed write never loses them and a rolled-back one leaves 
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import pytest
@@ -164,5 +165,11 @@ def test_run_sync_from_a_plain_thread_writes_and_records_in_the_callers_transact
         assert Delivery.objects.count() == 2
         assert app.run_sync(run_durable_hooks, app) == 2
         assert sorted(ran) == ["committed", "o2"]
+
+        async def probe() -> tuple[int, bool]:
+            return threading.get_ident(), asyncio.get_running_loop() is app._background_loop()
+
+        # Outside a transaction again: run_sync as before (this thread is not taken for a server's).
+        assert app.run_sync(probe) == (threading.get_ident(), True)
     finally:
         app.run_sync(app.shutdown)
