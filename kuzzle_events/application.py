@@ -29,7 +29,7 @@ from kuzzle_events.core.loops import NOTHING
 from kuzzle_events.core.nesting import Nesting
 from kuzzle_events.core.traces import current_trace
 from kuzzle_events.durable import DurableHooks
-from kuzzle_events.orm import adapt
+from kuzzle_events.orm import CallerThread, adapt, in_caller_transaction
 from kuzzle_events.plugins.loader import PluginManager
 from kuzzle_events.protocols import mqtt
 from kuzzle_events.realtime.hub import Realtime
@@ -335,7 +335,18 @@ class Application:
         # loop that no longer runs is no server's.
         if server_loop is not None and server_loop.is_running():
             return async_to_sync(fn)(*args, **kwargs)
+        if in_caller_transaction():
+            return self._run_in_callers_transaction(fn, *args, **kwargs)
         return self._background_loop().run(fn(*args, **kwargs))
+
+    def _run_in_callers_transaction(self, fn: Callable[..., Coroutine[Any, Any, T]], *args: Any, **kwargs: Any) -> T:
+        # Inside the caller's transaction.atomic(): the coroutine runs on the application's loop
+        # (its hooks outlive the call) while this thread serves its database calls, so that the
+        # writes and the durable hooks' deliveries are part of the caller's transaction.
+        caller = CallerThread()
+        future = asyncio.run_coroutine_threadsafe(caller.serving(fn(*args, **kwargs)), self._background_loop())
+        caller.serve_until(future)
+        return future.result()
 
     def start_sync(self) -> None:
         """:meth:`start` from sync code."""

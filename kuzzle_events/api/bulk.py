@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from kuzzle_events import errors
 from kuzzle_events.api import document_args as args
 from kuzzle_events.api.document_multi import outcomes_to_result
-from kuzzle_events.api.document_writes import notify, writes
+from kuzzle_events.api.document_writes import notify, stored
 from kuzzle_events.api.table import Table, route
 from kuzzle_events.documents.rules import StrictMappingRejection
 from kuzzle_events.security.tokens import now_ms
@@ -56,8 +56,8 @@ async def write(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     key = args.doc_id(request.input.args.get("_id"), required=False)
     body, info = _raw(request.get_body())
     args.refresh(request)
-    (outcome,) = await writes.apply(
-        *args.target(request), [{"kind": "createOrReplace", "_id": key, "body": body, "info": info}]
+    (outcome,) = await stored(
+        app, request, "apply", *args.target(request), [{"kind": "createOrReplace", "_id": key, "body": body, "info": info}]
     )
     if "error" in outcome:
         raise outcome["error"]
@@ -79,7 +79,7 @@ async def m_write(app: Application, request: KuzzleRequest) -> dict[str, Any]:
         else:
             body, info = _raw(item["body"])
             ops.append({"kind": "createOrReplace", "_id": item.get("_id") or None, "body": body, "info": info})
-    outcomes = await writes.apply(*args.target(request), ops) if ops else []
+    outcomes = await stored(app, request, "apply", *args.target(request), ops) if ops else []
     result = outcomes_to_result(ops, outcomes, rejected)
     if result["errors"] and request.get_boolean("strict"):
         error = errors.get("api.process.incomplete_multiple_request", "write")
@@ -135,7 +135,7 @@ async def import_(app: Application, request: KuzzleRequest) -> dict[str, Any]:
         raise errors.get("api.assert.invalid_type", "body.bulkData", "array")
     args.refresh(request)
     ops = _import_operations(lines, args.kuid(request))
-    outcomes = await writes.apply(*args.target(request), ops) if ops else []
+    outcomes = await stored(app, request, "apply", *args.target(request), ops) if ops else []
     successes, failures = [], []
     for op, outcome in zip(ops, outcomes, strict=True):
         action = op["action"]
@@ -164,7 +164,7 @@ async def delete_by_query(app: Application, request: KuzzleRequest) -> dict[str,
     if not isinstance(query, dict):
         raise errors.get("api.assert.invalid_type", "body.query", "object")
     args.refresh(request)
-    deleted = await writes.delete_matching(*args.target(request), query, "elasticsearch", fetch=False)
+    deleted = await stored(app, request, "delete_matching", *args.target(request), query, "elasticsearch", fetch=False)
     return {"deleted": len(deleted)}
 
 
@@ -176,5 +176,5 @@ async def update_by_query(app: Application, request: KuzzleRequest) -> dict[str,
         raise errors.get("api.assert.invalid_type", "body.query", "object")
     changes = args.source(body.get("changes"), "body.changes")
     args.refresh(request)
-    outcomes = await writes.update_matching(*args.target(request), query, "elasticsearch", changes, None)
+    outcomes = await stored(app, request, "update_matching", *args.target(request), query, "elasticsearch", changes, None)
     return {"updated": sum(1 for o in outcomes if "error" not in o)}

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from kuzzle_events import errors
 from kuzzle_events.api import document_args as args
-from kuzzle_events.api.document_writes import notify, reason, success, updated_fields, write_many, writes
+from kuzzle_events.api.document_writes import notify, reason, stored, success, updated_fields, write_many
 from kuzzle_events.api.service import Service
 from kuzzle_events.security.tokens import now_ms
 
@@ -206,7 +206,7 @@ async def delete_by_query(app: Application, request: KuzzleRequest) -> dict[str,
     if not isinstance(query, dict):
         raise errors.get("api.assert.invalid_type", "body.query", "object")
     args.refresh(request)
-    deleted = await writes.delete_matching(*args.target(request), query, args.lang(request))
+    deleted = await stored(app, request, "delete_matching", *args.target(request), query, args.lang(request))
     # As Kuzzle, each deleted document is notified as a deletion (action "delete", scope "out").
     await notify(app, request, "deleteByQuery", deleted)
     keep = ("_id", "_source") if request.get_boolean("source") else ("_id",)
@@ -224,7 +224,7 @@ async def update_by_query(app: Application, request: KuzzleRequest) -> dict[str,
     changes = args.source(changes, "body.changes")
     args.refresh(request)
     info = {"updatedAt": now_ms(), "updater": args.kuid(request)}
-    outcomes = await writes.update_matching(*args.target(request), query, args.lang(request), changes, info)
+    outcomes = await stored(app, request, "update_matching", *args.target(request), query, args.lang(request), changes, info)
     changed = updated_fields(changes)
     await notify(app, request, "updateByQuery", [{**o, "_updatedFields": changed} for o in outcomes if "error" not in o])
     ops = [{"_id": o.get("_id"), "body": changes} for o in outcomes]

@@ -11,6 +11,7 @@ from kuzzle_events import errors
 from kuzzle_events.api import document_args as args
 from kuzzle_events.api.service import Service
 from kuzzle_events.documents.rules import StrictMappingRejection
+from kuzzle_events.durable import reservations
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
@@ -21,6 +22,7 @@ __all__ = [
     "inject_metadata",
     "write_one",
     "write_many",
+    "stored",
     "notify",
     "updated_fields",
     "reason",
@@ -77,12 +79,23 @@ async def notify(app: Application, request: KuzzleRequest, action: str, document
         await realtime.document_changed(request, index, collection, action, documents)
 
 
+async def stored(app: Application, request: KuzzleRequest, function: str, *arguments: Any, **options: Any) -> Any:
+    """``writes.<function>(*arguments)`` for ``request``, in one hop; the deliveries of the durable
+    hooks its ``after`` events will record reserved in the same transaction when there are any."""
+    plan = reservations.planned(app, request)
+    if not plan:
+        return await getattr(writes, function)(*arguments, **options)
+    return await reservations.write(app, request, plan, function, *arguments, **options)
+
+
 async def write_many(
     app: Application, request: KuzzleRequest, operations: list[dict[str, Any]], *, action: str | None = None
 ) -> list[dict[str, Any]]:
     """Run ``operations`` (one hop), notify subscribers of those that succeeded; their outcomes."""
     args.refresh(request)
-    outcomes: list[dict[str, Any]] = await writes.apply(*args.target(request), operations) if operations else []
+    outcomes: list[dict[str, Any]] = (
+        await stored(app, request, "apply", *args.target(request), operations) if operations else []
+    )
     written = []
     for op, outcome in zip(operations, outcomes, strict=True):
         if "error" in outcome:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from django.db import close_old_connections, transaction
 
 from kuzzle_events import errors
 from kuzzle_events.core.listeners import Listener, qualified_name
+from kuzzle_events.core.request import KuzzleRequest
 from kuzzle_events.durable.payload import to_json
 from kuzzle_events.orm import adapt
 
@@ -69,6 +71,13 @@ class DurableHooks:
         self._app = app
         self.hooks: dict[str, DurableHook] = {}
         self.runner: DurableRunner | None = None
+        # What the built-in writes reserve (kuzzle_events.durable.reservations): the plan of each
+        # action by (controller, action), with the engine's generation it was made at; and the
+        # reservations of the requests in flight, (hook key, event) -> (delivery id, holder).
+        self.plans: dict[tuple[Any, Any], tuple[int, tuple[tuple[str, tuple[str, ...]], ...]]] = {}
+        self.reserved: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], tuple[str, str]]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def register(
         self,
@@ -152,17 +161,36 @@ def _check(event: str, handler: Callable[..., Any], name: str, retries: Any, bac
 
 
 def _recorder(durable: DurableHooks, key: str) -> Callable[..., Any]:
-    """What the engine awaits for the durable hook ``key``: ``record(event, *payload)``."""
+    """What the engine awaits for the durable hook ``key``: ``record(event, *payload)``; a
+    delivery reserved by the request's write (one of the payload) is confirmed instead."""
     hopped = sync_to_async(_record_here, thread_sensitive=True)
+    reserved = durable.reserved
 
     async def record(event: str, *payload: Any) -> None:
-        await hopped(key, event, to_json(payload, key, event), durable.wake)
+        held = _reservation(reserved, payload, key, event) if reserved else None
+        await hopped(key, event, to_json(payload, key, event), durable.wake, held)
 
     record.__qualname__ = record.__name__ = f"record {key}"
+    record.durable_key = key  # type: ignore[attr-defined]
     return record
 
 
-def _record_here(key: str, event: str, payload: list[Any], wake: Callable[[], None]) -> None:
+def _reservation(
+    reserved: weakref.WeakKeyDictionary[Any, dict[tuple[str, str], tuple[str, str]]],
+    payload: tuple[Any, ...],
+    key: str,
+    event: str,
+) -> tuple[str, str] | None:
+    for argument in payload:
+        held = reserved.get(argument) if isinstance(argument, KuzzleRequest) else None
+        if held:
+            return held.pop((key, event), None)
+    return None
+
+
+def _record_here(
+    key: str, event: str, payload: list[Any], wake: Callable[[], None], held: tuple[str, str] | None = None
+) -> None:
     from django.db import DatabaseError
 
     from kuzzle_events.durable import store
@@ -173,7 +201,11 @@ def _record_here(key: str, event: str, payload: list[Any], wake: Callable[[], No
     if not in_transaction:
         close_old_connections()
     try:
-        store.record([key], event, payload, wake)
+        if held is not None:
+            # Not confirmed: its hold ended, and it ran (or runs) as reserved; not recorded twice.
+            store.confirm(held[0], held[1], payload, wake)
+        else:
+            store.record([key], event, payload, wake)
     except DatabaseError as error:
         raise errors.from_exception(error) from error
     finally:

@@ -24,6 +24,8 @@ from kuzzle_events.models import Delivery
 __all__ = [
     "Claimed",
     "record",
+    "reserve",
+    "confirm",
     "claim",
     "complete",
     "fail",
@@ -58,6 +60,33 @@ def record(hooks: Collection[str], event: str, payload: list[Any], wake: Callabl
     if wake is not None:
         transaction.on_commit(wake)
     return [str(row.id) for row in rows]
+
+
+def reserve(rows: Collection[tuple[str, str, list[Any]]], holder: str, lease: float) -> dict[tuple[str, str], str]:
+    """One delivery per ``(hook key, event, payload)``, in the current transaction, held by ``holder``
+    for ``lease`` seconds (no process takes it meanwhile): the delivery ids by (hook key, event)."""
+    now = timezone.now()
+    until = now + datetime.timedelta(seconds=lease)
+    deliveries = [
+        Delivery(hook=key, event=event, payload=payload, due_at=now, created_at=now, locked_by=holder, locked_until=until)
+        for key, event, payload in rows
+    ]
+    with transaction.atomic():
+        Delivery.objects.bulk_create(deliveries)
+    return {(row.hook, row.event): str(row.id) for row in deliveries}
+
+
+def confirm(delivery_id: str, holder: str, payload: list[Any], wake: Callable[[], None] | None = None) -> bool:
+    """A reserved delivery's final payload, free to run once the current transaction commits
+    (``wake`` then called); False if ``holder`` no longer held it (its hold ended: it ran, or runs,
+    with the payload it was reserved with)."""
+    now = timezone.now()
+    changed = Delivery.objects.filter(pk=delivery_id, locked_by=holder).update(
+        payload=payload, locked_by="", locked_until=None, due_at=now
+    )
+    if changed and wake is not None:
+        transaction.on_commit(wake)
+    return changed == 1
 
 
 def _claimable(hooks: Collection[str], now: datetime.datetime, ignore_due: bool) -> Q:
