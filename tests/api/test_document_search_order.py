@@ -41,3 +41,40 @@ async def test_ties_between_collections_follow_the_index_names(started: Applicat
         if not page["remaining"]:
             break
     assert seen == expected
+
+
+async def test_keys_with_dots_are_searched_as_paths_and_returned_as_sent(started: Application) -> None:
+    mappings = {"dynamic": "strict", "properties": {"foo": {"type": "keyword"},
+                "field": {"properties": {"path": {"type": "keyword"}, "n": {"type": "integer"}}}}}  # fmt: skip
+    await ok(started, controller="collection", action="create", index="nyc", collection="taxi", body={"mappings": mappings})
+    where = {"controller": "document", "index": "nyc", "collection": "taxi"}
+    sent = {"foo": "bar", "field.path": ["ALPHA", "BETA"]}
+    created = await ok(started, **where, action="create", _id="e1", body=sent)
+    assert {k: v for k, v in created["_source"].items() if k != "_kuzzle_info"} == sent
+    await ok(started, **where, action="create", _id="e2", body={"field": {"path": "GAMMA", "n": 1}})
+
+    async def ids(filters: dict[str, Any]) -> list[str]:
+        found = await ok(started, **where, action="search", lang="koncorde", body={"query": filters, "sort": "_id"})
+        return [hit["_id"] for hit in found["hits"]]
+
+    assert await ids({"exists": {"field": "foo"}}) == ["e1"]
+    assert await ids({"exists": {"field": "name"}}) == []
+    assert await ids({"exists": {"field": 'field.path["BETA"]'}}) == ["e1"]
+    assert await ids({"exists": {"field": 'field.path["GAMMA"]'}}) == ["e2"]
+    assert await ids({"exists": {"field": "field.path"}}) == ["e1", "e2"]
+    # The source comes back as it was sent, from a search and a get.
+    found = await ok(started, **where, action="search", body={"query": {"term": {"field.path": "ALPHA"}}})
+    assert [h["_source"]["field.path"] for h in found["hits"]] == [["ALPHA", "BETA"]]
+    got = await ok(started, **where, action="get", _id="e1")
+    assert "field" not in got["_source"] and got["_source"]["field.path"] == ["ALPHA", "BETA"]
+    # An update merges into the source as sent, and is searched as paths again.
+    updated = await ok(started, **where, action="update", _id="e1", source=True, body={"field.n": 7})
+    assert {k: v for k, v in updated["_source"].items() if k != "_kuzzle_info"} == {**sent, "field.n": 7}
+    assert await ids({"range": {"field.n": {"gt": 5}}}) == ["e1"]
+    # The strict mapping checks the paths: field.n is declared, field.other is not.
+    refused = await call(started, **where, action="create", _id="e3", body={"field.other": 1})
+    assert refused["error"]["id"] == "services.storage.strict_mapping_rejection"
+    # deleteFields removes the key holding the dots.
+    await ok(started, **where, action="deleteFields", _id="e1", body={"fields": ["field.path"]})
+    assert (await ok(started, **where, action="get", _id="e1"))["_source"]["field.n"] == 7
+    assert await ids({"exists": {"field": "field.path"}}) == ["e2"]
