@@ -46,7 +46,9 @@ async def test_ties_between_collections_follow_the_index_names(started: Applicat
 async def test_keys_with_dots_are_searched_as_paths_and_returned_as_sent(started: Application) -> None:
     mappings = {"dynamic": "strict", "properties": {"foo": {"type": "keyword"},
                 "field": {"properties": {"path": {"type": "keyword"}, "n": {"type": "integer"}}}}}  # fmt: skip
-    await ok(started, controller="collection", action="create", index="nyc", collection="taxi", body={"mappings": mappings})
+    await ok(
+        started, controller="collection", action="create", index="nyc", collection="taxi", body={"mappings": mappings}
+    )
     where = {"controller": "document", "index": "nyc", "collection": "taxi"}
     sent = {"foo": "bar", "field.path": ["ALPHA", "BETA"]}
     created = await ok(started, **where, action="create", _id="e1", body=sent)
