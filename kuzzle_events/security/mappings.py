@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 
 from kuzzle_events import errors
+from kuzzle_events.documents.mappings import rendered
 from kuzzle_events.models import SecurityState
 
 __all__ = ["API_KEYS_MAPPING", "COLLECTIONS", "DEFAULT_MAPPINGS", "get_mapping", "update_mapping"]
@@ -63,8 +64,9 @@ def _mapping(state: SecurityState | None, collection: str) -> dict[str, Any]:
 
 
 def get_mapping(collection: str) -> dict[str, Any]:
-    """``{"mapping": <properties>}`` of a security collection."""
-    return {"mapping": _mapping(SecurityState.objects.filter(pk=1).first(), collection)["properties"]}
+    """``{"mapping": <properties>}`` of a security collection, as Elasticsearch renders them (Kuzzle's
+    roles mapping shows ``controllers`` as ``{"type": "object", "dynamic": "false"}``)."""
+    return {"mapping": rendered(_mapping(SecurityState.objects.filter(pk=1).first(), collection)["properties"])}
 
 
 def update_mapping(collection: str, body: Any) -> dict[str, Any]:
