@@ -10,8 +10,7 @@ from kuzzle_events.api.service import Service
 from kuzzle_events.api.table import Table, route
 from kuzzle_events.core.request import ANONYMOUS, User
 from kuzzle_events.security.cookies import clear_cookie, token_cookie, wants_cookie
-from kuzzle_events.security.mappings import API_KEYS_MAPPING
-from kuzzle_events.security.queries import matcher
+from kuzzle_events.security.queries import API_KEYS_MAPPING, matcher
 from kuzzle_events.security.strategies import STRATEGIES
 from kuzzle_events.security.tokens import AuthToken, parse_duration
 

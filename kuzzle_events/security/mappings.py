@@ -16,7 +16,7 @@ from kuzzle_events import errors
 from kuzzle_events.documents.mappings import rendered
 from kuzzle_events.models import SecurityState
 
-__all__ = ["API_KEYS_MAPPING", "COLLECTIONS", "DEFAULT_MAPPINGS", "get_mapping", "update_mapping"]
+__all__ = ["COLLECTIONS", "DEFAULT_MAPPINGS", "get_mapping", "update_mapping"]
 
 COLLECTIONS = ("users", "profiles", "roles")
 
@@ -43,20 +43,6 @@ DEFAULT_MAPPINGS: dict[str, dict[str, Any]] = {
         "properties": {"tags": {"type": "keyword"}, "controllers": {"dynamic": "false", "properties": {}}},
     },
 }
-
-# Kuzzle's mapping of its api-keys collection: searches of API keys compare values in these types.
-API_KEYS_MAPPING: dict[str, Any] = {
-    "dynamic": "false",
-    "properties": {
-        "userId": {"type": "keyword"},
-        "hash": {"type": "keyword"},
-        "description": {"type": "text"},
-        "expiresAt": {"type": "long"},
-        "ttl": {"type": "keyword"},
-        "token": {"type": "keyword"},
-    },
-}
-
 
 def _mapping(state: SecurityState | None, collection: str) -> dict[str, Any]:
     stored = (state.mappings or {}).get(collection) if state is not None else None

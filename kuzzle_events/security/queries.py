@@ -14,10 +14,24 @@ from kuzzle_events import errors
 from kuzzle_events.documents import coercion
 from kuzzle_events.documents.filters import compile_filter
 
-__all__ = ["Matcher", "matcher", "string_list", "user_query"]
+__all__ = ["API_KEYS_MAPPING", "Matcher", "matcher", "string_list", "user_query"]
 
 Matcher = Callable[[dict[str, Any]], bool]
 """A test of a document ``{"_id", "_source"}``."""
+
+
+# Kuzzle's mapping of its api-keys collection: searches of API keys compare values in these types.
+API_KEYS_MAPPING: dict[str, Any] = {
+    "dynamic": "false",
+    "properties": {
+        "userId": {"type": "keyword"},
+        "hash": {"type": "keyword"},
+        "description": {"type": "text"},
+        "expiresAt": {"type": "long"},
+        "ttl": {"type": "keyword"},
+        "token": {"type": "keyword"},
+    },
+}
 
 
 def matcher(query: Any, lang: str = "elasticsearch", mapping: dict[str, Any] | None = None) -> Matcher:
