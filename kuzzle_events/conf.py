@@ -84,6 +84,8 @@ DEFAULTS: dict[str, Any] = {
     # authToken cookie (cookieAuth), and HTTP answers carry Access-Control-Allow-Credentials.
     # False: a request with cookieAuth or an authToken cookie gets security.cookie.unsupported.
     "COOKIE_AUTHENTICATION": True,
+    # Kuzzle's security.debug.native_debug_protocol: the debug controller's actions but nodeVersion.
+    "DEBUG_NATIVE_PROTOCOL": False,
     # Profiles given to users made by security:createRestrictedUser.
     "RESTRICTED_PROFILES": ["default"],
     # Messages a WebSocket may have waiting for a client that reads too slowly (Kuzzle's
@@ -235,6 +237,7 @@ TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "OPENTELEMETRY": ("True or False", lambda value: isinstance(value, bool)),
     "SUBSCRIPTIONS_TTL": ("a number of seconds above 0", _positive),
     "COOKIE_AUTHENTICATION": ("True or False", lambda value: isinstance(value, bool)),
+    "DEBUG_NATIVE_PROTOCOL": ("True or False", lambda value: isinstance(value, bool)),
     "RESTRICTED_PROFILES": ("a list of profile ids", _names),
     "WEBSOCKET_BACKPRESSURE_BUFFER_MAX_LENGTH": ("a positive integer", _positive_integer),
     "DURABLE_RUNNER": ("True or False", lambda value: isinstance(value, bool)),

@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from kuzzle_events.documents.dotted import indexed
+
 __all__ = [
     "Role",
     "Profile",
@@ -179,7 +181,11 @@ class Document(models.Model):
 
     collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="documents")
     key = models.CharField("_id", max_length=512)
+    # What searches read: the content with its dotted keys as paths (kuzzle_events.documents.dotted).
     source = models.JSONField(default=dict)
+    sent = models.JSONField(
+        null=True, blank=True, help_text="The content as sent, when it has keys with dots (source holds them as paths)."
+    )
     author = models.CharField(max_length=200, null=True, blank=True)
     created_at = models.BigIntegerField(null=True, blank=True, help_text="Epoch milliseconds.")
     updater = models.CharField(max_length=200, null=True, blank=True)
@@ -218,9 +224,19 @@ class Document(models.Model):
         self.updater, self.updated_at = info.pop("updater", None), info.pop("updatedAt", None)
         self.extra_info = info
 
+    def content(self) -> dict[str, Any]:
+        """The document's content as it was sent (Elasticsearch's ``_source``)."""
+        return self.source if self.sent is None else self.sent
+
+    def set_content(self, content: dict[str, Any]) -> None:
+        """Store ``content``; with keys holding dots, searches see them as paths, as Elasticsearch's."""
+        self.source = indexed(content)
+        self.sent = None if self.source is content else content
+
     def to_kuzzle(self) -> dict[str, Any]:
         info = self.info()
-        source = self.source if info is None else {**self.source, "_kuzzle_info": info}
+        content = self.content()
+        source = content if info is None else {**content, "_kuzzle_info": info}
         return {"_id": self.key, "_source": source}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from kuzzle_events.api import admin, auth, bulk, collections, documents, realtime, security, server
+from kuzzle_events.api import admin, auth, bulk, collections, debug, documents, realtime, security, server
 from kuzzle_events.api.table import Table, definition
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ BUILTINS: dict[str, Callable[[], Table]] = {
     "bulk": bulk.bulk_actions,
     "realtime": realtime.actions,
     "admin": admin.actions,
+    "debug": debug.actions,
 }
 
 

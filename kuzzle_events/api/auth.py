@@ -10,7 +10,7 @@ from kuzzle_events.api.service import Service
 from kuzzle_events.api.table import Table, route
 from kuzzle_events.core.request import ANONYMOUS, User
 from kuzzle_events.security.cookies import clear_cookie, token_cookie, wants_cookie
-from kuzzle_events.security.queries import matcher
+from kuzzle_events.security.queries import API_KEYS_MAPPING, matcher
 from kuzzle_events.security.strategies import STRATEGIES
 from kuzzle_events.security.tokens import AuthToken, parse_duration
 
@@ -249,7 +249,7 @@ async def find_api_keys(app: Application, request: KuzzleRequest, kuid: str) -> 
     ``koncorde`` for Koncorde's filters."""
     body = request.get_body({})
     query = body.get("query", body) if isinstance(body, dict) else body
-    match = matcher(query, request.get_string("lang", "elasticsearch"))
+    match = matcher(query, request.get_string("lang", "elasticsearch"), API_KEYS_MAPPING)
     keys = [key for key in await app.security.orm("api_keys_of")(kuid) if match(key)]
     return page(request, keys)
 

@@ -11,7 +11,7 @@ from django.core.cache import caches
 from django.db import close_old_connections, connection
 
 from kuzzle_events import __version__, conf, errors
-from kuzzle_events.api import environment
+from kuzzle_events.api import environment, statistics
 from kuzzle_events.api.openapi import SCOPES, openapi_document, public_api
 from kuzzle_events.api.table import Table, route
 
@@ -34,6 +34,9 @@ def actions() -> Table:
         "publicApi": (public_api_action, [route("get", "/_publicApi")]),
         "openapi": (openapi, [route("get", "/_openapi")]),
         "capabilities": (capabilities, [route("get", "/_capabilities"), route("get", "/_serverCapabilities")]),
+        "getLastStats": (statistics.get_last_stats, [route("get", "/_getLastStats")]),
+        "getStats": (statistics.get_stats, [route("get", "/_getStats")]),
+        "getAllStats": (statistics.get_all_stats, [route("get", "/_getAllStats")]),
     }
 
 
@@ -225,7 +228,7 @@ def _configuration(app: Application, services: dict[str, Any]) -> dict[str, Any]
             },
         },
         "services": services,
-        "stats": {"enabled": False},
+        "stats": {"enabled": True, "statsInterval": statistics.INTERVAL_MS // 1000, "ttl": statistics.TTL_MS // 1000},
         "validation": {},
         "version": __version__,
         # Every setting of KUZZLE_EVENTS, as this server reads them.

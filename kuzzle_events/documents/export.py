@@ -23,9 +23,9 @@ def _body(row: Document) -> dict[str, Any]:
     # As Kuzzle stores it: the metadata first, in Kuzzle's order of their keys.
     info = row.info()
     if info is None:
-        return dict(row.source)
+        return dict(row.content())
     ordered = {k: info[k] for k in ("author", "createdAt", "updatedAt", "updater")}
-    return {"_kuzzle_info": {**ordered, **info}, **row.source}
+    return {"_kuzzle_info": {**ordered, **info}, **row.content()}
 
 
 def export(

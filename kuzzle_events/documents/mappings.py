@@ -14,7 +14,7 @@ from typing import Any
 
 from kuzzle_events import errors
 
-__all__ = ["DEFAULT_DYNAMIC", "KUZZLE_META", "check", "merge", "public", "unknown_field", "is_indexed"]
+__all__ = ["DEFAULT_DYNAMIC", "KUZZLE_META", "check", "merge", "public", "rendered", "unknown_field", "is_indexed"]
 
 _ROOT = ("properties", "_meta", "dynamic", "dynamic_templates")
 _CHILD = ("type",)
@@ -114,6 +114,25 @@ def public(mappings: dict[str, Any], *, kuzzle_meta: bool = False) -> dict[str, 
         "dynamic": mappings.get("dynamic", DEFAULT_DYNAMIC),
         "properties": properties,
     }
+
+
+def rendered(properties: dict[str, Any]) -> dict[str, Any]:
+    """``properties`` as Elasticsearch's get-mapping renders them: an object field with no
+    properties is ``"type": "object"`` (its empty ``properties`` left out); one with properties has
+    no ``type`` (``object`` is implied). Other fields, ``nested`` ones included, are unchanged."""
+    result: dict[str, Any] = {}
+    for name, field in properties.items():
+        if not isinstance(field, dict) or field.get("type") not in (None, "object"):
+            nested = field.get("properties") if isinstance(field, dict) else None
+            result[name] = {**field, "properties": rendered(nested)} if isinstance(nested, dict) else field
+            continue
+        children = field.get("properties")
+        rest = {k: v for k, v in field.items() if k not in ("type", "properties")}
+        if isinstance(children, dict) and children:
+            result[name] = {**rest, "properties": rendered(children)}
+        else:
+            result[name] = {"type": "object", **rest}
+    return result
 
 
 def unknown_field(mappings: dict[str, Any], source: dict[str, Any]) -> str | None:

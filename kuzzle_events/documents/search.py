@@ -2,7 +2,8 @@
 
 The query (Elasticsearch's DSL, or Koncorde with ``lang="koncorde"``) becomes a ``WHERE``
 (:mod:`kuzzle_events.documents.query`), ``sort`` an ``ORDER BY`` with the document id last
-(:mod:`kuzzle_events.documents.sorting`), a page ``LIMIT``/``OFFSET``, ``search_after`` and scroll
+(:mod:`kuzzle_events.documents.sorting`; across several collections, ties go by collection in
+Elasticsearch's order of their indexes' names before the id), a page ``LIMIT``/``OFFSET``, ``search_after`` and scroll
 pages a keyset on the sort values, ``count`` a ``COUNT``, and aggregations ``GROUP BY`` and
 aggregates (:mod:`kuzzle_events.documents.aggregations`): no query reads a whole collection into
 the server process.
@@ -18,7 +19,7 @@ import secrets
 from typing import Any
 
 from django.db import connections, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 
 from kuzzle_events import errors
 from kuzzle_events.documents.aggregations import aggregate, check
@@ -112,13 +113,26 @@ def _matching_in(targets: list[Collection], query: Any, postgres: bool) -> Query
 
 
 def _collections(targets: list[tuple[str, str]]) -> list[Collection]:
-    """The collections named by ``(index, collection)`` pairs, each once, in the order given; the
-    storage's error for the first one missing."""
+    """The collections named by ``(index, collection)`` pairs, each once, in the order in which
+    Elasticsearch breaks ties between them (:func:`_es_order`); the storage's error for the first
+    one missing, in the order given."""
     found: dict[tuple[str, str], Collection] = {}
     for pair in targets:
         if pair not in found:
             found[pair] = _collection(*pair)
-    return list(found.values())
+    return sorted(found.values(), key=_es_order)
+
+
+def _es_order(target: Collection) -> str:
+    """Elasticsearch merges the hits of several indexes with equal sort values (or scores) in the
+    order of the indexes' names; Kuzzle's index for a collection is named ``&<index>.<collection>``."""
+    return f"{target.index_id}.{target.name}"
+
+
+def _rank(targets: list[Collection]) -> Case:
+    """Each document's collection as its position in ``targets``: the tie-break before the id."""
+    whens = [When(collection_id=t.pk, then=Value(i)) for i, t in enumerate(targets)]
+    return Case(*whens, default=Value(len(targets)), output_field=IntegerField())
 
 
 def _narrowed(documents: QuerySet[Document], condition: Q | None) -> QuerySet[Document]:
@@ -137,8 +151,15 @@ def count(index: str, collection: str, body: Any, lang: str = "elasticsearch") -
     return int(_matching(_collection(index, collection), prepared["query"], _postgres()).count())
 
 
-def _page(documents: QuerySet[Document], keys: list[SortKey], postgres: bool, start: int, size: int) -> list[Any]:
-    ordered = documents.annotate(**sort_values(keys, postgres)).order_by(*order_by(keys, postgres))
+def _page(
+    documents: QuerySet[Document], keys: list[SortKey], postgres: bool, start: int, size: int, targets: list[Collection]
+) -> list[Any]:
+    terms = order_by(keys, postgres)
+    if len(targets) > 1:
+        if "_rank" not in documents.query.annotations:
+            documents = documents.annotate(_rank=_rank(targets))
+        terms.insert(-1, F("_rank").asc())  # before the id, which comes last
+    ordered = documents.annotate(**sort_values(keys, postgres)).order_by(*terms)
     return list(ordered[start : start + size])
 
 
@@ -152,8 +173,11 @@ def _hits(rows: list[Any], targets: list[Collection]) -> list[dict[str, Any]]:
 
 
 def _position(row: Any, keys: list[SortKey]) -> list[Any]:
-    """Where a page ends: the sort values of its last document, then its id."""
-    return [getattr(row, f"_s{i}") if k.name is not None else None for i, k in enumerate(keys)] + [row.key]
+    """Where a page ends: the sort values of its last document, its collection's rank when it
+    searched several (:func:`_rank`), then its id."""
+    values = [getattr(row, f"_s{i}") if k.name is not None else None for i, k in enumerate(keys)]
+    rank = getattr(row, "_rank", None)
+    return values + ([] if rank is None else [rank]) + [row.key]
 
 
 def scroll_duration(value: Any) -> int:
@@ -206,7 +230,7 @@ def search(
     matching = documents
     if prepared["search_after"] is not None:
         documents = _narrowed(documents, after(keys, prepared["search_after"], postgres))
-    rows = _page(documents, keys, postgres, start, size) if size else []
+    rows = _page(documents, keys, postgres, start, size, collections) if size else []
     # A first page that is not full holds every match: no COUNT needed.
     whole = start == 0 and len(rows) < size and prepared["search_after"] is None
     result: dict[str, Any] = {"hits": _hits(rows, collections), "total": len(rows) if whole else matching.count()}
@@ -259,10 +283,13 @@ def scroll(scroll_id: Any, scroll_ttl: str | None = None) -> dict[str, Any]:
             collections = [by_pk[pk] for pk in cursor.search["targets"] if pk in by_pk]
         keys = parse_sort(cursor.search.get("sort"))
         documents = _matching_in(collections, cursor.search.get("query"), postgres)
+        if len(collections) > 1:
+            documents = documents.annotate(_rank=_rank(collections))
         if cursor.after:
             position = list(cursor.after)
-            documents = _narrowed(documents, after(keys, position[:-1], postgres, tie_break=position[-1]))
-        rows = _page(documents, keys, postgres, 0, cursor.size)
+            rank = position.pop(-2) if len(collections) > 1 else None
+            documents = _narrowed(documents, after(keys, position[:-1], postgres, tie_break=position[-1], rank=rank))
+        rows = _page(documents, keys, postgres, 0, cursor.size, collections)
         cursor.fetched += len(rows)
         if rows:
             cursor.after = _position(rows[-1], keys)

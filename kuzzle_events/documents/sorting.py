@@ -95,10 +95,13 @@ def sort_values(keys: list[SortKey], postgres: bool) -> dict[str, Any]:
     return {f"_s{i}": _expression(k, postgres) for i, k in enumerate(keys) if k.name is not None}
 
 
-def after(keys: list[SortKey], values: list[Any], postgres: bool, *, tie_break: str | None = None) -> Q | None:
+def after(
+    keys: list[SortKey], values: list[Any], postgres: bool, *, tie_break: str | None = None, rank: int | None = None
+) -> Q | None:
     """Documents sorted strictly after ``values`` (one per key; ``_score``'s is ignored).
 
-    ``tie_break``: the id of the last document sent, for a scroll (search_after has none).
+    ``tie_break``: the id of the last document sent, for a scroll (search_after has none);
+    ``rank``: its collection's rank (the ``_rank`` annotation), when the scroll searches several.
     """
     if len(values) != len(keys):
         raise errors.get("api.assert.invalid_argument", "body.search_after", f"{len(keys)} values, one per sort field")
@@ -125,5 +128,8 @@ def after(keys: list[SortKey], values: list[Any], postgres: bool, *, tie_break: 
         branches.append(both([*ties, beyond]))
         ties.append(same)
     if tie_break is not None:
-        branches.append(both([*ties, comparison("gt", F("key"), Value(tie_break))]))
+        beyond = comparison("gt", F("key"), Value(tie_break))
+        if rank is not None:
+            beyond = comparison("gt", F("_rank"), Value(rank)) | (comparison("eq", F("_rank"), Value(rank)) & beyond)
+        branches.append(both([*ties, beyond]))
     return either(branches)

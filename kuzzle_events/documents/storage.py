@@ -80,7 +80,8 @@ def write(
                     collection,
                 )
             row = row or Document(collection=target, key=key or uuid.uuid4().hex, version=0)
-            row.source, row.version = source, row.version + 1
+            row.set_content(source)
+            row.version += 1
             row.set_info(info)
             row.save()
             written.append({**row.to_kuzzle(), "_version": row.version})

@@ -16,6 +16,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from kuzzle_events import errors
+from kuzzle_events.documents.dotted import indexed
 from kuzzle_events.documents.rules import WriteRules
 from kuzzle_events.documents.search import select
 from kuzzle_events.documents.storage import _collection, _unstorable
@@ -50,9 +51,13 @@ def merge(target: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def remove_fields(source: dict[str, Any], fields: list[str]) -> dict[str, Any]:
-    """``source`` without the fields named (dotted paths)."""
+    """``source`` without the fields named (dotted paths; a key of the document holding the dots, first,
+    as Kuzzle's lodash ``unset`` reads a path)."""
     result = copy.deepcopy(source)
     for field in fields:
+        if field in result:
+            del result[field]
+            continue
         *parents, last = field.split(".")
         node: Any = result
         for name in parents:
@@ -98,7 +103,7 @@ def _one(
         raise errors.get("services.storage.document_already_exists")
     if kind in ("replace", "update", "deleteFields") and row is None:
         raise _missing(key, target)
-    previous = None if row is None else row.source
+    previous = None if row is None else row.content()
     body = op.get("body") or {}
     if op.get("validate") and kind in (*_REPLACING, "update"):
         # Kuzzle checks an update's changes merged into the document, then fills in the defaults.
@@ -117,7 +122,7 @@ def _one(
     refused = _unstorable(source)
     if refused is not None:
         raise refused
-    rules.check_mapping(source)
+    rules.check_mapping(indexed(source))  # as Elasticsearch's mapping sees dotted keys: paths
     created = row is None
     if created:
         row = Document(collection=target, key=key, version=0)
@@ -128,7 +133,7 @@ def _one(
         row.set_info(merge(op.get("default_info") or {}, op.get("info") or {}))
     elif op.get("info") is not None:  # raw updates (bulk:updateByQuery) keep the metadata as they are
         row.set_info(merge(row.info() or {}, op["info"]))
-    row.source = source
+    row.set_content(source)
     row.version += 1
     row.save()
     rows[key] = row

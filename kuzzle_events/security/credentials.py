@@ -2,8 +2,9 @@
 
 What Kuzzle asks of a strategy (exists, validate, create, update, delete, getInfo, getById, search),
 as plain sync functions on the ORM. A user "has local credentials" when its Django user has a
-usable password. Changing or deleting a password revokes the user's tokens (their stored password
-hash no longer matches).
+usable password. As in Kuzzle, creating, changing or deleting credentials through these functions
+leaves the user's tokens valid; a password changed elsewhere (Django's admin, ``set_password`` in
+code) revokes them, as Django's sessions (a token keeps the password hash it was issued under).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from kuzzle_events import errors
-from kuzzle_events.models import KuzzleUser
+from kuzzle_events.models import KuzzleUser, Token
 from kuzzle_events.security.queries import matcher
 from kuzzle_events.security.strategies import FIELDS, STRATEGIES, check_strategy
 
@@ -104,22 +105,34 @@ def update(kuid: str, body: Any, strategy: str = "local") -> dict[str, Any]:
 
 
 def _save(django_user: Any, kuid: str, body: dict[str, Any]) -> dict[str, Any]:
+    before = django_user.get_session_auth_hash()
     if body.get("username") is not None:
         setattr(django_user, type(django_user).USERNAME_FIELD, body["username"])
     if body.get("password") is not None:
         django_user.set_password(body["password"])
     django_user.save()
+    _keep_tokens(kuid, before, django_user)
     return {"username": django_user.get_username(), "kuid": kuid}
 
 
+def _keep_tokens(kuid: str, before: str, django_user: Any) -> None:
+    # Kuzzle's strategies leave tokens alone: those valid under the former password stay valid.
+    after = django_user.get_session_auth_hash()
+    if after != before:
+        Token.objects.filter(user_id=kuid, auth_hash=before).update(auth_hash=after)
+
+
 def delete(kuid: str, strategy: str = "local") -> None:
-    """Take a user's local credentials away (its tokens die with them)."""
+    """Take a user's local credentials away; its tokens stay valid until they expire, as in Kuzzle."""
     check_strategy(strategy)
-    django_user = _django_user(kuid)
-    if not django_user.has_usable_password():
-        raise errors.get("services.storage.not_found", kuid, "kuzzle", "credentials")
-    django_user.set_unusable_password()
-    django_user.save()
+    with transaction.atomic():
+        django_user = _django_user(kuid)
+        if not django_user.has_usable_password():
+            raise errors.get("services.storage.not_found", kuid, "kuzzle", "credentials")
+        before = django_user.get_session_auth_hash()
+        django_user.set_unusable_password()
+        django_user.save()
+        _keep_tokens(kuid, before, django_user)
 
 
 def get_info(kuid: str, strategy: str = "local") -> dict[str, Any]:

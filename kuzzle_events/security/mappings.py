@@ -13,6 +13,7 @@ from typing import Any
 from django.db import transaction
 
 from kuzzle_events import errors
+from kuzzle_events.documents.mappings import rendered
 from kuzzle_events.models import SecurityState
 
 __all__ = ["COLLECTIONS", "DEFAULT_MAPPINGS", "get_mapping", "update_mapping"]
@@ -43,15 +44,15 @@ DEFAULT_MAPPINGS: dict[str, dict[str, Any]] = {
     },
 }
 
-
 def _mapping(state: SecurityState | None, collection: str) -> dict[str, Any]:
     stored = (state.mappings or {}).get(collection) if state is not None else None
     return copy.deepcopy(stored if stored is not None else DEFAULT_MAPPINGS[collection])
 
 
 def get_mapping(collection: str) -> dict[str, Any]:
-    """``{"mapping": <properties>}`` of a security collection."""
-    return {"mapping": _mapping(SecurityState.objects.filter(pk=1).first(), collection)["properties"]}
+    """``{"mapping": <properties>}`` of a security collection, as Elasticsearch renders them (Kuzzle's
+    roles mapping shows ``controllers`` as ``{"type": "object", "dynamic": "false"}``)."""
+    return {"mapping": rendered(_mapping(SecurityState.objects.filter(pk=1).first(), collection)["properties"])}
 
 
 def update_mapping(collection: str, body: Any) -> dict[str, Any]:

@@ -11,23 +11,48 @@ from collections.abc import Callable
 from typing import Any
 
 from kuzzle_events import errors
+from kuzzle_events.documents import coercion
 from kuzzle_events.documents.filters import compile_filter
 
-__all__ = ["Matcher", "matcher", "string_list", "user_query"]
+__all__ = ["API_KEYS_MAPPING", "Matcher", "matcher", "string_list", "user_query"]
 
 Matcher = Callable[[dict[str, Any]], bool]
 """A test of a document ``{"_id", "_source"}``."""
 
 
-def matcher(query: Any, lang: str = "elasticsearch") -> Matcher:
+# Kuzzle's mapping of its api-keys collection: searches of API keys compare values in these types.
+API_KEYS_MAPPING: dict[str, Any] = {
+    "dynamic": "false",
+    "properties": {
+        "userId": {"type": "keyword"},
+        "hash": {"type": "keyword"},
+        "description": {"type": "text"},
+        "expiresAt": {"type": "long"},
+        "ttl": {"type": "keyword"},
+        "token": {"type": "keyword"},
+    },
+}
+
+
+def matcher(query: Any, lang: str = "elasticsearch", mapping: dict[str, Any] | None = None) -> Matcher:
     """A test of ``{"_id", "_source"}`` documents for ``query``, in ``lang`` (Kuzzle's ``lang``:
-    ``elasticsearch`` by default, or ``koncorde``)."""
+    ``elasticsearch`` by default, or ``koncorde``).
+
+    ``mapping``: the collection's; values of the fields it types are compared in their type, as
+    Elasticsearch does (``"42"`` matches 42 in a ``long`` field, 42 matches ``"42"`` in a ``keyword``).
+    """
+    kinds = coercion.types(mapping) if mapping else {}
+    query = query or {}
     if lang == "koncorde":
-        predicate = compile_filter(query or {})
-        return lambda doc: predicate(doc["_id"], doc["_source"])
-    if lang != "elasticsearch":
+        predicate = compile_filter(coercion.koncorde(query, kinds))
+        test: Matcher = lambda doc: predicate(doc["_id"], doc["_source"])  # noqa: E731
+    elif lang == "elasticsearch":
+        test = user_query(coercion.elasticsearch(query, kinds))
+    else:
         raise errors.get("api.assert.invalid_argument", "lang", '"elasticsearch" or "koncorde"')
-    return user_query(query or {})
+    if not kinds:
+        return test
+    return lambda doc: test({"_id": doc["_id"], "_source": coercion.document(doc["_source"], kinds)})
 
 
 def string_list(value: Any, name: str) -> list[str]:
