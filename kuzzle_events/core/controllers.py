@@ -98,7 +98,8 @@ class ActionDef:
         # with `before(events, request)` and `after(events, request)`; None for most actions.
         self.generic: Any = None
         # The funnel's (event generation, quiet) for this action; see Funnel._is_quiet.
-        self.plan: tuple[int, bool] = (-1, False)
+        # (events generation, whether quiet, funnel.Listened): the funnel's, for this generation.
+        self.plan: tuple[int, bool, Any] = (-1, False, None)
 
 
 class ControllerDef:

@@ -52,6 +52,29 @@ _REQUEST_EVENTS = (
     "request:afterExecution",
 )
 
+class Listened:
+    """Which events of an action's life cycle have listeners (pipes or hooks), decided with the
+    action's plan: the others are not fired, since their outcome is known (the payload as it is)."""
+
+    __slots__ = (
+        "begin", "unauthorized", "authorized", "execution", "before", "after", "success", "error", "on_error", "end",
+    )  # fmt: skip
+
+    def __init__(self, has: Callable[[str], bool], act: ActionDef | None = None) -> None:
+        self.begin = has("request:beforeExecution")
+        self.unauthorized = has("request:onUnauthorized")
+        self.authorized = has("request:onAuthorized")
+        self.execution = has("request:onExecution")
+        self.before = act is None or has(act.before)
+        self.after = act is None or has(act.after)
+        self.success = has("request:onSuccess")
+        self.error = act is None or has(act.error)
+        self.on_error = has("request:onError")
+        self.end = has("request:afterExecution")
+
+
+EVERY = Listened(lambda event: True)  # a traced request, an unknown action: every event fired
+
 # Raises the request's 401/403 error; returns an awaitable only when it has I/O to do.
 Authorizer = Callable[[KuzzleRequest, "ActionDef"], "Awaitable[None] | None"]
 TRACE_PATIENCE = 1.0  # seconds a traced request waits for its hooks, so that their outcome is shown
@@ -114,10 +137,12 @@ class Funnel:
                 await self._run_bare(request, None)
             else:
                 act = self.controllers.find(request.input.controller, request.input.action)
-                if act is not None and self._is_quiet(act):
+                if act is None:
+                    request = await self._life_cycle(request, self.events, EVERY)
+                elif self._is_quiet(act):
                     await self._run_bare(request, act)
                 else:
-                    request = await self._life_cycle(request, self.events)
+                    request = await self._life_cycle(request, self.events, act.plan[2])
         finally:
             if slots.waiting:
                 slots.hand_over()
@@ -191,12 +216,14 @@ class Funnel:
         plan = act.plan
         if plan[0] != generation:
             events = self.events
+            # KUZZLE_DEBUG=kuzzle:events traces every event, listened to or not.
+            listened = EVERY if events.tracing else Listened(events.has_listeners, act)
             quiet = (
-                not events.tracing  # KUZZLE_DEBUG=kuzzle:events traces every event, listened or not
+                not events.tracing
                 and act.generic is None
                 and not events.any_listeners((*_REQUEST_EVENTS, act.before, act.after, act.error))
             )
-            plan = act.plan = (generation, quiet)
+            plan = act.plan = (generation, quiet, listened)
         return plan[1]
 
     async def _run_bare(self, request: KuzzleRequest, act: ActionDef | None) -> None:
@@ -212,43 +239,54 @@ class Funnel:
         except Exception as error:
             request.set_error(error)
 
-    async def _life_cycle(self, request: KuzzleRequest, events: Events) -> KuzzleRequest:
+    async def _life_cycle(self, request: KuzzleRequest, events: Events, listened: Listened = EVERY) -> KuzzleRequest:
         trigger = events.trigger
         act: ActionDef | None = None
         try:
-            request = await trigger("request:beforeExecution", request)
+            if listened.begin:
+                request = await trigger("request:beforeExecution", request)
             act = self.controllers.get(request.input.controller, request.input.action)
+            if listened is not act.plan[2]:
+                # A pipe answered with a request for another action (or none was planned): fire all.
+                listened = EVERY
             if self.authorize is not None:
                 try:
                     pending = self.authorize(request, act)
                     if pending is not None:
                         await pending
                 except errors.KuzzleError:
-                    request = await trigger("request:onUnauthorized", request)
+                    if listened.unauthorized:
+                        request = await trigger("request:onUnauthorized", request)
                     raise
-            request = await trigger("request:onAuthorized", request)
+            if listened.authorized:
+                request = await trigger("request:onAuthorized", request)
         except Exception as error:
             # Nothing of the action ran: no error<Action>, no request:onError.
             request.set_error(error)
-            return await self._after_execution(events, request)
+            return await self._after_execution(events, request, listened)
 
         try:
-            request = await trigger("request:onExecution", request)
+            if listened.execution:
+                request = await trigger("request:onExecution", request)
             generic = act.generic
             if generic is not None:
                 await generic.before(events, request)
-            request = await trigger(act.before, request)
+            if listened.before:
+                request = await trigger(act.before, request)
             request.set_result(await _call(act, request), _status(request))
-            request = await trigger(act.after, request)
+            if listened.after:
+                request = await trigger(act.after, request)
             if generic is not None:
                 await generic.after(events, request)
-            request = await trigger("request:onSuccess", request)
+            if listened.success:
+                request = await trigger("request:onSuccess", request)
         except Exception as error:
             request.set_error(error)
-            request = await self._recover(events, act.error, request)
-            if request.error is not None:
+            if listened.error:
+                request = await self._recover(events, act.error, request)
+            if request.error is not None and listened.on_error:
                 request = await self._recover(events, "request:onError", request)
-        return await self._after_execution(events, request)
+        return await self._after_execution(events, request, listened)
 
     async def _recover(self, events: Events, event: str, request: KuzzleRequest) -> KuzzleRequest:
         # A pipe may clear the error (recovery) or raise a new one, which replaces it.
@@ -259,7 +297,12 @@ class Funnel:
             request.set_error(error)
             return request
 
-    async def _after_execution(self, events: Events, request: KuzzleRequest) -> KuzzleRequest:
+    async def _after_execution(self, events: Events, request: KuzzleRequest, listened: Listened) -> KuzzleRequest:
+        if not listened.end:
+            # What the outcome below gives when no pipe changed it.
+            if request.error is None:
+                request.set_result(request.result, _status(request))
+            return request
         if request.error is None:
             outcome: dict[str, Any] = {"request": request, "result": request.result, "success": True}
         else:

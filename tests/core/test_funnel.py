@@ -287,3 +287,69 @@ async def test_a_name_that_is_not_a_string_is_a_400(started: Application, field:
     request = await execute(started, data)
     assert (request.status, request.error.id) == (400, "api.assert.invalid_type")
     assert request.error.message == f'Wrong type for argument "{field}" (expected: string)'
+
+
+@pytest.mark.parametrize("listened", EVENTS)
+async def test_an_event_listened_to_alone_runs_and_the_others_are_not_fired(kapp: Application, listened: str) -> None:
+    # The life cycle fires only the events with listeners (decided with the action's plan); the
+    # answer and the events seen are those of firing them all.
+    seen: list[str] = []
+
+    async def buy(request: KuzzleRequest) -> dict[str, Any]:
+        if request.input.args.get("fail"):
+            raise BadRequestError("out of stock", "shop.buy.out_of_stock")
+        return {"bought": True}
+
+    kapp.controller.register("shop", {"actions": {"buy": {"handler": buy}}})
+    stop = None
+    await kapp.start()
+    fired: list[str] = []
+    stop = kapp.events.observe(lambda event, payload: fired.append(event))
+    everything = [await execute(kapp, {"controller": "shop", "action": "buy", "fail": f}) for f in (False, True)]
+    stop()
+    kapp.pipe.register(listened, lambda payload: seen.append(listened) or payload)
+    kapp.funnel.authorize = None
+    alone = [await execute(kapp, {"controller": "shop", "action": "buy", "fail": f}) for f in (False, True)]
+    assert [(r.status, r.result, r.error and r.error.id) for r in alone] == [
+        (r.status, r.result, r.error and r.error.id) for r in everything
+    ]
+    assert seen == [listened] * sum(listened in run for run in _runs(fired))
+
+
+def _runs(fired: list[str]) -> list[list[str]]:
+    """The events of each request, split at each request:beforeExecution."""
+    runs: list[list[str]] = []
+    for event in fired:
+        if event == "request:beforeExecution":
+            runs.append([])
+        if runs:
+            runs[-1].append(event)
+    return runs
+
+
+async def test_a_listener_added_after_an_action_ran_is_fired_at_its_next_request(kapp: Application) -> None:
+    calls: list[str] = []
+    kapp.controller.register("shop", {"actions": {"buy": {"handler": lambda r: "bought"}}})
+    kapp.pipe.register("request:onSuccess", lambda request: calls.append("request:onSuccess") or request)
+    await kapp.start()
+    await execute(kapp, {"controller": "shop", "action": "buy"})
+    kapp.pipe.register("shop:afterBuy", lambda request: calls.append("shop:afterBuy") or request)
+    await execute(kapp, {"controller": "shop", "action": "buy"})
+    assert calls == ["request:onSuccess", "shop:afterBuy", "request:onSuccess"]
+
+
+async def test_a_pipe_answering_another_actions_request_gets_that_actions_events(kapp: Application) -> None:
+    calls: list[str] = []
+
+    async def sell(request: KuzzleRequest) -> str:
+        return "sold"
+
+    kapp.controller.register("shop", {"actions": {"buy": {"handler": lambda r: "bought"}, "sell": {"handler": sell}}})
+    kapp.pipe.register(
+        "request:beforeExecution",
+        lambda request: KuzzleRequest({"controller": "shop", "action": "sell"}, connection=request.context.connection),
+    )
+    kapp.pipe.register("shop:afterSell", lambda request: calls.append("shop:afterSell") or request)
+    await kapp.start()
+    request = await execute(kapp, {"controller": "shop", "action": "buy"})
+    assert request.result == "sold" and calls == ["shop:afterSell"]
