@@ -80,7 +80,9 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         """Serve one connection (ASGI): until it is closed, a handler stops the consumer, or one fails."""
         self.scope = scope
         self.base_send = send
-        self.outbox = Outbox(send, self.app.config.WEBSOCKET_BACKPRESSURE_BUFFER_MAX_LENGTH, failed=self._not_sent)
+        self.outbox = Outbox(
+            send, self.app.config.WEBSOCKET_BACKPRESSURE_BUFFER_MAX_LENGTH, failed=self._not_sent, stalled=self._stalled
+        )
         self._send_text = self.outbox.put
         self.scheduler = Scheduler(receive, self._client_message, stop=StopConsumer)
         self._run = self.scheduler.run
@@ -90,7 +92,7 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
             self.channel_name = await self.channel_layer.new_channel()
             self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
             layer_reader.append(self._read_channel_layer())
-        await self.scheduler.serve(self._write(), *layer_reader)
+        await self.scheduler.serve(*layer_reader)
 
     def _client_message(self, message: Message) -> Awaitable[None]:
         """What handles one of the client's messages (a plain function: no coroutine of its own)."""
@@ -138,6 +140,11 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
                 await self.channel_layer.group_discard(group, self.channel_name)
         await self.disconnect(message.get("code", 1000))
         raise StopConsumer()
+
+    def _stalled(self) -> None:
+        # The writer runs only once a write has had to wait: an idle connection (or one whose
+        # client reads what it is sent) keeps no task for it.
+        self.scheduler.start(self._write())
 
     async def _write(self) -> None:
         """The connection's writer (:meth:`Outbox.run`); once the client has fallen behind, the

@@ -37,11 +37,20 @@ class Outbox:
     """The texts sent to one WebSocket, through its ASGI ``send``, at most ``limit`` waiting.
 
     ``failed(error)`` is told of a write the server refused (the peer left); the text is dropped.
+    ``stalled()``, when given, is called at the first write that waits: it starts the writer
+    (:meth:`run`), which a connection whose writes never wait does without (no idle task).
     """
 
-    __slots__ = ("limit", "overflowed", "_send", "_failed", "_backlog", "_stalled", "_writing", "_wake")
+    __slots__ = ("limit", "overflowed", "_send", "_failed", "_backlog", "_stalled", "_writing", "_wake", "_on_stall")
 
-    def __init__(self, send: AsgiSend, limit: int, *, failed: Callable[[BaseException], None]) -> None:
+    def __init__(
+        self,
+        send: AsgiSend,
+        limit: int,
+        *,
+        failed: Callable[[BaseException], None],
+        stalled: Callable[[], None] | None = None,
+    ) -> None:
         self.limit = limit
         self.overflowed = False  # closed because the peer fell behind
         self._send = send
@@ -53,6 +62,7 @@ class Outbox:
         self._stalled: tuple[Coroutine[Any, Any, None], Any] | None = None
         self._writing: asyncio.Task[None] | None = None  # the task finishing it
         self._wake = asyncio.Event()
+        self._on_stall = stalled
 
     @property
     def closed(self) -> bool:
@@ -108,6 +118,9 @@ class Outbox:
             self._backlog = deque()
         self._stalled = (write, waiting)
         self._wake.set()
+        if self._on_stall is not None:  # the first time: the writer is started, once
+            on_stall, self._on_stall = self._on_stall, None
+            on_stall()
 
     async def run(self) -> None:
         """The connection's writer: finishes each write that had to wait, then the texts behind it,
