@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from kuzzle_events import errors
 from kuzzle_events.core.request import Connection, KuzzleRequest
@@ -111,10 +111,13 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         prepare(layer)  # (an idle read must not time out)
         health = health_of(layer, self.app.log, "websocket: channel layer", _OUTAGE)
         receive = self.channel_receive
+        # channels_redis's receive cannot be cancelled safely (see uncancelled), which costs a
+        # task more per connection; the in-memory layer's can, and it reads there directly.
+        direct = isinstance(layer, InMemoryChannelLayer)
         delays: Iterator[float] | None = None
         while True:
             try:
-                message = await uncancelled(receive())
+                message = await (receive() if direct else uncancelled(receive()))
             except Exception as error:
                 health.failed(error)
                 delays = delays or retry_delays()
