@@ -3,7 +3,7 @@
     .venv/bin/python bench/realtime.py [--subscribers 1000] [--publishes 50] [--rounds 3]
 
 The project (``project.asgi:application``) on uvicorn, pinned to the server core, with the embedded
-default (SQLite, in-memory channel layer). The client process (python ``websockets`` on uvloop, pinned
+default (SQLite, in-memory channel layer), without per-message compression as it is deployed. The client process (python ``websockets`` on uvloop, pinned
 to the client core) opens the subscriber connections, each subscribed to the same filter, then a
 publisher connection sends ``realtime:publish`` requests that all match. A round's rate is the number
 of notifications received by all subscribers (subscribers x publishes) divided by the time from the
@@ -97,8 +97,10 @@ def main() -> None:
     print_environment(["uvicorn", "websockets", "channels", "Django"])
     os.sched_setaffinity(0, {int(CLIENT_CORE)})
     port = free_port()
-    server = Server("kuzzle", uvicorn_argv("project.asgi:application", port, "--ws", "websockets-sansio"), port,
-                    ready_path="/_healthcheck")  # fmt: skip
+    # As the project is deployed (README, Dockerfile): no per-message compression, Kuzzle's default
+    # (its protocols.websocket.compression: false). The client offers it, as browsers do.
+    argv = uvicorn_argv("project.asgi:application", port, "--ws", "websockets-sansio", "--ws-per-message-deflate", "false")
+    server = Server("kuzzle", argv, port, ready_path="/_healthcheck")
     try:
         import uvloop
 

@@ -236,3 +236,25 @@ async def test_a_peer_whose_connection_ends_while_its_close_frame_waits_has_it_d
     closing.cancel()  # (the connection's tasks are cancelled at its end)
     await asyncio.gather(closing, return_exceptions=True)
     assert peer.transport.aborted  # type: ignore[attr-defined]
+
+
+async def test_the_writer_is_asked_for_at_the_first_write_that_waits_only(peer: Peer) -> None:
+    asked: list[str] = []
+    box = Outbox(peer.send, 3, failed=lambda error: None, stalled=lambda: asked.append("writer"))
+    box.put("at once")
+    assert asked == [] and peer.texts == ["at once"]
+    peer.gate.clear()
+    box.put("waits")
+    box.put("behind")
+    assert asked == ["writer"]
+    writer = asyncio.get_running_loop().create_task(box.run())  # what stalled() starts
+    peer.gate.set()
+    await settle(lambda: len(peer.texts) == 3)
+    peer.gate.clear()
+    box.put("waits again")
+    assert asked == ["writer"]  # once: that writer runs until the connection ends
+    peer.gate.set()
+    await settle(lambda: len(peer.texts) == 4)
+    assert peer.texts == ["at once", "waits", "behind", "waits again"]
+    writer.cancel()
+    await asyncio.gather(writer, return_exceptions=True)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 from kuzzle_events import errors
 from kuzzle_events.core.request import Connection, KuzzleRequest
@@ -80,7 +80,9 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         """Serve one connection (ASGI): until it is closed, a handler stops the consumer, or one fails."""
         self.scope = scope
         self.base_send = send
-        self.outbox = Outbox(send, self.app.config.WEBSOCKET_BACKPRESSURE_BUFFER_MAX_LENGTH, failed=self._not_sent)
+        self.outbox = Outbox(
+            send, self.app.config.WEBSOCKET_BACKPRESSURE_BUFFER_MAX_LENGTH, failed=self._not_sent, stalled=self._stalled
+        )
         self._send_text = self.outbox.put
         self.scheduler = Scheduler(receive, self._client_message, stop=StopConsumer)
         self._run = self.scheduler.run
@@ -90,7 +92,7 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
             self.channel_name = await self.channel_layer.new_channel()
             self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
             layer_reader.append(self._read_channel_layer())
-        await self.scheduler.serve(self._write(), *layer_reader)
+        await self.scheduler.serve(*layer_reader)
 
     def _client_message(self, message: Message) -> Awaitable[None]:
         """What handles one of the client's messages (a plain function: no coroutine of its own)."""
@@ -109,10 +111,13 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         prepare(layer)  # (an idle read must not time out)
         health = health_of(layer, self.app.log, "websocket: channel layer", _OUTAGE)
         receive = self.channel_receive
+        # channels_redis's receive cannot be cancelled safely (see uncancelled), which costs a
+        # task more per connection; the in-memory layer's can, and it reads there directly.
+        direct = isinstance(layer, InMemoryChannelLayer)
         delays: Iterator[float] | None = None
         while True:
             try:
-                message = await uncancelled(receive())
+                message = await (receive() if direct else uncancelled(receive()))
             except Exception as error:
                 health.failed(error)
                 delays = delays or retry_delays()
@@ -138,6 +143,11 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
                 await self.channel_layer.group_discard(group, self.channel_name)
         await self.disconnect(message.get("code", 1000))
         raise StopConsumer()
+
+    def _stalled(self) -> None:
+        # The writer runs only once a write has had to wait: an idle connection (or one whose
+        # client reads what it is sent) keeps no task for it.
+        self.scheduler.start(self._write())
 
     async def _write(self) -> None:
         """The connection's writer (:meth:`Outbox.run`); once the client has fallen behind, the

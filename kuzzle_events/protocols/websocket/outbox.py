@@ -37,11 +37,20 @@ class Outbox:
     """The texts sent to one WebSocket, through its ASGI ``send``, at most ``limit`` waiting.
 
     ``failed(error)`` is told of a write the server refused (the peer left); the text is dropped.
+    ``stalled()``, when given, is called at the first write that waits: it starts the writer
+    (:meth:`run`), which a connection whose writes never wait does without (no idle task).
     """
 
-    __slots__ = ("limit", "overflowed", "_send", "_failed", "_backlog", "_stalled", "_writing", "_wake")
+    __slots__ = ("limit", "overflowed", "_send", "_failed", "_backlog", "_stalled", "_writing", "_wake", "_on_stall")
 
-    def __init__(self, send: AsgiSend, limit: int, *, failed: Callable[[BaseException], None]) -> None:
+    def __init__(
+        self,
+        send: AsgiSend,
+        limit: int,
+        *,
+        failed: Callable[[BaseException], None],
+        stalled: Callable[[], None] | None = None,
+    ) -> None:
         self.limit = limit
         self.overflowed = False  # closed because the peer fell behind
         self._send = send
@@ -52,7 +61,8 @@ class Outbox:
         # That write (its coroutine, and what its last step yielded) until the writer takes it on.
         self._stalled: tuple[Coroutine[Any, Any, None], Any] | None = None
         self._writing: asyncio.Task[None] | None = None  # the task finishing it
-        self._wake = asyncio.Event()
+        self._wake: asyncio.Event | None = None  # made by the first that needs it (an idle connection: none)
+        self._on_stall = stalled
 
     @property
     def closed(self) -> bool:
@@ -107,12 +117,21 @@ class Outbox:
         if self._backlog is None:
             self._backlog = deque()
         self._stalled = (write, waiting)
-        self._wake.set()
+        self._waker().set()
+        if self._on_stall is not None:  # the first time: the writer is started, once
+            on_stall, self._on_stall = self._on_stall, None
+            on_stall()
+
+    def _waker(self) -> asyncio.Event:
+        """What wakes the writer (an event takes 1 KiB: made only when a write waits)."""
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        return self._wake
 
     async def run(self) -> None:
         """The connection's writer: finishes each write that had to wait, then the texts behind it,
         in order. Returns when the peer fell behind (the connection is to be closed then)."""
-        wake = self._wake
+        wake = self._waker()
         try:
             while not self.overflowed:
                 await wake.wait()
@@ -150,7 +169,7 @@ class Outbox:
     def _overflow(self) -> None:
         self.overflowed = True
         self._drop()
-        self._wake.set()
+        self._waker().set()
 
     def _drop(self) -> None:
         """Write nothing more: the texts waiting are dropped, the write that waits is abandoned."""

@@ -41,6 +41,7 @@ class Scheduler:
         self.in_flight: set[asyncio.Task[None]] = set()
         self._reader: asyncio.Task[None] | None = None
         self._ended: asyncio.Future[None] | None = None
+        self._loops: list[asyncio.Task[None]] = []  # started by start(), while serving
 
     async def serve(self, *loops: Coroutine[Any, Any, None]) -> None:
         """Read the connection, with ``loops`` running beside the reader, until a task ends it."""
@@ -51,10 +52,19 @@ class Scheduler:
         try:
             await self._ended
         finally:
-            tasks = [*others, self._reader, *self.in_flight]
+            self._ended = None  # (start() runs nothing more)
+            tasks = [*others, *self._loops, self._reader, *self.in_flight]
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+    def start(self, loop_: Coroutine[Any, Any, None]) -> None:
+        """Run ``loop_`` beside the reader from now on, as one of :meth:`serve`'s ``loops``
+        (closed unrun once the connection has ended)."""
+        if self._ended is None or self._ended.done():
+            loop_.close()
+            return
+        self._loops.append(self._watch(asyncio.get_running_loop().create_task(loop_)))
 
     def spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run ``coroutine`` as a task of the connection: cancelled if still running at its end."""
