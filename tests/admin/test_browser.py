@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import Permission, User
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -205,7 +206,8 @@ def test_switching_a_pipe_off_and_on_from_the_events_page(
     _screenshot(browser, "events-switched-off")
 
     row.find_element(By.CSS_SELECTOR, "button.switch-button").click()
-    WebDriverWait(browser, 10).until(
+    # (The page being replaced, the row found may belong to the old one: look again.)
+    WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
         lambda b: b.find_element(By.ID, row_id).find_element(By.CSS_SELECTOR, ".state").text == "on"
     )
     assert [p.id for p in app.events.listeners(PROBE_EVENT).pipes] == [p.id for p in calls]
