@@ -41,23 +41,13 @@ if TYPE_CHECKING:
 
 __all__ = ["Funnel"]
 
-# The events of every request's life cycle, whatever its action.
-_REQUEST_EVENTS = (
-    "request:beforeExecution",
-    "request:onUnauthorized",
-    "request:onAuthorized",
-    "request:onExecution",
-    "request:onSuccess",
-    "request:onError",
-    "request:afterExecution",
-)
-
 class Listened:
     """Which events of an action's life cycle have listeners (pipes or hooks), decided with the
     action's plan: the others are not fired, since their outcome is known (the payload as it is)."""
 
     __slots__ = (
         "begin", "unauthorized", "authorized", "execution", "before", "after", "success", "error", "on_error", "end",
+        "anything",  # (last: whether any of the others is)
     )  # fmt: skip
 
     def __init__(self, has: Callable[[str], bool], act: ActionDef | None = None) -> None:
@@ -71,6 +61,7 @@ class Listened:
         self.error = act is None or has(act.error)
         self.on_error = has("request:onError")
         self.end = has("request:afterExecution")
+        self.anything = any(getattr(self, name) for name in Listened.__slots__[:-1])
 
 
 EVERY = Listened(lambda event: True)  # a traced request, an unknown action: every event fired
@@ -218,11 +209,7 @@ class Funnel:
             events = self.events
             # KUZZLE_DEBUG=kuzzle:events traces every event, listened to or not.
             listened = EVERY if events.tracing else Listened(events.has_listeners, act)
-            quiet = (
-                not events.tracing
-                and act.generic is None
-                and not events.any_listeners((*_REQUEST_EVENTS, act.before, act.after, act.error))
-            )
+            quiet = act.generic is None and not listened.anything
             plan = act.plan = (generation, quiet, listened)
         return plan[1]
 
