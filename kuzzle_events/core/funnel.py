@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Funnel"]
 
+
 class Listened:
     """Which events of an action's life cycle have listeners (pipes or hooks), decided with the
     action's plan: the others are not fired, since their outcome is known (the payload as it is)."""
