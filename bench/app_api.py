@@ -58,7 +58,6 @@ async def run(rounds: int) -> bool:
     payload = {"x": 1}
     table: dict[str, Any] = {}
 
-
     fns = [_pipe] * PIPES
 
     async def hand_loop(value: Any) -> Any:
@@ -75,7 +74,9 @@ async def run(rounds: int) -> bool:
     fresh_bare = (f"bench:new{n}" for n in itertools.count())  # the baseline makes its names too
     results = []
     ours, bare = await medians(
-        looped(lambda: app.trigger("bench:unheard", payload)), looped(lambda: bare_dispatch(table, "x", payload)), rounds
+        looped(lambda: app.trigger("bench:unheard", payload)),
+        looped(lambda: bare_dispatch(table, "x", payload)),
+        rounds,
     )
     results.append(report("app.trigger, nobody listens, vs dict lookup", ours, bare, 2.0))
     ours, bare = await medians(
@@ -97,7 +98,9 @@ async def run(rounds: int) -> bool:
     )
     per_pipe = ((ten - one) - (bare_ten - bare_one)) / (PIPES - 1)
     ok = per_pipe <= 350
-    print(f"{'each pipe on a chain, over the bare loop':<44} {per_pipe:>9.0f} ns  (target <= 350 ns) {'ok' if ok else 'ABOVE TARGET'}")
+    print(
+        f"{'each pipe on a chain, over the bare loop':<44} {per_pipe:>9.0f} ns  (target <= 350 ns) {'ok' if ok else 'ABOVE TARGET'}"
+    )
     results.append(ok)
 
     async def fire_batch() -> float:
@@ -127,9 +130,13 @@ async def run(rounds: int) -> bool:
     results.append(report(f"app.trigger, {PIPES} hooks vs tasks by hand", ours, bare, 1.5))
 
     query = {"controller": "server", "action": "now"}
-    quiet, _ = await medians(looped(lambda: app.sdk.query(query)), looped(lambda: bare_dispatch(table, "x", payload)), rounds)
+    quiet, _ = await medians(
+        looped(lambda: app.sdk.query(query)), looped(lambda: bare_dispatch(table, "x", payload)), rounds
+    )
     ok = quiet <= 4000
-    print(f"{'app.sdk.query of server:now (quiet)':<44} {quiet / 1000:>9.2f} µs  (target <= 4 µs) {'ok' if ok else 'ABOVE TARGET'}")
+    print(
+        f"{'app.sdk.query of server:now (quiet)':<44} {quiet / 1000:>9.2f} µs  (target <= 4 µs) {'ok' if ok else 'ABOVE TARGET'}"
+    )
     results.append(ok)
     await app.shutdown()
     return all(results)

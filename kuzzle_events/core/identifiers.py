@@ -22,10 +22,7 @@ _COUNTER_MASK = (1 << 48) - 1
 def _prefix() -> str:
     bits = secrets.randbits(74)
     # 32 + 16 bits, the version nibble 4, 12 bits, the variant (binary 10) and 14 bits.
-    return (
-        f"{bits >> 42:08x}-{(bits >> 26) & 0xFFFF:04x}-4{(bits >> 14) & 0xFFF:03x}-"
-        f"{0x8000 | (bits & 0x3FFF):04x}-"
-    )
+    return f"{bits >> 42:08x}-{(bits >> 26) & 0xFFFF:04x}-4{(bits >> 14) & 0xFFF:03x}-{0x8000 | (bits & 0x3FFF):04x}-"
 
 
 _PREFIX = _prefix()
