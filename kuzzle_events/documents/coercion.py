@@ -13,7 +13,7 @@ import json
 import math
 from typing import Any
 
-__all__ = ["types", "value", "document", "koncorde", "elasticsearch"]
+__all__ = ["types", "value", "representations", "is_text_kind", "is_number_kind", "document", "koncorde", "elasticsearch"]
 
 Types = dict[str, str]
 """A mapping's field types by dotted path: ``{"ttl": "keyword", "expiresAt": "long"}``."""
@@ -52,6 +52,35 @@ def value(kind: str, given: Any) -> Any:
     if kind == "boolean" and given in ("true", "false"):
         return given == "true"
     return given
+
+
+def representations(kind: str, given: Any) -> list[Any]:
+    """The values a stored document may hold in a field of type ``kind`` that Elasticsearch indexes
+    as it indexes ``given``: on a ``keyword`` field ``"42"`` is also the number 42 as sent, on a
+    ``long`` field 42 is also the string ``"42"``."""
+    typed = value(kind, given)
+    found = [typed]
+    if kind in _STRINGS and isinstance(typed, str):
+        try:
+            parsed = json.loads(typed)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, (bool, int, float)) and json.dumps(parsed) == typed:
+            found.append(parsed)
+    elif (kind in _INTEGERS or kind in _DECIMALS) and _number(typed) is not None and not isinstance(typed, str):
+        found.append(json.dumps(typed))
+    elif kind == "boolean" and isinstance(typed, bool):
+        found.append(json.dumps(typed))
+    return found
+
+
+def is_text_kind(kind: str | None) -> bool:
+    """Whether a field of type ``kind`` is compared as a whole string (a keyword), not as words."""
+    return kind in _STRINGS
+
+
+def is_number_kind(kind: str | None) -> bool:
+    return kind in _INTEGERS or kind in _DECIMALS
 
 
 def _text(given: Any) -> Any:

@@ -16,6 +16,7 @@ from django.db.models import Count, F, Sum, TextField
 from django.db.models.functions import Cast, Coalesce, Length
 
 from kuzzle_events import errors
+from kuzzle_events.documents import field_indexes
 from kuzzle_events.documents import mappings as mapping
 from kuzzle_events.documents import specifications as specs
 from kuzzle_events.documents.filters import compile_filter
@@ -148,6 +149,7 @@ def create_collection(
         )
         if not created:
             _update(row, checked, settings or {})
+    field_indexes.ensure(row.mappings)
     return created
 
 
@@ -158,7 +160,9 @@ def update_collection(
     checked = mapping.check(mappings or {})
     _check_settings(settings or {})
     with transaction.atomic():
-        _update(find_collection(index, name, lock=True), checked, settings or {})
+        row = find_collection(index, name, lock=True)
+        _update(row, checked, settings or {})
+    field_indexes.ensure(row.mappings)
 
 
 def _update(row: Collection, mappings: dict[str, Any], settings: dict[str, Any]) -> None:

@@ -16,6 +16,8 @@ from django.db.models.fields.json import KeyTextTransform, KeyTransform, compile
 from django.db.models.functions import Cast, Coalesce
 from django.db.models.lookups import Exact, GreaterThan, GreaterThanOrEqual, In, IsNull, LessThan, LessThanOrEqual
 
+from kuzzle_events.documents.field_indexes import JsonExtract, expression, json_type
+
 __all__ = ["COLUMNS", "Field", "Unindexed", "field", "NONE", "comparison"]
 
 # Metadata live in columns of their own; Kuzzle's names for them.
@@ -40,10 +42,6 @@ def comparison(op: str, lhs: Any, rhs: Any) -> Q:
 
 def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-class _Raw(models.Field):
-    """The output of SQLite's ``json_extract``: the SQL value as the driver gives it."""
 
 
 class _JsonEachHas(Func):
@@ -98,7 +96,7 @@ class Field:
         if self.postgres:
             return Func(self._key(), Cast(Value("null"), models.JSONField()), function="NULLIF",
                         output_field=models.JSONField())  # fmt: skip
-        return Func(F("source"), Value(self._json_path()), function="JSON_EXTRACT", output_field=_Raw())
+        return JsonExtract(self._json_path())
 
     def text(self) -> Any:
         """The value as text (a string's own text; JSON text for arrays and objects)."""
@@ -155,11 +153,15 @@ class Field:
         return Q(_JsonEachHas(self._json_path(), list(groups.items())))
 
     def compare(self, op: str, bound: Any) -> Q:
-        """A range bound: numbers compare with numbers, strings with strings."""
-        return comparison(op, self.value(), self.param(bound))
+        """A range bound: numbers compare with numbers, strings with strings. The value compared is
+        written as the field indexes write it (:mod:`.field_indexes`), so that they answer it."""
+        return comparison(op, expression(self.path, self.postgres), self.param(bound))
 
     def range(self, bounds: dict[str, Any]) -> Q:
-        condition = self.of_type(self.types_of(next(iter(bounds.values()))))
+        types = self.types_of(next(iter(bounds.values())))
+        # The type twice: coalesced, so that the condition is false (never NULL) where the field is
+        # missing; bare, as the field's index holds it, so that the index bounds the scan.
+        condition = self.of_type(types) & Q(In(json_type(self.path, self.postgres), list(types)))
         for op, bound in bounds.items():
             condition &= self.compare(op, bound)
         return condition
@@ -194,6 +196,9 @@ class Column(Field):
 
     def param(self, value: Any) -> Any:
         return Value(value)
+
+    def compare(self, op: str, bound: Any) -> Q:
+        return comparison(op, self.value(), self.param(bound))
 
     def equals(self, value: Any) -> Q:
         return comparison("eq", F(self.name), Value(value)) if self.fits(value) else NONE

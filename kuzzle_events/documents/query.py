@@ -23,6 +23,7 @@ from django.db.models import Case, IntegerField, Q, Value, When
 from django.db.models.lookups import GreaterThanOrEqual, IRegex, Regex
 
 from kuzzle_events import errors
+from kuzzle_events.documents import coercion
 from kuzzle_events.documents.fields import COLUMNS, NONE, Field, Unindexed, field
 from kuzzle_events.documents.mappings import is_indexed
 
@@ -84,6 +85,16 @@ class Translator:
         self.postgres = vendor == "postgresql"
         # The collection's mapping decides which fields are indexed; None: every field is.
         self.mappings = mappings
+        # Its field types decide how a query's values compare, as in Elasticsearch.
+        self.kinds = coercion.types(mappings) if mappings else {}
+
+    def _typed(self, name: str, values: list[Any]) -> list[Any]:
+        """``values`` as the field's mapped type compares them: converted, with the other forms a
+        document may hold that Elasticsearch indexes the same (``"42"`` and 42 on a keyword)."""
+        kind = self.kinds.get(name)
+        if kind is None:
+            return values
+        return list(dict.fromkeys(r for v in values for r in coercion.representations(kind, v)))
 
     def field(self, name: Any, where: str) -> Field:
         if not isinstance(name, str) or not name:
@@ -126,7 +137,7 @@ class Translator:
             value = value["value"]
         if not _scalar(value):
             raise _invalid(f"{where}.{name}", "a string, number or boolean")
-        return self.field(name, where).equals(value)
+        return self.field(name, where).equals_any(self._typed(name, [value]))
 
     def _terms(self, content: Any, where: str) -> Q | None:
         fields = {k: v for k, v in content.items() if k not in _SCORING} if isinstance(content, dict) else None
@@ -135,7 +146,7 @@ class Translator:
         ((name, values),) = fields.items()
         if not isinstance(values, list) or not all(_scalar(v) for v in values):
             raise _invalid(f"{where}.{name}", "an array of strings, numbers or booleans")
-        return self.field(name, where).equals_any(values)
+        return self.field(name, where).equals_any(self._typed(name, values))
 
     def _range(self, content: Any, where: str) -> Q | None:
         name, bounds = self._single(content, where, None, set())
@@ -143,7 +154,12 @@ class Translator:
             raise _invalid(f"{where}.{name}", "an object of gt, gte, lt, lte bounds")
         for option in set(bounds) - {"gt", "gte", "lt", "lte"} - _SCORING:
             raise _unsupported(f"range.{option}")
-        bounds = {op: b for op, b in bounds.items() if op not in _SCORING and b is not None}
+        kind = self.kinds.get(name)
+        bounds = {
+            op: b if kind is None else coercion.value(kind, b)
+            for op, b in bounds.items()
+            if op not in _SCORING and b is not None
+        }
         numbers = all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds.values())
         if not bounds or not (numbers or all(isinstance(b, str) for b in bounds.values())):
             raise _invalid(f"{where}.{name}", "bounds that are all numbers or all strings")
@@ -178,8 +194,12 @@ class Translator:
         options = value if isinstance(value, dict) else {"query": value}
         query, operator = options.get("query"), str(options.get("operator", "or")).lower()
         target = self.field(name, where)
-        if isinstance(query, (bool, int, float)):
-            return target.equals(query)
+        kind = self.kinds.get(name)
+        if isinstance(query, (bool, int, float)) or (
+            isinstance(query, str) and (coercion.is_text_kind(kind) or coercion.is_number_kind(kind))
+        ):
+            # A keyword is one term, not words; a number field takes the number the text is.
+            return target.equals_any(self._typed(name, [query]))
         if not isinstance(query, str) or operator not in ("or", "and"):
             raise _invalid(f"{where}.{name}", 'a text, and an operator "or" or "and"')
         words = _WORD.findall(query.lower())
