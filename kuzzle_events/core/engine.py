@@ -79,13 +79,8 @@ class EventEngine:
         # Listeners switched off at run time, as (kind, event registered on, qualified name): they
         # stay registered and are left out when chains are resolved, so dispatch never asks.
         self._off: frozenset[Switch] = frozenset()
-        self.configure(
-            warn_time=warn_time,
-            timeout=timeout,
-            max_concurrent=max_concurrent,
-            buffer_size=buffer_size,
-            debug_spec=debug_spec,
-        )
+        self.configure(warn_time=warn_time, timeout=timeout, max_concurrent=max_concurrent,
+                       buffer_size=buffer_size, debug_spec=debug_spec)  # fmt: skip
 
     def configure(
         self, *, warn_time: float, timeout: float, max_concurrent: int, buffer_size: int, debug_spec: str
@@ -210,8 +205,13 @@ class EventEngine:
         return self._cache.get(event) or self._resolve(event)
 
     def is_quiet(self, event: str) -> bool:
-        """Whether triggering ``event`` does nothing at all: no listener, and no tracing."""
-        return (self._cache.get(event) or self._resolve(event)) is _EMPTY and not self._tracing
+        """Whether triggering ``event`` does nothing at all: no listener, and no tracing. (The
+        vocabulary first: a name no listener can match is quiet without entering the cache.)"""
+        words = self._vocabulary  # (its sets read inline: a call costs more than the lookup)
+        return not self._tracing and (
+            (event not in words.names and not (words.wild and event.rpartition(":")[0] in words.wild))
+            or (self._cache.get(event) or self._resolve(event)) is _EMPTY
+        )
 
     def has_listeners(self, event: str) -> bool:
         """Whether anything (pipe or hook) runs for ``event``."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable, Coroutine, Iterable
+from collections.abc import Callable, Container, Coroutine, Iterable
 from typing import Any
 
 from kuzzle_events.core.stats import HandlerStats
@@ -135,26 +135,43 @@ def event_variants(event: str) -> tuple[str, ...]:
 
 class Vocabulary:
     """The names listeners are registered on, to tell at once that an event has none: not one
-    of them, and no wildcard of its scope (``scope:*``, ``scope:before*``...)."""
+    of them, and no wildcard of its scope (``scope:*``, ``scope:before*``...).
 
-    __slots__ = ("_tables", "_names", "_wild_scopes")
+    ``names`` and ``wild`` (the scopes with a wildcard) are plain sets, so that the hot path asks
+    ``event in names`` without a call (:meth:`EventEngine.is_quiet`). After a change they stand
+    for "unread": any name may listen until :meth:`may_listen` reads them again.
+    """
+
+    __slots__ = ("_tables", "names", "wild")
 
     def __init__(self, *tables: ListenerTable) -> None:
         self._tables = tables
-        self._names: frozenset[str] | None = None
-        self._wild_scopes: frozenset[str] = frozenset()
+        self.names: Container[str] = _UNREAD
+        self.wild: Container[str] = _UNREAD
 
     def forget(self) -> None:
         """Listeners changed: read the names again at the next question."""
-        self._names = None
+        self.names = self.wild = _UNREAD
 
     def may_listen(self, event: str) -> bool:
         """Whether ``event`` may have listeners (False: it has none, for sure)."""
-        names = self._names
-        if names is None:
-            names = self._names = frozenset(name for table in self._tables for name in table.names())
-            self._wild_scopes = frozenset(name.rpartition(":")[0] for name in names if name.endswith("*"))
-        if event in names:
-            return True
-        wild = self._wild_scopes
-        return bool(wild) and event.rpartition(":")[0] in wild
+        if self.names is _UNREAD:
+            names = frozenset(name for table in self._tables for name in table.names())
+            self.names = names
+            self.wild = frozenset(name.rpartition(":")[0] for name in names if name.endswith("*"))
+        return event in self.names or (bool(self.wild) and event.rpartition(":")[0] in self.wild)
+
+
+class _Unread:
+    """The names not read yet: every name may have listeners."""
+
+    __slots__ = ()
+
+    def __contains__(self, event: object) -> bool:
+        return True
+
+    def __bool__(self) -> bool:
+        return True
+
+
+_UNREAD = _Unread()

@@ -9,6 +9,8 @@ import threading
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kuzzle_events import Application, inline
 from kuzzle_events.core.engine import EventEngine, event_variants
@@ -456,3 +458,23 @@ async def test_names_nobody_listens_to_leave_the_full_cache_first() -> None:
     # The heard chain is the same object (not resolved again) and plans derived before still hold.
     assert engine.listeners("custom:heard") is heard and engine.generation == generation
     assert len(engine._cache) < engine_module._CACHE_LIMIT
+
+
+NAMES = st.sampled_from(["a:x", "a:beforeX", "a:afterX", "b:x", "b:errorX", "plain", "c:d:x", "c:d:beforeY"])
+REGISTERED = st.sampled_from(["a:x", "a:*", "a:before*", "b:error*", "plain", "c:d:*", "other:thing"])
+
+
+@given(steps=st.lists(st.tuples(st.booleans(), REGISTERED, NAMES), max_size=12))
+def test_quiet_answers_as_the_resolved_chains_do(steps: list[tuple[bool, str, str]]) -> None:
+    # is_quiet asks the vocabulary (the registered names) before the cache, and the vocabulary's
+    # question is swapped for a faster one as names are read: it must agree with resolving the
+    # chain, for every name, however registrations and questions interleave.
+    engine = EventEngine()
+
+    async def pipe(value: Any) -> Any:
+        return value
+
+    for register, name, event in steps:
+        if register:
+            engine.add("pipe", name, pipe, is_async=True)
+        assert engine.is_quiet(event) is not engine.has_listeners(event)
