@@ -78,6 +78,9 @@ ARGUMENTS = [
     "global", "scope", "users", "retryOnConflict", "source", "silent", "lang", "kuid", "ids",
     "onExistingUsers", "reset", "pretty", "includeKuzzleMeta", "waitForRefresh", "cookieAuth",
 ]  # fmt: skip
+# Actions after which the next examples could not be answered: a first administrator or default
+# rights restricted close the API to anonymous examples, a shutdown stops the server.
+CLOSING = {("security", "createFirstAdmin"), ("security", "restrictDefaultRights"), ("admin", "shutdown")}
 NAMES = st.sampled_from([INDEX, COLLECTION, "doc-1", "doc-2", "admin", "anonymous", "default", "_private", ""])
 TEXT = st.text(max_size=12)
 SCALARS = (
@@ -154,8 +157,8 @@ def requests(draw: st.DrawFn, app: Application) -> dict[str, Any]:
     controller = draw(st.sampled_from(controller_names(app)) | st.sampled_from(["nope", "", "server/x"]) | JSON_VALUES)
     actions = sorted(registered[controller].actions) if isinstance(controller, str) and controller in registered else []
     action = draw(st.sampled_from(actions) | JSON_VALUES if actions else JSON_VALUES)
-    if (controller, action) == ("security", "createFirstAdmin"):
-        action = "createUser"  # (an administrator would close the API to the examples after it)
+    if isinstance(controller, str) and isinstance(action, str) and (controller, action) in CLOSING:
+        action = "createUser" if controller == "security" else "resetCache"
     request: dict[str, Any] = {"controller": controller, "action": action}
     if not rarely(draw):
         request.update(
@@ -263,7 +266,7 @@ def parameter(name: str, other: st.SearchStrategy[Any]) -> st.SearchStrategy[Any
 
 def http_paths(app: Application) -> st.SearchStrategy[tuple[str, str]]:
     """``(method, path)``: a route with its parameters filled, a special route, or junk."""
-    routes = [(r.verb.upper(), r.path) for r in app.controller.router if r.action != "createFirstAdmin"]
+    routes = [(r.verb.upper(), r.path) for r in app.controller.router if (r.controller, r.action) not in CLOSING]
     special = ["/", "/_query", "/_now", "/_healthcheck", "/_ready", "/_publicApi", "/_openapi", "/_serverCapabilities"]
     methods = st.sampled_from(["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "BREW", "get"])
     odd_segment = st.sampled_from(["%2F", "a b", "..", "日本", "%00", "%ZZ", "_x"]) | st.text(max_size=8)
