@@ -192,8 +192,10 @@ class Application:
     def _require_not_started_for(self, kind: str) -> None:
         self._require_not_started(f"{kind}.register")
 
-    def _require_started(self, what: str) -> None:
-        if self.state != "running":
+    def _require_started(self, what: str, *, starting: bool = False) -> None:
+        """``plugin.runtime.unavailable_before_start`` unless running (or, with ``starting``,
+        being started: the API serves plugins' ``init``)."""
+        if self.state != "running" and not (starting and self.state == "starting"):
             raise errors.get("plugin.runtime.unavailable_before_start", what)
 
     def _add_listener(
@@ -281,8 +283,9 @@ class Application:
             self.nesting.limit = self.config.MAX_TRIGGER_DEPTH
             # The funnel now: a setting it cannot honour (OPENTELEMETRY without its package) stops the start.
             self.funnel  # noqa: B018
-            await self.plugin.initialise()
+            # Rights first: a plugin's init may call the API (context.accessors.sdk), as in Kuzzle.
             await self.security.start()
+            await self.plugin.initialise()
             await self.switches.load()
             await self.realtime.start()
             await events.trigger("kuzzle:state:start")

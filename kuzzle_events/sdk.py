@@ -30,12 +30,13 @@ class EmbeddedSDK:
     ) -> dict[str, Any]:
         """Execute ``request`` (``{"controller", "action", ...}``) and return its envelope.
 
+        It serves from the start of the application on, plugins' ``init`` included (as Kuzzle's).
         As in Kuzzle, code of the server is trusted: rights are checked only with ``check_rights``
         (for ``user``, anonymous by default) or when the request carries a ``jwt``.
         A failed action raises its :class:`~kuzzle_events.errors.KuzzleError`. Like Kuzzle's
         ``executePluginRequest``, the query is not held back by ``MAX_CONCURRENT_REQUESTS``.
         """
-        self._app._require_started("sdk")
+        self._app._require_started("sdk", starting=True)
         kuzzle_request = KuzzleRequest(
             dict(request), connection=Connection(protocol="internal"), user=user or ANONYMOUS
         )

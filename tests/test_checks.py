@@ -144,6 +144,7 @@ def test_listeners_on_events_something_fires(kapp: Application) -> None:
     kapp.controller.use(GreetingController())
     kapp.plugin.use(Named())
     for event in ("server:afterNow", "greeting:beforeSayHello", "request:onError", "generic:document:beforeWrite",
+                  "generic:document:injectMetadata",
                   "server:*", "greeting:before*", "myapp/file-available", "named/ctl:afterAct", "plugin-named:done"):
         kapp.pipe.register(event, keep)
     kapp.hook.register("connection:new", keep)

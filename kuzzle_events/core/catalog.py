@@ -86,6 +86,13 @@ EVENTS: tuple[DocumentedEvent, ...] = (
         _REQUEST,
     ),
     *_document_events(),
+    DocumentedEvent(
+        "generic:document:injectMetadata",
+        "pipe",
+        "a document write builds its _kuzzle_info (create, createOrReplace, replace, update, upsert); "
+        "the pipe returns the payload, its metadata as they are to be stored",
+        ("{metadata, request, defaultMetadata (upsert)}",),
+    ),
     DocumentedEvent("request:onSuccess", "pipe+hook", "the action succeeded", _REQUEST),
     DocumentedEvent(
         "request:onError", "pipe+hook", "the action failed; a pipe recovers by clearing the request's error", _REQUEST

@@ -24,6 +24,7 @@ SPEC_EVENTS = {
     "<controller>:after<Action>",
     "<controller>:error<Action>",
     *(f"generic:document:{at}{step}" for at in ("before", "after") for step in ("Write", "Update", "Delete", "Get")),
+    "generic:document:injectMetadata",  # Kuzzle's pipe on the metadata of a document write
     "connection:new",
     "connection:remove",
     "protocol:websocket:beforeParsingPayload",

@@ -344,3 +344,23 @@ async def test_an_installed_plugin_configured_in_settings_loads_once(make_app, p
     envelope = await app.sdk.query({"controller": "greeter/greeting", "action": "sayHello", "name": "Ada"})
     assert envelope["result"]["message"] == "Hi, Ada"
     await app.shutdown()
+
+
+async def test_a_plugins_init_may_call_the_api(kapp: Application) -> None:
+    # As in Kuzzle (its functional-test plugin calls server:info in init): the rights are loaded
+    # before plugins are initialised, and the embedded SDK serves while the application starts.
+    seen: dict[str, Any] = {}
+
+    class EarlyCaller(Plugin):
+        manifest = {"name": "early", "kuzzle_events": ">=0.1"}
+
+        async def init(self, config: dict[str, Any], context: Any) -> None:
+            super().init(config, context)
+            seen["now"] = (await context.accessors.sdk.query({"controller": "server", "action": "now"}))["result"]
+            created = await context.accessors.sdk.query({"controller": "index", "action": "create", "index": "early"})
+            seen["created"] = created["status"]
+
+    kapp.plugin.use(EarlyCaller())
+    await kapp.start()
+    assert "now" in seen["now"] and seen["created"] == 200
+    assert (await kapp.sdk.query({"controller": "index", "action": "exists", "index": "early"}))["result"] is True
