@@ -10,7 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from kuzzle_events.api import admin, auth, bulk, collections, debug, documents, realtime, security, server
+from kuzzle_events.api import (
+    admin,
+    auth,
+    bulk,
+    collections,
+    debug,
+    documents,
+    memory_storage,
+    realtime,
+    security,
+    server,
+)
 from kuzzle_events.api.table import Table, definition
 
 if TYPE_CHECKING:
@@ -30,6 +41,8 @@ BUILTINS: dict[str, Callable[[], Table]] = {
     "realtime": realtime.actions,
     "admin": admin.actions,
     "debug": debug.actions,
+    "ms": memory_storage.actions,
+    "memoryStorage": memory_storage.alias_actions,
 }
 
 
@@ -37,4 +50,8 @@ def register_builtins(app: Application) -> None:
     """Register the built-in controllers on ``app``."""
     for name, actions in BUILTINS.items():
         app.controller.register(name, definition(app, name, actions()), owner="core", builtin=True)
+    # As Kuzzle's funnel: the alias's requests fire the events of ``ms`` (ms:beforeGet...).
+    for action in app.controller.controllers["memoryStorage"].actions.values():
+        upper = action.name[:1].upper() + action.name[1:]
+        action.before, action.after, action.error = (f"ms:{when}{upper}" for when in ("before", "after", "error"))
     documents.attach_generic_events(app)

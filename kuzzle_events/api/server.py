@@ -61,7 +61,7 @@ async def info(app: Application, request: KuzzleRequest) -> dict[str, Any]:
                 "plugins": app.plugin.describe(),
                 "system": environment.system(),
             },
-            "services": await _services(),
+            "services": await _services(app),
         }
     }
 
@@ -69,8 +69,9 @@ async def info(app: Application, request: KuzzleRequest) -> dict[str, Any]:
 async def health_check(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     """Kuzzle's health check: ``{"services": {...}, "status": "green"}``.
 
-    Its services, on what serves them here: ``internalCache`` (Django's cache), ``storageEngine``
-    (the database) and, with a shared channel layer (Redis), ``channelLayer``; each checked now.
+    Its services, on what serves them here: ``internalCache`` (Django's cache), ``memoryStorage``
+    (the ``ms`` controller's Redis, which answers a PING), ``storageEngine`` (the database) and,
+    with a shared channel layer (Redis), ``channelLayer``; each checked now.
     As Kuzzle's, ``services`` (names separated by commas) checks only those, and a red service
     makes the answer a 500 ``core.fatal.service_unavailable`` whose result still lists them all,
     ``status`` ``"red"``.
@@ -79,10 +80,12 @@ async def health_check(app: Application, request: KuzzleRequest) -> dict[str, An
     names = wanted.split(",") if isinstance(wanted, str) else None
     services: dict[str, str] = {}
     causes: list[str] = []
-    for name in ("internalCache", "storageEngine", "channelLayer"):
+    for name in ("internalCache", "memoryStorage", "storageEngine", "channelLayer"):
         if names is not None and name not in names:
             continue
-        if name == "channelLayer":
+        if name == "memoryStorage":
+            problem = await app.memory_storage.status()
+        elif name == "channelLayer":
             layer = await app.realtime.layer_status()
             if layer is None:
                 continue  # no shared channel layer: nothing to check
@@ -128,7 +131,7 @@ async def capabilities(app: Application, request: KuzzleRequest) -> dict[str, An
         "routes": public_api(app),
         "services": {
             name: {"backend": service["backend"], "version": service["version"]}
-            for name, service in (await _services()).items()
+            for name, service in (await _services(app)).items()
         },
     }
 
@@ -140,7 +143,7 @@ async def admin_exists(app: Application, request: KuzzleRequest) -> dict[str, bo
 
 async def get_config(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     """The configuration in force, in the sections of Kuzzle's, without secrets."""
-    return without_secrets(_configuration(app, await _services()))
+    return without_secrets(_configuration(app, await _services(app)))
 
 
 async def metrics(app: Application, request: KuzzleRequest) -> dict[str, Any]:
@@ -181,8 +184,10 @@ def api_routes(app: Application) -> dict[str, dict[str, Any]]:
     return routes
 
 
-async def _services() -> dict[str, Any]:
-    return await sync_to_async(_described_services, thread_sensitive=True)()
+async def _services(app: Application) -> dict[str, Any]:
+    services = await sync_to_async(_described_services, thread_sensitive=True)()
+    services["memoryStorage"] = await app.memory_storage.describe()
+    return services
 
 
 def _described_services() -> dict[str, Any]:

@@ -34,7 +34,7 @@ async def test_server_info_lists_controllers_actions_routes(kapp: Application) -
 @pytest.mark.django_db(transaction=True)
 async def test_health_check(started: Application) -> None:
     envelope = await started.sdk.query({"controller": "server", "action": "healthCheck"})
-    services = {"internalCache": "green", "storageEngine": "green"}
+    services = {"internalCache": "green", "memoryStorage": "green", "storageEngine": "green"}
     if await started.realtime.layer_status() is not None:  # a shared channel layer (REDIS_URL)
         services["channelLayer"] = "green"
     assert envelope["result"] == {"services": services, "status": "green"}
