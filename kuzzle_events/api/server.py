@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from asgiref.sync import sync_to_async
 from django.core.cache import caches
@@ -237,7 +238,7 @@ def _configuration(app: Application, services: dict[str, Any]) -> dict[str, Any]
         "validation": {},
         "version": __version__,
         # Every setting of KUZZLE_EVENTS, as this server reads them.
-        "kuzzle_events": dict(c),
+        "kuzzle_events": {**c, "MEMORY_STORAGE_URL": _without_password(c.MEMORY_STORAGE_URL)},
     }
 
 
@@ -254,6 +255,18 @@ def without_secrets(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return repr(value)
+
+
+def _without_password(url: str | None) -> str | None:
+    """A Redis URL with its password left out (``redis://user@host:6379/8``)."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = f"{parts.username}@" if parts.username else ""
+    host = parts.hostname or ""
+    return urlunsplit(parts._replace(netloc=f"{user}{host}" + (f":{parts.port}" if parts.port else "")))
 
 
 def _database_problem() -> str | None:
