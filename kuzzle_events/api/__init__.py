@@ -50,8 +50,4 @@ def register_builtins(app: Application) -> None:
     """Register the built-in controllers on ``app``."""
     for name, actions in BUILTINS.items():
         app.controller.register(name, definition(app, name, actions()), owner="core", builtin=True)
-    # As Kuzzle's funnel: the alias's requests fire the events of ``ms`` (ms:beforeGet...).
-    for action in app.controller.controllers["memoryStorage"].actions.values():
-        upper = action.name[:1].upper() + action.name[1:]
-        action.before, action.after, action.error = (f"ms:{when}{upper}" for when in ("before", "after", "error"))
     documents.attach_generic_events(app)
