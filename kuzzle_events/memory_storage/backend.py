@@ -47,6 +47,13 @@ def _ioredis(command: str, reply: Any) -> Any:
     return reply
 
 
+def _by_score(reply: Any) -> Any:
+    """An embedded ``zscan`` page in score order, as Redis pages a small sorted set (fakeredis: by member)."""
+    cursor, flat = reply
+    pairs = sorted(zip(flat[::2], flat[1::2]), key=lambda pair: float(pair[1]))
+    return [cursor, [item for pair in pairs for item in pair]]
+
+
 class MemoryStorage:
     """The application's memory storage: :meth:`execute` one command, :meth:`transaction` several."""
 
@@ -122,6 +129,8 @@ class MemoryStorage:
             raise self._error(command, error) from None
         except OSError as error:
             raise self._error(command, error) from None
+        if command == "zscan" and self.url is None:
+            reply = _by_score(reply)
         return _ioredis(command, reply)
 
     async def transaction(self, commands: Sequence[tuple[str, Sequence[str]]]) -> list[list[Any]]:

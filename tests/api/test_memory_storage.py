@@ -250,8 +250,11 @@ async def test_scan_family_until_the_cursor_is_back_to_zero(ms: MS) -> None:
     assert await ms("hscan", _id=f"{ms.p}h", cursor=0) == ["0", ["a", "1", "b", "2"]]
     await ms("sadd", _id=f"{ms.p}s", body={"members": ["x", "y"]})
     assert sorted((await ms("sscan", _id=f"{ms.p}s", cursor=0, match="x*"))[1]) == ["x"]
-    await ms("zadd", _id=f"{ms.p}z", body={"elements": [{"score": 1, "member": "m"}]})
-    assert await ms("zscan", _id=f"{ms.p}z", cursor=0) == ["0", ["m", "1"]]
+    # A small sorted set is paged in score order, as Kuzzle's scenario reads it.
+    elements = [{"score": 1, "member": "one"}, {"score": 1, "member": "uno"}]
+    elements += [{"score": 3, "member": "three"}, {"score": 2, "member": "two"}]
+    await ms("zadd", _id=f"{ms.p}z", body={"elements": elements})
+    assert await ms("zscan", _id=f"{ms.p}z", cursor=0) == ["0", ["one", "1", "uno", "1", "two", "2", "three", "3"]]
 
 
 async def test_bit_operations_as_kuzzles_scenario(ms: MS) -> None:
