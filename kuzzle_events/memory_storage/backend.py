@@ -16,7 +16,9 @@ own, closed when that loop closes or when the application shuts down.
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import re
 import types
 import weakref
 from collections.abc import Sequence
@@ -38,6 +40,37 @@ READ_ONLY = frozenset(
     "zrangebylex zrangebyscore zrank zrevrange zrevrangebylex zrevrangebyscore zrevrank zscan zscore".split()
 )
 _UNREACHABLE = (redis_errors.ConnectionError, redis_errors.TimeoutError, OSError)
+# How redis-py rewrites the error of a command queued in a MULTI that Redis refused.
+_QUEUED = re.compile(r"^Command # (\d+) \(.*\) of pipeline caused error: (.*)$", re.DOTALL)
+
+
+def _redis_message(error: Exception) -> str:
+    """Redis's error text, its code included (``ERR value is not an integer or out of range``).
+
+    redis-py keeps the code apart for the codes it knows (``ERR``...); ioredis, hence Kuzzle,
+    gives the reply as Redis wrote it.
+    """
+    text = str(error.args[0]) if error.args else type(error).__name__
+    code = getattr(error, "status_code", None)
+    return f"{code} {text}" if code else text
+
+
+def _discarded(error: Exception, commands: Sequence[tuple[str, Sequence[str]]]) -> str:
+    """Why Redis discarded a whole MULTI: which action it refused, with its error."""
+    match = _QUEUED.match(str(error.args[0]) if error.args else "")
+    if match is None:
+        return _redis_message(error)
+    number = int(match.group(1))
+    try:
+        cause = str(ast.literal_eval(match.group(2))[0])
+    except (ValueError, SyntaxError, IndexError, TypeError):
+        cause = match.group(2)
+    code = getattr(error, "status_code", None)
+    action = commands[number - 1][0] if 0 < number <= len(commands) else "?"
+    return (
+        "EXECABORT Transaction discarded because of previous errors: "
+        f"action {number} ({action}): {f'{code} ' if code else ''}{cause}"
+    )
 
 
 def _ioredis(command: str, reply: Any) -> Any:
@@ -142,12 +175,12 @@ class MemoryStorage:
             for command, arguments in commands:
                 pipeline.execute_command(self._name(command), *arguments)
             replies = await pipeline.execute(raise_on_error=False)
+        except _UNREACHABLE as error:
+            raise self._error("mexecute", error) from None
         except redis_errors.RedisError as error:
-            raise self._error("mexecute", error) from None
-        except OSError as error:
-            raise self._error("mexecute", error) from None
+            raise errors.get("services.cache.write_failed", _discarded(error, commands)) from None
         return [
-            [str(reply), None] if isinstance(reply, Exception) else [None, _ioredis(command, reply)]
+            [_redis_message(reply), None] if isinstance(reply, Exception) else [None, _ioredis(command, reply)]
             for (command, _), reply in zip(commands, replies)
         ]
 
@@ -155,7 +188,7 @@ class MemoryStorage:
     def _error(command: str, error: Exception) -> errors.KuzzleError:
         if isinstance(error, _UNREACHABLE):
             return errors.get("services.cache.not_connected")
-        message = str(error) or type(error).__name__
+        message = _redis_message(error)
         if command in READ_ONLY:
             return errors.get("services.cache.read_failed", message)
         return errors.get("services.cache.write_failed", message)

@@ -292,7 +292,7 @@ async def test_mexecute_runs_actions_in_one_transaction(ms: MS) -> None:
     ]
     result = await ms("mexecute", body={"actions": actions})
     assert result[:3] == [[None, "OK"], [None, 5], [None, 1]]
-    assert result[3][0].startswith("WRONGTYPE") and result[3][1] is None
+    assert result[3] == ["WRONGTYPE Operation against a key holding the wrong kind of value", None]
     assert result[4] == [None, {"f": "v"}]
     assert await ms("mexecute", body={"actions": []}) == []
     for action, error in (("mexecute", "mexecute"), ("nope", "nope")):
@@ -437,7 +437,21 @@ async def test_a_redis_error_is_a_cache_error_with_redis_message(ms: MS) -> None
     assert (write.id, write.message) == ("services.cache.write_failed", f"Cache write fail: {wrong}")
     envelope = (await ms.app.funnel.execute(_request("incrby", _id=f"{ms.p}n", body={"value": "x"}))).to_dict()
     assert envelope["status"] == 500 and envelope["error"]["id"] == "services.cache.write_failed"
-    assert "not an integer" in envelope["error"]["message"] and "stack" not in envelope["error"]
+    # Redis's reply as Redis wrote it, its error code included.
+    assert envelope["error"]["message"] == "Cache write fail: ERR value is not an integer or out of range"
+    assert "stack" not in envelope["error"]
+    # A command Redis refuses to queue discards the whole transaction: nothing of it is written.
+    actions = [
+        {"action": "set", "args": {"_id": f"{ms.p}t", "body": {"value": 1}}},
+        {"action": "del", "args": {"body": {"keys": []}}},
+    ]
+    discarded = await ms.error("mexecute", body={"actions": actions})
+    assert (discarded.id, discarded.message) == (
+        "services.cache.write_failed",
+        "Cache write fail: EXECABORT Transaction discarded because of previous errors: "
+        "action 2 (del): ERR wrong number of arguments for 'del' command",
+    )
+    assert await ms("get", _id=f"{ms.p}t") is None
 
 
 async def test_an_unreachable_redis_is_service_unavailable(make_app: Callable[..., Application]) -> None:
