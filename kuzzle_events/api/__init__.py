@@ -1,8 +1,8 @@
 """Kuzzle's built-in controllers that kuzzle_events implements, one module per family.
 
 Each module declares its controllers as one table (action -> handler, HTTP routes; see
-:mod:`kuzzle_events.api.table`); the services they call live in ``security/``, ``documents/`` and
-``realtime/``.
+:mod:`kuzzle_events.api.table`); the services they call live in ``security/``, ``documents/``,
+``realtime/`` and ``memory_storage/``.
 """
 
 from __future__ import annotations
