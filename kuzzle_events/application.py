@@ -29,6 +29,7 @@ from kuzzle_events.core.loops import NOTHING
 from kuzzle_events.core.nesting import Nesting
 from kuzzle_events.core.traces import current_trace
 from kuzzle_events.durable import DurableHooks
+from kuzzle_events.memory_storage import MemoryStorage
 from kuzzle_events.orm import CallerThread, adapt, in_caller_transaction
 from kuzzle_events.plugins.loader import PluginManager
 from kuzzle_events.protocols import mqtt
@@ -58,6 +59,7 @@ class Application:
         self._request_slots: RequestSlots | None = None
         self._start_task: asyncio.Future[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._memory_storage: MemoryStorage | None = None
         self._bridge_lock = threading.Lock()
         self._bridge_loop: BorrowedLoop | None = None
         self.state = "stopped"  # stopped -> starting -> running -> stopped
@@ -109,6 +111,13 @@ class Application:
                 debug_spec=c.DEBUG,
             )
         return self._events
+
+    @property
+    def memory_storage(self) -> MemoryStorage:
+        """Kuzzle's memoryStorage service (the ``ms`` controller's Redis), on ``MEMORY_STORAGE_URL``."""
+        if self._memory_storage is None:
+            self._memory_storage = MemoryStorage(self.config.MEMORY_STORAGE_URL)
+        return self._memory_storage
 
     @property
     def funnel(self) -> Funnel:
@@ -319,6 +328,8 @@ class Application:
         await self.events.drain_hooks()
         await self.security.settle()
         await self.realtime.stop()
+        if self._memory_storage is not None:
+            await self._memory_storage.close()
         self.state = "stopped"
         self._start_task = None
 

@@ -103,6 +103,9 @@ DEFAULTS: dict[str, Any] = {
     # The API over MQTT (kuzzle_events.protocols.mqtt): MODE "off", or "external" for a broker at
     # HOST:PORT. Keys left out take their value from MQTT_DEFAULTS.
     "MQTT": {},
+    # The ms controller's Redis (Kuzzle's memoryStorage): a redis:// URL, on a database of its own,
+    # or None for an in-process Redis (fakeredis) that lives as long as the application.
+    "MEMORY_STORAGE_URL": None,
 }
 
 MQTT_DEFAULTS: dict[str, Any] = {
@@ -177,6 +180,10 @@ def _optional_text(value: Any) -> bool:
     return value is None or isinstance(value, str)
 
 
+def _redis_url(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.startswith(("redis://", "rediss://", "unix://")))
+
+
 def _topic(value: Any) -> bool:
     return isinstance(value, str) and bool(value) and not any(c in value for c in "#+")
 
@@ -244,6 +251,7 @@ TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "DURABLE_POLL_INTERVAL": ("a number of seconds above 0", _positive),
     "DURABLE_LEASE": ("a number of seconds above 0", _positive),
     "DURABLE_BATCH": ("an integer >= 1", _positive_integer),
+    "MEMORY_STORAGE_URL": ("None, or a redis://, rediss:// or unix:// URL", _redis_url),
     "MQTT": (
         'a dict of MODE ("off", "external" or "embedded"), HOST, PORT, USERNAME, PASSWORD, REQUEST_TOPIC, '
         "RESPONSE_TOPIC and SHARED_GROUP (no wildcards), REALTIME_NOTIFICATIONS and ALLOW_PUB_SUB (bool), "

@@ -1,13 +1,15 @@
 """Settings of the project that runs kuzzle_events, read from the environment with django-environ.
 
-Embedded default: SQLite and Channels' in-memory layer. ``DATABASE_URL`` (PostgreSQL...) and
-``REDIS_URL`` (channels_redis) switch to real services. Static files are served by WhiteNoise:
+Embedded default: SQLite, Channels' in-memory layer and an in-process Redis for the ``ms``
+controller. ``DATABASE_URL`` (PostgreSQL...) and ``REDIS_URL`` (channels_redis, the cache and the
+memory storage) switch to real services. Static files are served by WhiteNoise:
 from the apps under ``DEBUG``, from ``STATIC_ROOT`` (``manage.py collectstatic``) otherwise.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 
@@ -105,6 +107,22 @@ if env.str("REDIS_URL", default=""):
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+
+def memory_storage_url(redis_url: str) -> str | None:
+    """The ``ms`` controller's Redis: ``MEMORY_STORAGE_URL``, else ``REDIS_URL``'s server on a database of its own.
+
+    As Kuzzle keeps its memoryStorage apart from its internal cache, the ms keys (and ms:flushdb)
+    never touch the channel layer's and the cache's database: theirs plus 8, modulo 16.
+    """
+    if env.str("MEMORY_STORAGE_URL", default=""):
+        return env.str("MEMORY_STORAGE_URL")
+    if not redis_url:
+        return None
+    parts = urlsplit(redis_url)
+    database = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(database + 8) % 16}"))
+
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -122,6 +140,7 @@ WHITENOISE_USE_FINDERS = DEBUG
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 KUZZLE_EVENTS = {
+    "MEMORY_STORAGE_URL": memory_storage_url(env.str("REDIS_URL", default="")),
     "PIPE_WARN_TIME": env("KUZZLE_PIPE_WARN_TIME"),
     "PIPE_TIMEOUT": env("KUZZLE_PIPE_TIMEOUT"),
     "MAX_CONCURRENT_PIPES": env("KUZZLE_MAX_CONCURRENT_PIPES"),

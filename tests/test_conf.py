@@ -104,3 +104,13 @@ def test_settings_read_as_attributes_follow_every_change_of_the_keys() -> None:
     with pytest.raises(AttributeError):
         _ = config.PIPE_WARN_TIME
     assert not hasattr(config, "ERROR_STACK")
+
+
+def test_memory_storage_url_is_none_or_a_redis_url() -> None:
+    assert conf.DEFAULTS["MEMORY_STORAGE_URL"] is None
+    for good in (None, "redis://127.0.0.1:6379/8", "rediss://cache:6380/0", "unix:///run/redis.sock"):
+        assert conf.wrong_types({"MEMORY_STORAGE_URL": good}) == {}
+    expected = "None, or a redis://, rediss:// or unix:// URL"
+    assert conf.wrong_types({"MEMORY_STORAGE_URL": "127.0.0.1:6379"}) == {"MEMORY_STORAGE_URL": expected}
+    with pytest.raises(KuzzleError, match="MEMORY_STORAGE_URL"):
+        conf.load({"MEMORY_STORAGE_URL": 6379})

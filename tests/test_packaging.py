@@ -89,6 +89,9 @@ def test_wheel_holds_the_package_and_its_data_only(wheel: Path) -> None:
         "pyjwt",
         "packaging",
         "asgiref",
+        # The ms controller's Redis client, and its embedded Redis.
+        "redis",
+        "fakeredis",
     }
     assert 'Requires-Dist: daphne<5,>=4.1; extra == "server"' in metadata
     entry_points = zipfile.ZipFile(wheel).read(f"kuzzle_events-{kuzzle_events.__version__}.dist-info/entry_points.txt")

@@ -56,6 +56,20 @@ def test_engine_settings_come_from_the_environment() -> None:
     assert out.stdout.split() == ["123", "456", "7", "89", "kuzzle:events"]
 
 
+def test_memory_storage_follows_redis_url_on_a_database_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    from project.settings import memory_storage_url
+
+    in_force = settings.KUZZLE_EVENTS["MEMORY_STORAGE_URL"]
+    assert in_force == memory_storage_url(os.environ.get("REDIS_URL", ""))
+    monkeypatch.delenv("MEMORY_STORAGE_URL", raising=False)
+    assert memory_storage_url("") is None
+    assert memory_storage_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/8"
+    assert memory_storage_url("redis://:pw@cache:6380/12") == "redis://:pw@cache:6380/4"
+    assert memory_storage_url("redis://cache") == "redis://cache/8"
+    monkeypatch.setenv("MEMORY_STORAGE_URL", "redis://other:6379/3")
+    assert memory_storage_url("redis://127.0.0.1:6379/0") == "redis://other:6379/3"
+
+
 def test_defaults() -> None:
     assert settings.KUZZLE_EVENTS["PORT"] == 7512
     assert settings.ASGI_APPLICATION == "project.asgi.application"

@@ -79,6 +79,7 @@ def run_scenario(
     auth: str | None = None,
     data: str | None = None,
     admin: str | None = None,
+    ms: str | None = None,
 ) -> dict[str, Any]:
     command = [node, "scenario.mjs", "--host", "127.0.0.1", "--port", str(server.port), "--protocol", protocol]
     if auth is not None:
@@ -87,6 +88,8 @@ def run_scenario(
         command += ["--admin", admin]
     if data is not None:
         command += ["--data", data]
+    if ms is not None:
+        command += ["--ms", ms]
     if ws_client is not None:
         command += ["--ws-client", ws_client]
         if ws_client == "native" and node_major(node) < 22:
@@ -468,3 +471,30 @@ def test_sdk_documents_and_realtime(node: str, uvicorn_server: Server, protocol:
     assert notes[0]["result"]["_source"] == {"name": "gum", "price": 1}
     assert notes[1]["result"]["_id"] == "pen"
     assert results["unsubscribe"] == {"afterUnsubscribe": 4}
+
+
+# -- memory storage ----------------------------------------------------------------------------
+
+
+@CLIENTS
+def test_sdk_memory_storage(node: str, uvicorn_server: Server, protocol: str, ws_client: str | None) -> None:
+    prefix = f"sdk:{uuid.uuid4().hex[:8]}:"
+    results = run_scenario(node, uvicorn_server, protocol, ws_client, ms=prefix)
+    assert "set" not in results  # the SDK answers set with nothing (undefined)
+    assert results["get"] == "10"
+    assert results["incrbyfloat"] == 10.5  # the SDK parses the float Redis answers as text
+    assert results["mget"] == ["10.5", None]
+    assert results["zadd"] == 2
+    assert results["zrange"] == [{"member": "a", "score": 1}, {"member": "b", "score": 2}]
+    assert results["zrangebyscore"] == [{"member": "b", "score": 2}]
+    assert results["hset"] is True and results["hgetall"] == {"f": "v"}
+    assert results["sadd"] == 2
+    assert results["scan"] == {"cursorType": "string", "values": sorted(f"{prefix}{k}" for k in ("h", "s", "set", "z"))}
+    assert results["geoadd"] == 1
+    assert results["georadius"] == [{"name": "Palermo", "distanceType": "number"}]
+    assert results["exists"] == 2
+    wrong = results["wrongType"]
+    assert (wrong["status"], wrong["id"]) == (500, "services.cache.write_failed")
+    assert wrong["message"] == "Cache write fail: WRONGTYPE Operation against a key holding the wrong kind of value"
+    assert (results["missing"]["status"], results["missing"]["id"]) == (400, "api.assert.missing_argument")
+    assert results["del"] == 5

@@ -1,8 +1,8 @@
 """Kuzzle's built-in controllers that kuzzle_events implements, one module per family.
 
 Each module declares its controllers as one table (action -> handler, HTTP routes; see
-:mod:`kuzzle_events.api.table`); the services they call live in ``security/``, ``documents/`` and
-``realtime/``.
+:mod:`kuzzle_events.api.table`); the services they call live in ``security/``, ``documents/``,
+``realtime/`` and ``memory_storage/``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from kuzzle_events.api import admin, auth, bulk, collections, debug, documents, realtime, security, server
+from kuzzle_events.api import (
+    admin,
+    auth,
+    bulk,
+    collections,
+    debug,
+    documents,
+    memory_storage,
+    realtime,
+    security,
+    server,
+)
 from kuzzle_events.api.table import Table, definition
 
 if TYPE_CHECKING:
@@ -30,6 +41,8 @@ BUILTINS: dict[str, Callable[[], Table]] = {
     "realtime": realtime.actions,
     "admin": admin.actions,
     "debug": debug.actions,
+    "ms": memory_storage.actions,
+    "memoryStorage": memory_storage.alias_actions,
 }
 
 

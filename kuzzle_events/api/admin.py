@@ -271,13 +271,15 @@ def _user_body(user: dict[str, Any]) -> dict[str, Any]:
 
 
 async def reset_cache(app: Application, request: KuzzleRequest) -> dict[str, bool]:
-    """Flush ``internalCache`` (Django's default cache) or ``memoryStorage`` (nothing is kept there)."""
+    """Flush ``internalCache`` (Django's default cache) or ``memoryStorage`` (the ``ms`` controller's Redis)."""
     database = request.get_string("database")
     if database == "internalCache":
         from django.core.cache import cache
 
         await sync_to_async(cache.clear, thread_sensitive=False)()
-    elif database != "memoryStorage":
+    elif database == "memoryStorage":
+        await app.memory_storage.flush()
+    else:
         raise errors.get("services.cache.database_not_found", database)
     return ACKNOWLEDGE
 

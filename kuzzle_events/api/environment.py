@@ -127,13 +127,13 @@ def services() -> dict[str, Any]:
     """Kuzzle's service names, on what serves them here (sync: it may connect to the database).
 
     Kuzzle's internal and public storage are both Django's database; its internal cache is Django's
-    cache; the memory storage of Kuzzle's ``ms`` controller does not exist here.
+    cache; the memory storage of Kuzzle's ``ms`` controller is the application's
+    (``server:info`` asks it: :meth:`kuzzle_events.memory_storage.MemoryStorage.describe`).
     """
     database = storage()
     return {
         "internalStorage": database,
         "publicStorage": database,
         "internalCache": cache(),
-        "memoryStorage": {"type": "none", "backend": "none", "version": "none"},
         "channelLayer": channel_layer(),
     }

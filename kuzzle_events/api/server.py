@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from asgiref.sync import sync_to_async
 from django.core.cache import caches
@@ -61,7 +62,7 @@ async def info(app: Application, request: KuzzleRequest) -> dict[str, Any]:
                 "plugins": app.plugin.describe(),
                 "system": environment.system(),
             },
-            "services": await _services(),
+            "services": await _services(app),
         }
     }
 
@@ -69,8 +70,9 @@ async def info(app: Application, request: KuzzleRequest) -> dict[str, Any]:
 async def health_check(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     """Kuzzle's health check: ``{"services": {...}, "status": "green"}``.
 
-    Its services, on what serves them here: ``internalCache`` (Django's cache), ``storageEngine``
-    (the database) and, with a shared channel layer (Redis), ``channelLayer``; each checked now.
+    Its services, on what serves them here: ``internalCache`` (Django's cache), ``memoryStorage``
+    (the ``ms`` controller's Redis, which answers a PING), ``storageEngine`` (the database) and,
+    with a shared channel layer (Redis), ``channelLayer``; each checked now.
     As Kuzzle's, ``services`` (names separated by commas) checks only those, and a red service
     makes the answer a 500 ``core.fatal.service_unavailable`` whose result still lists them all,
     ``status`` ``"red"``.
@@ -79,10 +81,12 @@ async def health_check(app: Application, request: KuzzleRequest) -> dict[str, An
     names = wanted.split(",") if isinstance(wanted, str) else None
     services: dict[str, str] = {}
     causes: list[str] = []
-    for name in ("internalCache", "storageEngine", "channelLayer"):
+    for name in ("internalCache", "memoryStorage", "storageEngine", "channelLayer"):
         if names is not None and name not in names:
             continue
-        if name == "channelLayer":
+        if name == "memoryStorage":
+            problem = await app.memory_storage.status()
+        elif name == "channelLayer":
             layer = await app.realtime.layer_status()
             if layer is None:
                 continue  # no shared channel layer: nothing to check
@@ -128,7 +132,7 @@ async def capabilities(app: Application, request: KuzzleRequest) -> dict[str, An
         "routes": public_api(app),
         "services": {
             name: {"backend": service["backend"], "version": service["version"]}
-            for name, service in (await _services()).items()
+            for name, service in (await _services(app)).items()
         },
     }
 
@@ -140,7 +144,7 @@ async def admin_exists(app: Application, request: KuzzleRequest) -> dict[str, bo
 
 async def get_config(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     """The configuration in force, in the sections of Kuzzle's, without secrets."""
-    return without_secrets(_configuration(app, await _services()))
+    return without_secrets(_configuration(app, await _services(app)))
 
 
 async def metrics(app: Application, request: KuzzleRequest) -> dict[str, Any]:
@@ -181,8 +185,10 @@ def api_routes(app: Application) -> dict[str, dict[str, Any]]:
     return routes
 
 
-async def _services() -> dict[str, Any]:
-    return await sync_to_async(_described_services, thread_sensitive=True)()
+async def _services(app: Application) -> dict[str, Any]:
+    services = await sync_to_async(_described_services, thread_sensitive=True)()
+    services["memoryStorage"] = await app.memory_storage.describe()
+    return services
 
 
 def _described_services() -> dict[str, Any]:
@@ -232,7 +238,7 @@ def _configuration(app: Application, services: dict[str, Any]) -> dict[str, Any]
         "validation": {},
         "version": __version__,
         # Every setting of KUZZLE_EVENTS, as this server reads them.
-        "kuzzle_events": dict(c),
+        "kuzzle_events": {**c, "MEMORY_STORAGE_URL": _without_password(c.MEMORY_STORAGE_URL)},
     }
 
 
@@ -249,6 +255,18 @@ def without_secrets(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     return repr(value)
+
+
+def _without_password(url: str | None) -> str | None:
+    """A Redis URL with its password left out (``redis://user@host:6379/8``)."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = f"{parts.username}@" if parts.username else ""
+    host = parts.hostname or ""
+    return urlunsplit(parts._replace(netloc=f"{user}{host}" + (f":{parts.port}" if parts.port else "")))
 
 
 def _database_problem() -> str | None:

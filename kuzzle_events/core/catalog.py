@@ -149,9 +149,15 @@ EVENTS: tuple[DocumentedEvent, ...] = (
 )
 
 
+# Controllers reached under another name, whose events are those of the controller they alias
+# (Kuzzle's funnel names memoryStorage's events ms:*).
+EVENT_ALIASES: dict[str, str] = {"memoryStorage": "ms"}
+
+
 def action_events(controller: str, action: str) -> list[str]:
     """The three events of an action: ``server:now`` -> ``server:beforeNow``, ``afterNow``, ``errorNow``."""
     upper = action[:1].upper() + action[1:]
+    controller = EVENT_ALIASES.get(controller, controller)
     return [f"{controller}:before{upper}", f"{controller}:after{upper}", f"{controller}:error{upper}"]
 
 

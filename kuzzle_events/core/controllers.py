@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from kuzzle_events import errors
+from kuzzle_events.core.catalog import action_events
 from kuzzle_events.core.routes import VERBS, DuplicateRoute, Route, Router
 from kuzzle_events.core.stats import HandlerStats
 
@@ -89,10 +90,7 @@ class ActionDef:
         self.is_async = is_async
         self.routes = routes
         self.owner = owner
-        upper = name[:1].upper() + name[1:]
-        self.before = f"{controller}:before{upper}"
-        self.after = f"{controller}:after{upper}"
-        self.error = f"{controller}:error{upper}"
+        self.before, self.after, self.error = action_events(controller, name)
         self.stats = HandlerStats()
         # Events fired around before<Action> and after<Action> (the generic document events),
         # with `before(events, request)` and `after(events, request)`; None for most actions.

@@ -68,15 +68,15 @@ class Router:
         # one (GET /_now, POST /_login...), found with one dict lookup instead of a walk. The walk
         # would find the same route: it tries literal segments before parameters.
         self._static: dict[tuple[str, str], Route] = {}
+        # Routes by (verb, shape): a new route's collision is one lookup, not a pass over every
+        # route (an application registers hundreds of them at its construction).
+        self._shapes: dict[tuple[str, str], Route] = {}
 
     def __iter__(self) -> Iterator[Route]:
         return iter(self._routes)
 
     def find_duplicate(self, route: Route) -> Route | None:
-        for existing in self._routes:
-            if existing.verb == route.verb and existing.shape == route.shape:
-                return existing
-        return None
+        return self._shapes.get((route.verb, route.shape))
 
     def add(self, route: Route) -> None:
         existing = self.find_duplicate(route)
@@ -91,6 +91,7 @@ class Router:
                 node = node.literal.setdefault(segment, _Node())
         node.routes[route.verb] = route
         self._routes.append(route)
+        self._shapes[(route.verb, route.shape)] = route
         if all(not segment.startswith(":") for segment in route.segments):
             self._static[(route.verb, normalize_path(route.path))] = route
 

@@ -34,7 +34,7 @@ async def test_server_info_lists_controllers_actions_routes(kapp: Application) -
 @pytest.mark.django_db(transaction=True)
 async def test_health_check(started: Application) -> None:
     envelope = await started.sdk.query({"controller": "server", "action": "healthCheck"})
-    services = {"internalCache": "green", "storageEngine": "green"}
+    services = {"internalCache": "green", "memoryStorage": "green", "storageEngine": "green"}
     if await started.realtime.layer_status() is not None:  # a shared channel layer (REDIS_URL)
         services["channelLayer"] = "green"
     assert envelope["result"] == {"services": services, "status": "green"}
@@ -123,7 +123,10 @@ async def test_server_info_has_kuzzles_fields(started: Application) -> None:
 
 
 async def test_get_config_has_kuzzles_sections_and_no_secrets(make_app: Any) -> None:
-    app = make_app(MQTT={"MODE": "off", "USERNAME": "broker-user", "PASSWORD": "broker-password"})
+    app = make_app(
+        MQTT={"MODE": "off", "USERNAME": "broker-user", "PASSWORD": "broker-password"},
+        MEMORY_STORAGE_URL="redis://ms:ms-password@127.0.0.1:1/8",
+    )
     await app.start()
     config = (await app.sdk.query({"controller": "server", "action": "getConfig"}))["result"]
     sections = {"realtime", "dump", "limits", "plugins", "repositories", "server", "services", "stats", "internal"}
@@ -133,6 +136,8 @@ async def test_get_config_has_kuzzles_sections_and_no_secrets(make_app: Any) -> 
     assert "PASSWORD" not in config["server"]["protocols"]["mqtt"]
     assert "PASSWORD" not in config["kuzzle_events"]["MQTT"]
     assert "broker-password" not in json.dumps(config)
+    assert "ms-password" not in json.dumps(config)
+    assert config["kuzzle_events"]["MEMORY_STORAGE_URL"] == "redis://ms@127.0.0.1:1/8"
     assert config["limits"]["concurrentRequests"] == app.config.MAX_CONCURRENT_REQUESTS
     assert config["cluster"] == {"enabled": False}  # (read by Kourou's app:doctor)
 

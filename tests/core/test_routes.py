@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from kuzzle_events.core.routes import Route, Router
+import pytest
+
+from kuzzle_events.core.routes import DuplicateRoute, Route, Router
 
 
 def router() -> Router:
@@ -60,3 +62,36 @@ def test_a_literal_path_under_another_verb_is_still_told_apart() -> None:
     route, params = r.match("HEAD", "/greeting/everyone")
     assert (route.action, params) == ("sayHelloToAll", {})
     assert r.match("get", "/nothing/here/at/all") is None
+
+
+def test_routes_of_one_verb_and_shape_collide_whatever_their_parameter_names() -> None:
+    router = Router()
+    first = Route("get", "/ms/_hget/:_id/:field", "ms", "hget")
+    router.add(first)
+    assert router.find_duplicate(Route("get", "/ms/_hget/:key/:name", "x", "y")) is first
+    assert router.find_duplicate(Route("post", "/ms/_hget/:_id/:field", "x", "y")) is None
+    assert router.find_duplicate(Route("get", "/ms/_hget/:_id", "x", "y")) is None
+    try:
+        router.add(Route("get", "/ms/_hget/:a/:b", "x", "y"))
+    except DuplicateRoute as error:
+        assert error.existing is first
+    else:
+        raise AssertionError("a duplicate route was added")
+
+
+def test_a_route_is_checked_against_the_others_in_one_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Applications register hundreds of routes when they are built: each one's collision check
+    # computes its own shape, not every registered route's.
+    shapes = 0
+    real = Route.shape
+
+    def counted(route: Route) -> str:
+        nonlocal shapes
+        shapes += 1
+        return real.fget(route)  # type: ignore[attr-defined,no-any-return]
+
+    monkeypatch.setattr(Route, "shape", property(counted))
+    router = Router()
+    for n in range(200):
+        router.add(Route("get", f"/r{n}/:_id", "c", f"a{n}"))
+    assert shapes <= 2 * 200

@@ -245,7 +245,7 @@ async def test_notifications_cross_processes_again_after_the_layer_restarts(
         assert health["error"]["message"] == "Service unavailable: channelLayer: the channel layer is unreachable."
         # As Kuzzle's: the result still says which service is red.
         assert health["result"] == {
-            "services": {"internalCache": "green", "storageEngine": "green", "channelLayer": "red"},
+            "services": {"internalCache": "green", "memoryStorage": "green", "storageEngine": "green", "channelLayer": "red"},
             "status": "red",
         }
         async with Client(two) as on_two:

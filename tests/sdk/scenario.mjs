@@ -43,6 +43,8 @@ const authAs = option("auth", "KUZZLE_AUTH", "");
 const adminAs = option("admin", "KUZZLE_ADMIN", "");
 // An index name: run the documents and realtime scenario in that (existing) index instead.
 const dataIndex = option("data", "KUZZLE_DATA", "");
+// A key prefix: run the memory storage scenario (kuzzle.ms) on keys under it instead.
+const msPrefix = option("ms", "KUZZLE_MS", "");
 if (!["websocket", "http"].includes(protocolName) || !["ws", "native"].includes(wsClient) || Number.isNaN(port)) {
   process.stderr.write("usage: node scenario.mjs --host H --port P --protocol websocket|http --ws-client ws|native\n");
   process.exit(2);
@@ -168,6 +170,8 @@ async function run() {
     await securityScenario(kuzzle);
   } else if (dataIndex) {
     await dataScenario(kuzzle);
+  } else if (msPrefix) {
+    await msScenario(kuzzle);
   } else {
     await demoScenario(kuzzle);
   }
@@ -353,6 +357,41 @@ async function dataScenario(kuzzle) {
     });
     results.notifications = notifications;
   }
+}
+
+// The SDK's ms controller: its calls, and the results as it reshapes them (scores as numbers,
+// scan pages as {cursor, values}, georadius points as objects). Every key is deleted at the end.
+async function msScenario(kuzzle) {
+  const k = (name) => `${msPrefix}${name}`;
+  await step("set", async () => kuzzle.ms.set(k("s"), "10", { ex: 100 }));
+  await step("get", async () => kuzzle.ms.get(k("s")));
+  await step("incrbyfloat", async () => kuzzle.ms.incrbyfloat(k("s"), 0.5));
+  await step("mget", async () => kuzzle.ms.mget([k("s"), k("none")]));
+  await step("zadd", async () =>
+    kuzzle.ms.zadd(k("z"), [
+      { score: 2, member: "b" },
+      { score: 1, member: "a" },
+    ]),
+  );
+  await step("zrange", async () => kuzzle.ms.zrange(k("z"), 0, -1));
+  await step("zrangebyscore", async () => kuzzle.ms.zrangebyscore(k("z"), 2, "+inf"));
+  await step("hset", async () => kuzzle.ms.hset(k("h"), "f", "v"));
+  await step("hgetall", async () => kuzzle.ms.hgetall(k("h")));
+  await step("sadd", async () => kuzzle.ms.sadd(k("set"), ["x", "y"]));
+  await step("scan", async () => {
+    const page = await kuzzle.ms.scan(0, { match: k("*"), count: 100 });
+    return { cursorType: typeof page.cursor, values: page.values.sort() };
+  });
+  await step("geoadd", async () => kuzzle.ms.geoadd(k("g"), [{ lon: 13.361389, lat: 38.115556, name: "Palermo" }]));
+  await step("georadius", async () =>
+    kuzzle.ms.georadius(k("g"), 13.36, 38.11, 10, "km", { withdist: true }).then((points) =>
+      points.map((p) => ({ name: p.name, distanceType: typeof p.distance })),
+    ),
+  );
+  await step("exists", async () => kuzzle.ms.exists([k("s"), k("h"), k("none")]));
+  await step("wrongType", async () => failure(kuzzle.ms.incr(k("h"))));
+  await step("missing", async () => failure(kuzzle.query({ controller: "ms", action: "append", _id: k("s"), body: {} })));
+  await step("del", async () => kuzzle.ms.del([k("s"), k("z"), k("h"), k("set"), k("g")]));
 }
 
 async function demoScenario(kuzzle) {
