@@ -5,13 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from kuzzle_events.core.request import ANONYMOUS, Connection, KuzzleRequest, User
+from kuzzle_events import errors
+from kuzzle_events.api.service import Service
+from kuzzle_events.core.request import NOBODY, Connection, KuzzleRequest, User
+from kuzzle_events.sdk_realtime import EmbeddedRealtime
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
     from kuzzle_events.core.response import KuzzleResponse
 
-__all__ = ["EmbeddedSDK"]
+__all__ = ["EmbeddedSDK", "ImpersonatedSDK"]
+
+
+_accounts = Service("kuzzle_events.security.accounts")
 
 
 class EmbeddedSDK:
@@ -19,6 +25,8 @@ class EmbeddedSDK:
 
     def __init__(self, app: Application) -> None:
         self._app = app
+        self.realtime = EmbeddedRealtime(self)
+        """Realtime subscriptions of the server's own code (``subscribe(index, collection, filters, callback)``)."""
 
     async def query(
         self,
@@ -38,7 +46,7 @@ class EmbeddedSDK:
         """
         self._app._require_started("sdk", starting=True)
         kuzzle_request = KuzzleRequest(
-            dict(request), connection=Connection(protocol="internal"), user=user or ANONYMOUS
+            dict(request), connection=Connection(protocol="internal"), user=user or NOBODY
         )
         kuzzle_request.context.check_rights = check_rights
         response = await self.execute(kuzzle_request, trigger_events=trigger_events)
@@ -56,3 +64,35 @@ class EmbeddedSDK:
             return await self._app.funnel.execute(request, trigger_events=trigger_events, throttle=False)
         finally:
             nesting.leave(token)
+
+    def as_(self, user: Mapping[str, Any], *, check_rights: bool = False) -> ImpersonatedSDK:
+        """The SDK acting as ``user`` (``{"_id": kuid}``): Kuzzle's ``sdk.as(user, {checkRights})``,
+        named ``as_`` because ``as`` is a Python keyword (``getattr(app.sdk, "as")`` is the same).
+
+        Its requests run as that user, loaded from the database at each request
+        (``security.user.not_found`` if it does not exist): it is the author of what they write,
+        and with ``check_rights`` its rights apply (``security.rights.forbidden`` otherwise).
+        """
+        kuid = user.get("_id") if isinstance(user, Mapping) else None
+        if not isinstance(kuid, str):
+            raise errors.get("plugin.context.invalid_user")
+        return ImpersonatedSDK(self, kuid, check_rights)
+
+
+setattr(EmbeddedSDK, "as", EmbeddedSDK.as_)  # noqa: B010 (Kuzzle's name, a keyword in Python)
+
+
+class ImpersonatedSDK:
+    """``app.sdk.as_(user)``: the embedded SDK's queries, run as one user."""
+
+    __slots__ = ("_sdk", "kuid", "check_rights")
+
+    def __init__(self, sdk: EmbeddedSDK, kuid: str, check_rights: bool) -> None:
+        self._sdk, self.kuid, self.check_rights = sdk, kuid, check_rights
+
+    async def query(self, request: Mapping[str, Any], *, trigger_events: bool = True) -> dict[str, Any]:
+        """As :meth:`EmbeddedSDK.query`, with this SDK's user and rights option."""
+        user = await _accounts.request_user(self.kuid)
+        return await self._sdk.query(
+            request, user=user, trigger_events=trigger_events, check_rights=self.check_rights
+        )

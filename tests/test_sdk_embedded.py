@@ -47,3 +47,80 @@ async def test_without_events_no_pipe_runs(kapp: Application) -> None:
     await kapp.sdk.query({"controller": "server", "action": "now"})
     assert seen == ["now"]
     await kapp.events.drain_hooks()
+
+
+async def author_of(app: Application, doc_id: str) -> Any:
+    got = await app.sdk.query({"controller": "document", "action": "get", "index": "town", "collection": "people", "_id": doc_id})
+    return got["result"]["_source"]["_kuzzle_info"]["author"]
+
+
+async def test_what_server_code_writes_has_no_author_unless_it_acts_as_a_user(started: Application) -> None:
+    # Kuzzle's embedded SDK leaves a request without a user: _kuzzle_info.author is null.
+    await started.sdk.query({"controller": "collection", "action": "create", "index": "town", "collection": "people"})
+    create = {"controller": "document", "action": "create", "index": "town", "collection": "people", "body": {}}
+    await started.sdk.query({**create, "_id": "by-the-server"})
+    assert await author_of(started, "by-the-server") is None
+    ada = await sync_to_async(make_user)("ada")
+    await started.sdk.as_({"_id": ada.kuid}).query({**create, "_id": "by-ada"})
+    assert await author_of(started, "by-ada") == ada.kuid
+    # Kuzzle's name, a keyword in Python.
+    await getattr(started.sdk, "as")({"_id": ada.kuid}).query({**create, "_id": "as-ada"})
+    assert await author_of(started, "as-ada") == ada.kuid
+
+
+async def test_acting_as_a_user_checks_its_rights_only_when_asked(started: Application) -> None:
+    await sync_to_async(make_user)("root", superuser=True)  # anonymous and default are restricted now
+    started.security.invalidate()
+    ada = await sync_to_async(make_user)("ada")
+    request = {"controller": "security", "action": "searchUsers", "body": {}}
+    assert (await started.sdk.as_({"_id": ada.kuid}).query(request))["status"] == 200
+    with pytest.raises(KuzzleError) as refused:
+        await started.sdk.as_({"_id": ada.kuid}, check_rights=True).query(request)
+    assert (refused.value.id, refused.value.status) == ("security.rights.forbidden", 403)
+    with pytest.raises(KuzzleError) as unknown:
+        await started.sdk.as_({"_id": "nobody-here"}).query(request)
+    assert unknown.value.id == "security.user.not_found"
+    for bad in ({}, {"_id": 42}, "ada", None):
+        with pytest.raises(KuzzleError) as invalid:
+            started.sdk.as_(bad)  # type: ignore[arg-type]
+        assert invalid.value.id == "plugin.context.invalid_user"
+
+
+async def test_server_code_subscribes_to_realtime_notifications(
+    started: Application, caplog: pytest.LogCaptureFixture
+) -> None:
+    import asyncio
+
+    await started.sdk.query({"controller": "collection", "action": "create", "index": "town", "collection": "people"})
+    seen: list[dict[str, Any]] = []
+    received = asyncio.Event()
+
+    async def callback(notification: dict[str, Any]) -> None:
+        seen.append(notification)
+        received.set()
+
+    def broken(notification: dict[str, Any]) -> None:
+        raise RuntimeError("callback bug")
+
+    realtime = started.sdk.realtime
+    room = await realtime.subscribe("town", "people", {"equals": {"name": "Luca"}}, callback)
+    other = await realtime.subscribe("town", "people", {}, broken)
+    assert await realtime.count(room) == 1
+    create = {"controller": "document", "action": "create", "index": "town", "collection": "people"}
+    await started.sdk.query({**create, "_id": "x", "body": {"name": "Ada"}})
+    await started.sdk.query({**create, "_id": "luca", "body": {"name": "Luca"}})
+    await asyncio.wait_for(received.wait(), 5)
+    assert [(n["type"], n["action"], n["result"]["_id"]) for n in seen] == [("document", "create", "luca")]
+    received.clear()
+    await realtime.publish("town", "people", {"name": "Luca", "said": "hi"})
+    await asyncio.wait_for(received.wait(), 5)
+    assert seen[-1]["action"] == "publish" and seen[-1]["result"]["_source"]["said"] == "hi"
+    await realtime.unsubscribe(room)
+    await realtime.unsubscribe(other)
+    await started.sdk.query({**create, "_id": "luca-2", "body": {"name": "Luca"}})
+    await asyncio.sleep(0.05)
+    assert len(seen) == 2
+    assert "a callback of app.sdk.realtime.subscribe failed" in caplog.text
+    with pytest.raises(KuzzleError) as gone:
+        await realtime.unsubscribe(room)
+    assert gone.value.id == "core.realtime.not_subscribed"

@@ -92,7 +92,7 @@ async def m_write(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     return result
 
 
-def _import_operations(lines: list[Any], kuid: str) -> list[dict[str, Any]]:
+def _import_operations(lines: list[Any], kuid: str | None) -> list[dict[str, Any]]:
     now = now_ms()
     created = {"author": kuid, "createdAt": now, "updatedAt": None, "updater": None}
     updated = {"updatedAt": now, "updater": kuid}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from kuzzle_events import errors
+from kuzzle_events.core.request import NOBODY
 
 if TYPE_CHECKING:
     from kuzzle_events.core.request import KuzzleRequest
@@ -82,9 +83,11 @@ def search_targets(request: KuzzleRequest) -> list[tuple[str, str]]:
     return pairs
 
 
-def kuid(request: KuzzleRequest) -> str:
-    """Who writes: the request's user."""
-    return request.context.user.id
+def kuid(request: KuzzleRequest) -> str | None:
+    """Who writes: the request's user; nobody (None) for the server's own code through the
+    embedded SDK without a user, as in Kuzzle."""
+    user = request.context.user
+    return None if user is NOBODY else user.id
 
 
 def refresh(request: KuzzleRequest) -> None:

@@ -20,6 +20,7 @@ __all__ = [
     "Connection",
     "User",
     "ANONYMOUS",
+    "NOBODY",
 ]
 
 _MISSING: Any = object()
@@ -60,6 +61,10 @@ class User:
 
 
 ANONYMOUS = User("-1", ["anonymous"])
+# The user of the server's own requests (the embedded SDK) when none is given: anonymous's rights,
+# checked only on demand, and nobody as the author: what it writes has `_kuzzle_info.author` null,
+# as Kuzzle's embedded SDK leaves a request without a user.
+NOBODY = User("-1", ["anonymous"])
 
 
 class Connection:

@@ -57,7 +57,7 @@ def _collection(index: str, name: str) -> Collection:
 
 
 def write(
-    index: str, collection: str, documents: list[tuple[str | None, dict[str, Any]]], mode: str, kuid: str
+    index: str, collection: str, documents: list[tuple[str | None, dict[str, Any]]], mode: str, kuid: str | None
 ) -> list[dict[str, Any]]:
     """Store documents in one transaction (``create``, ``createOrReplace`` or ``replace``), with the
     metadata of a write by ``kuid``: for fixtures and loading data. The API's writes go through

@@ -130,6 +130,7 @@ ERROR_TABLE: dict[str, Row] = {
     'plugin.manifest.missing_package_name': (0x04050009, PluginImplementationError, '[%s] No "name" property provided in package.json.'),
     'plugin.manifest.missing_version': (0x0405000a, PluginImplementationError, '[%s] A "kuzzleVersion" property is required'),
     'plugin.manifest.version_mismatch': (0x04050002, PluginImplementationError, '[%s/manifest.json] Version mismatch: current Kuzzle version %s does not match the manifest requirements (%s).'),
+    'plugin.context.invalid_user': (0x04060003, PluginImplementationError, 'You must provide a valid User object when adding context with as().'),
     'plugin.runtime.already_started': (0x04020005, PluginImplementationError, 'Cannot use property "%s" when application is already running'),
     'plugin.runtime.failed_init': (0x04020001, PluginImplementationError, 'Something went wrong during initialization of "%s" plugin.'),
     'plugin.runtime.hook_after_start': (0x0402000b, PluginImplementationError, 'Cannot register a hook on "%s" once the application has started.'),

@@ -14,9 +14,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from kuzzle_events import errors
+from kuzzle_events.core.request import User
 from kuzzle_events.models import KuzzleUser, Profile
 from kuzzle_events.security.queries import Matcher, string_list
-from kuzzle_events.security.store import admin_exists, restrict_defaults
+from kuzzle_events.security.store import admin_exists, restrict_defaults, user_of
 
 __all__ = [
     "create_user",
@@ -74,6 +75,11 @@ def restrict_default_rights() -> None:
 
 def get_user(kuid: str) -> dict[str, Any]:
     return _user_row(kuid).to_kuzzle()
+
+
+def request_user(kuid: str) -> User:
+    """The stored user ``kuid`` as a request's user (``security.user.not_found`` if none)."""
+    return user_of(_user_row(kuid))
 
 
 def update_user(kuid: str, body: dict[str, Any]) -> dict[str, Any]:
