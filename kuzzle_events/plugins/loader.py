@@ -30,6 +30,7 @@ from kuzzle_events.core.controllers import Controller
 from kuzzle_events.core.request import KuzzleRequest
 from kuzzle_events.durable.hooks import DEFAULT_BACKOFF, DEFAULT_RETRIES
 from kuzzle_events.plugins import PLUGIN_NAME, Listener, Plugin
+from kuzzle_events.plugins.subscriptions import Subscriptions
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
@@ -44,6 +45,7 @@ class _Accessors:
         self._app = app
         self._name = name
         self.sdk = app.sdk
+        self.subscription = Subscriptions(app)
 
     async def execute(self, request: KuzzleRequest) -> Any:
         """Run a request built with ``context.constructors.Request`` through the funnel; its

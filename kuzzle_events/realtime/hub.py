@@ -124,6 +124,10 @@ class Realtime:
         self._senders[connection_id] = send
         self._protocols[connection_id] = protocol
 
+    def protocol_of(self, connection_id: str) -> str:
+        """The protocol of an attached connection (``internal`` for one that is not)."""
+        return self._protocols.get(connection_id, "internal")
+
     async def detach(self, connection_id: str) -> None:
         """A closed connection: its subscriptions die with it."""
         self._senders.pop(connection_id, None)
@@ -183,7 +187,8 @@ class Realtime:
             )
         return {"roomId": subscription.room_id, "channel": subscription.channel}
 
-    async def unsubscribe(self, request: KuzzleRequest) -> dict[str, Any]:
+    async def unsubscribe(self, request: KuzzleRequest, *, notify: bool = True) -> dict[str, Any]:
+        """Leave the room ``body.roomId``; with ``notify``, its other members are told (``out``)."""
         connection_id = self._connection_of(request)
         room_id = request.get_body().get("roomId")
         if not isinstance(room_id, str) or not self.rooms.subscribed(connection_id, room_id):
@@ -193,6 +198,18 @@ class Realtime:
         self.rooms.unsubscribe(connection_id, room_id)
         if not self.rooms.rooms:
             await self._stop_listening()
+        if notify:
+            await self._broadcast_leave(request, room_id, index, collection, connection_id)
+        events = self._app.events
+        if events.has_listeners("core:realtime:user:unsubscribe:after"):
+            await events.trigger(
+                "core:realtime:user:unsubscribe:after", {"roomId": room_id, "connectionId": connection_id}
+            )
+        return {"roomId": room_id}
+
+    async def _broadcast_leave(
+        self, request: KuzzleRequest, room_id: str, index: str, collection: str, connection_id: str
+    ) -> None:
         counts = await self._counts([room_id])
         await self._broadcast(
             _user_message(
@@ -207,12 +224,6 @@ class Realtime:
                 request.context.connection.protocol,
             )
         )
-        events = self._app.events
-        if events.has_listeners("core:realtime:user:unsubscribe:after"):
-            await events.trigger(
-                "core:realtime:user:unsubscribe:after", {"roomId": room_id, "connectionId": connection_id}
-            )
-        return {"roomId": room_id}
 
     async def publish(self, request: KuzzleRequest) -> dict[str, Any]:
         index, collection = request.get_index(), request.get_collection()
