@@ -41,13 +41,17 @@ def public_api(app: Application) -> dict[str, dict[str, dict[str, Any]]]:
     ``:params`` are kept: the SDK fills them in.
     """
     api: dict[str, dict[str, dict[str, Any]]] = {}
-    for name, controller in sorted(app.controller.controllers.items()):
+    controllers = app.controller.controllers
+    for name, controller in sorted(controllers.items()):
+        # As Kuzzle's, the memoryStorage alias is listed with the routes of ms.
+        routed = controllers.get("ms", controller) if name == "memoryStorage" else controller
         actions = api[name] = {}
         for action_name, act in sorted(controller.actions.items()):
             entry: dict[str, Any] = {"action": action_name, "controller": name}
             actions[action_name] = entry
-            if act.routes:
-                entry["http"] = [{"verb": r.verb.upper(), "url": r.path, "path": r.path} for r in act.routes]
+            routes = act.routes or (routed.actions[action_name].routes if action_name in routed.actions else ())
+            if routes:
+                entry["http"] = [{"verb": r.verb.upper(), "url": r.path, "path": r.path} for r in routes]
     return api
 
 

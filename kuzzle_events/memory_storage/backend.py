@@ -80,6 +80,19 @@ def _ioredis(command: str, reply: Any) -> Any:
     return reply
 
 
+def _psetex_as_set(arguments: Sequence[str]) -> list[str]:
+    """``PSETEX key ms value`` as ``SET key value PX ms``, which Redis documents as the same: the
+    embedded Redis (fakeredis 2.41) rounds PSETEX's lifetime down to whole seconds."""
+    key, milliseconds, value = arguments
+    try:
+        valid = int(milliseconds) > 0
+    except ValueError:
+        valid = False
+    if not valid:  # Redis's own answer, naming psetex rather than set
+        raise redis_errors.ResponseError("ERR invalid expire time in 'psetex' command")
+    return [key, value, "PX", milliseconds]
+
+
 def _by_score(reply: Any) -> Any:
     """An embedded ``zscan`` page in score order, as Redis pages a small sorted set (fakeredis: by member)."""
     cursor, flat = reply
@@ -157,7 +170,10 @@ class MemoryStorage:
     async def execute(self, command: str, arguments: Sequence[str]) -> Any:
         """Run one command (``"get"``, ``["key"]``): its reply, or Kuzzle's error."""
         try:
-            reply = await self._client().execute_command(self._name(command), *arguments)
+            name = self._name(command)
+            if command == "psetex" and self.url is None:
+                name, arguments = "SET", _psetex_as_set(arguments)
+            reply = await self._client().execute_command(name, *arguments)
         except redis_errors.RedisError as error:
             raise self._error(command, error) from None
         except OSError as error:

@@ -8,6 +8,7 @@ with its own prefix and is deleted after it.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -102,6 +103,12 @@ async def test_keys_and_expiry(ms: MS) -> None:
     assert await ms("expire", _id=k, body={"seconds": 100}) == 1
     assert await ms("expireat", _id=k, body={"timestamp": 1}) == 1  # in the past: gone
     assert await ms("get", _id=k) is None
+    before = time.time() * 1000
+    await ms("psetex", _id=k, body={"milliseconds": 999, "value": "bar"})
+    after = time.time() * 1000
+    # Milliseconds, not rounded down to a second (the embedded Redis's own PSETEX would be).
+    expires = await ms.app.memory_storage._client().execute_command("PEXPIRETIME", k)
+    assert before + 998 <= int(expires) <= after + 1000
     await ms("psetex", _id=k, body={"milliseconds": 99_000, "value": "bar"})
     assert await ms("pexpireat", _id=k, body={"timestamp": 4_102_444_800_000}) == 1
     assert await ms("rename", _id=k, body={"newkey": f"{ms.p}bar"}) == "OK"
@@ -484,6 +491,9 @@ async def test_health_check_and_server_info_name_the_memory_storage(ms: MS) -> N
     assert routes["get"]["http"] == [{"verb": "GET", "url": "/ms/:_id"}]
     public = (await ms.app.sdk.query({"controller": "server", "action": "publicApi"}))["result"]
     assert [route["path"] for route in public["ms"]["zadd"]["http"]] == ["/ms/_zadd/:_id"]
+    # As Kuzzle's: the memoryStorage alias is listed with the routes of ms.
+    assert public["memoryStorage"]["zadd"]["http"] == public["ms"]["zadd"]["http"]
+    assert all("http" in action for action in public["memoryStorage"].values())
 
 
 async def test_flushdb_and_reset_cache_empty_the_memory_storage(make_app: Callable[..., Application]) -> None:
