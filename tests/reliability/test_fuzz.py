@@ -312,7 +312,11 @@ CONTENT_TYPES = st.sampled_from(
 def http_cases(draw: st.DrawFn, app: Application) -> tuple[str, str, bytes, list[tuple[bytes, bytes]], list[bytes]]:
     method, path = draw(http_paths(app))
     pairs = draw(st.lists(st.tuples(st.sampled_from(ARGUMENTS) | TEXT, NAMES | TEXT | SCALARS.map(str)), max_size=4))
-    odd_queries = st.sampled_from(["pretty", "a=%ZZ", "=&&=", "size=1e400&from=-1", "from=99999999999999999999"])
+    odd_queries = st.sampled_from(
+        ["pretty", "a=%ZZ", "=&&=", "size=1e400&from=-1", "from=99999999999999999999",
+         # repeated keys are lists, as in Kuzzle: every action must refuse one where it takes a scalar
+         "from=1&from=2&size=a&size=b", "_id=x&_id=y&refresh=wait_for&refresh=false", "index=a&index=b&scroll=1s&scroll=2s"]
+    )  # fmt: skip
     query = draw(odd_queries) if rarely(draw) else "&".join(f"{k}={v}" for k, v in pairs)
     headers: dict[str, str] = {}
     optional = {

@@ -44,10 +44,24 @@ class HttpInput:
 
 
 def parse_query(query_string: str) -> dict[str, Any]:
-    """Query-string arguments; a bare key (``?pretty``) is ``""``; a repeated key keeps its last value."""
+    """Query-string arguments; a bare key (``?pretty``) is ``""``; a repeated key is the list of
+    its values, in order (``?keys=a&keys=b``: ``["a", "b"]``), as Node's ``querystring`` gives
+    them to Kuzzle."""
     if not query_string:
         return {}
-    return dict(parse_qsl(query_string, keep_blank_values=True))
+    return _grouped(parse_qsl(query_string, keep_blank_values=True))
+
+
+def _grouped(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, value in pairs:
+        if key not in found:
+            found[key] = value
+        elif isinstance(found[key], list):
+            found[key].append(value)
+        else:
+            found[key] = [found[key], value]
+    return found
 
 
 def _content_type(headers: dict[str, str]) -> tuple[str, dict[str, str]]:
@@ -90,7 +104,7 @@ def parse_body(headers: dict[str, str], body: bytes | str, extra: Collection[str
             text = body if isinstance(body, str) else body.decode("utf-8")
         except UnicodeDecodeError as error:
             raise errors.get("network.http.body_parse_failed", error) from None
-        return dict(parse_qsl(text, keep_blank_values=True))
+        return _grouped(parse_qsl(text, keep_blank_values=True))
     if kind == "multipart/form-data":
         return _parse_multipart(headers["content-type"], body.encode() if isinstance(body, str) else body)
     try:
