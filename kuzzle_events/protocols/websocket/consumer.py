@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from channels.consumer import get_handler_name
@@ -23,6 +23,7 @@ from kuzzle_events import errors
 from kuzzle_events.core.request import Connection, KuzzleRequest
 from kuzzle_events.protocols.addresses import forwarded_chain
 from kuzzle_events.protocols.session import Session, request_decoder, resolve_app, scope_headers
+from kuzzle_events.protocols.websocket.mailbox import Inbox, inboxes, served
 from kuzzle_events.protocols.websocket.outbox import Outbox
 from kuzzle_events.protocols.websocket.scheduler import Scheduler
 from kuzzle_events.realtime.layer import health_of, prepare, retry_delays, uncancelled
@@ -49,8 +50,9 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
     It runs its own loop instead of Channels' one, which starts a task for every message it reads:
     the connection's :class:`~kuzzle_events.protocols.websocket.scheduler.Scheduler` runs each
     request in the task that read it, and gives a task of its own only to a request that waits.
-    When a channel layer is configured, its messages are read by a task of their own and
-    dispatched to the handler methods their types name, as Channels does. Connection events,
+    When a channel layer is configured, its messages are dispatched to the handler methods their
+    types name, as Channels does: read by a task of their own, or on the in-memory layer given to
+    the connection by the layer's ``send`` (:mod:`~kuzzle_events.protocols.websocket.mailbox`). Connection events,
     parsing pipes, early errors and token expiry are the connection's
     :class:`~kuzzle_events.protocols.session.Session`. Every text to the client (answers and
     notifications, in order) goes through its :class:`~kuzzle_events.protocols.websocket.outbox.Outbox`,
@@ -86,13 +88,24 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         self._send_text = self.outbox.put
         self.scheduler = Scheduler(receive, self._client_message, stop=StopConsumer)
         self._run = self.scheduler.run
-        layer_reader: list[Coroutine[Any, Any, None]] = []  # only with a channel layer
-        self.channel_layer = get_channel_layer(self.channel_layer_alias)
-        if self.channel_layer is not None:
-            self.channel_name = await self.channel_layer.new_channel()
-            self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
-            layer_reader.append(self._read_channel_layer())
-        await self.scheduler.serve(*layer_reader)
+        layer = self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        if layer is None:
+            await self.scheduler.serve()
+            return
+        self.channel_name = name = await layer.new_channel()
+        if not served(layer):
+            self.channel_receive = functools.partial(layer.receive, name)
+            await self.scheduler.serve(self._read_channel_layer())
+            return
+        # The in-memory layer gives this channel's messages to an inbox, which dispatches them
+        # in a task of the connection made only when one comes: an idle connection has no queue
+        # and no reader (see mailbox).
+        boxes = inboxes(layer)
+        boxes[name] = Inbox(layer, name, self.dispatch, self.scheduler.start)
+        try:
+            await self.scheduler.serve()
+        finally:
+            del boxes[name]
 
     def _client_message(self, message: Message) -> Awaitable[None]:
         """What handles one of the client's messages (a plain function: no coroutine of its own)."""
@@ -112,7 +125,8 @@ class KuzzleConsumer(AsyncWebsocketConsumer):
         health = health_of(layer, self.app.log, "websocket: channel layer", _OUTAGE)
         receive = self.channel_receive
         # channels_redis's receive cannot be cancelled safely (see uncancelled), which costs a
-        # task more per connection; the in-memory layer's can, and it reads there directly.
+        # task more per connection; a subclass of the in-memory layer's can, and it reads there
+        # directly (the in-memory layer itself has no reader: see mailbox).
         direct = isinstance(layer, InMemoryChannelLayer)
         delays: Iterator[float] | None = None
         while True:
