@@ -217,10 +217,16 @@ class KuzzleRequest:
     ) -> None:
         data = data or {}
         get = data.get
+        # A loop rather than a comprehension: in this interpreter a comprehension is a function
+        # made and called at every request (the same dict, in the same order).
+        args: dict[str, Any] = {}
+        for key, value in data.items():
+            if key not in _ROOT_KEYS:
+                args[key] = value
         self.input = RequestInput(
             get("controller"),
             get("action"),
-            {k: v for k, v in data.items() if k not in _ROOT_KEYS},
+            args,
             get("body"),
             get("jwt"),
             get("volatile"),
@@ -232,7 +238,8 @@ class KuzzleRequest:
         self.timestamp = time.time_ns() // 1_000_000
         # The trace the client asked for ("trace": true, left among the arguments as well); the
         # funnel fills it (see core.traces).
-        self.trace: Trace | None = None if get("trace") is None or not asks_trace(get("trace")) else Trace()
+        trace = get("trace")
+        self.trace: Trace | None = None if trace is None or not asks_trace(trace) else Trace()
         request_id = get("requestId")
         if type(request_id) is not str:
             request_id = new_id() if request_id is None else str(request_id)

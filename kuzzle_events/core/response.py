@@ -69,6 +69,37 @@ def _is_json(value: Any) -> bool:
     return True
 
 
+# Values the encoder writes without a failure: bool and None; ints of a size far from the limit
+# on digits that int-to-text conversion has (sys.set_int_max_str_digits); ASCII strings (nothing
+# UTF-8 cannot encode). Exact types: a subclass may encode differently.
+_INT_BOUND = 1 << 64
+
+
+def _plain(value: Any) -> bool:
+    """Whether ``dumps(value)`` is known to succeed, as text UTF-8 can encode, without running it:
+    None, or a dict of at most 8 ASCII string keys with plain values (None, bool, small int, ASCII
+    str). False means "not known", not "fails". Most results of the actions the server's own code
+    runs (``server:now``, counts, ids, acknowledgements) are such dicts; deciding it costs less
+    than encoding them."""
+    if value is None:
+        return True
+    if type(value) is not dict or len(value) > 8:
+        return False
+    for key, item in value.items():
+        if type(key) is not str or not key.isascii():
+            return False
+        kind = type(item)
+        if kind is str:
+            if not item.isascii():
+                return False
+        elif kind is int:
+            if not -_INT_BOUND < item < _INT_BOUND:
+                return False
+        elif item is not None and kind is not bool:
+            return False
+    return True
+
+
 def _escape_surrogates(text: str) -> str:
     # The JSON encoder writes characters only inside strings, where an escape means the same.
     return _SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
@@ -132,6 +163,14 @@ class KuzzleResponse:
         if text is not result:
             self._result_json = text
 
+    def check(self) -> None:
+        """:meth:`seal` for a response read as a dict (:meth:`to_dict`, ``app.sdk.query``): the
+        same errors, without the JSON text, which nothing reads then. A result of plain values
+        (see :func:`_plain`) is known to encode without encoding it; any other is sealed."""
+        request = self.request
+        if request.error is None and not _plain(request.result):
+            self.seal()
+
     def _unsendable(self, error: BaseException) -> None:
         request = self.request
         request.set_error(
@@ -158,29 +197,27 @@ class KuzzleResponse:
         text = self.to_json(room=room)
         return text if encodable(text) else _escape_surrogates(text)
 
-    def _head(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
+        """The envelope as a dict (what ``app.sdk.query`` returns)."""
         request = self.request
-        args = request.input.args
+        given = request.input
+        args = given.args
         error = request.error
-        return {
+        headers = request.response.headers
+        head: dict[str, Any] = {
             "requestId": request.id,
-            "status": request.status,
+            "status": request.response.status,
             "error": error.to_dict(stack=self.stack) if error is not None else None,
-            "controller": request.input.controller,
-            "action": request.input.action,
+            "controller": given._controller,  # (the properties' fields: no calls)
+            "action": given._action,
             "collection": args.get("collection"),
             "index": args.get("index"),
-            "volatile": request.input.volatile,
-            "headers": envelope_headers(request.response.headers),
+            "volatile": given.volatile,
+            # (The comprehension of envelope_headers is a function call: not for no headers.)
+            "headers": envelope_headers(headers) if headers else {},
             "node": self.node,
             "deprecations": [],
         }
-
-    def to_dict(self) -> dict[str, Any]:
-        """The envelope as a dict (what ``app.sdk.query`` returns)."""
-        head = self._head()
-        request = self.request
-        error = request.error
         if error is not None:
             head["result"] = error.result
         elif request.result is not None or not request.response.no_result:

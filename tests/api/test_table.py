@@ -26,6 +26,20 @@ def test_every_builtin_action_comes_from_its_table(kapp: Application) -> None:
             assert act.handler.__qualname__ == f"{name}.{action}"
 
 
+def test_a_bound_handler_runs_as_the_handler_itself(kapp: Application) -> None:
+    # No wrapping coroutine between the funnel and the handler: calling the action's function
+    # makes the handler's own coroutine, bound to the application.
+    handler = BUILTINS["server"]()["now"][0]
+    act = kapp.controller.controllers["server"].actions["now"]
+    assert act.is_async
+    coroutine = act.fn(KuzzleRequest({"controller": "server", "action": "now"}))
+    try:
+        assert coroutine.cr_code is handler.__code__
+        assert coroutine.cr_frame.f_locals["app"] is kapp
+    finally:
+        coroutine.close()
+
+
 def test_a_service_function_is_built_once_and_private_names_are_refused() -> None:
     storage = Service("kuzzle_events.documents.collections")
     assert storage.list_indexes is storage.list_indexes

@@ -27,13 +27,24 @@ def test_ids_are_unique() -> None:
 
 
 def test_the_counter_wraps_inside_its_48_bits() -> None:
-    identifiers._counter = iter([(1 << 48) + 5])  # type: ignore[assignment]
+    identifiers._next_ids = identifiers._ids(first_block=(1 << 36) - 1)
     try:
-        text = new_id()
+        texts = [new_id() for _ in range(4097)]
     finally:
         identifiers._reseed()
-    assert text.endswith("-000000000005")
-    assert uuid.UUID(text).version == 4
+    assert texts[0].endswith("-fffffffff000")
+    assert texts[4095].endswith("-ffffffffffff")
+    assert texts[4096].endswith("-000000000000")
+    assert all(uuid.UUID(text).version == 4 for text in texts)
+
+
+def test_ids_count_up_across_blocks() -> None:
+    identifiers._next_ids = identifiers._ids(first_block=7)
+    try:
+        numbers = [int(new_id()[24:], 16) for _ in range(3 * 4096 + 2)]
+    finally:
+        identifiers._reseed()
+    assert numbers == list(range(7 * 4096, 10 * 4096 + 2))
 
 
 def test_requests_and_connections_get_such_ids() -> None:

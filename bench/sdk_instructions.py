@@ -1,0 +1,60 @@
+"""Instructions per ``app.sdk.query`` of a quiet action, for callgrind (the timing-free measure).
+
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python bench/sdk_instructions.py --calls N
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null .venv/bin/python bench/sdk_instructions.py --calls N --baseline
+
+Run each once with two values of ``N`` (or with and without ``--baseline``, which runs the same
+loop awaiting a bare coroutine instead) and divide the difference of the totals ("Collected") by
+the difference of calls: start-up and the loop cancel out.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+if sys.path and os.path.abspath(sys.path[0] or ".") == _HERE:
+    sys.path[0] = os.path.dirname(_HERE)
+
+import argparse  # noqa: E402
+import asyncio  # noqa: E402
+from typing import Any  # noqa: E402
+
+from bench.common import bench_database  # noqa: E402
+
+
+async def _nothing(query: Any) -> None:
+    return None
+
+
+async def run(calls: int, baseline: bool, query: dict[str, Any]) -> None:
+    from kuzzle_events import Application
+
+    app = Application()
+    await app.start()
+    call = _nothing if baseline else app.sdk.query
+    for _ in range(200):  # warm the caches the first calls fill
+        await app.sdk.query(query)
+    for _ in range(calls):
+        await call(query)
+    await app.shutdown()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=20_000)
+    parser.add_argument("--baseline", action="store_true", help="await a bare coroutine instead")
+    parser.add_argument("--action", default="server:now", help="controller:action to query")
+    args = parser.parse_args()
+    os.environ["DATABASE_URL"] = bench_database()
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    import django
+
+    django.setup()
+    controller, action = args.action.split(":")
+    asyncio.run(run(args.calls, args.baseline, {"controller": controller, "action": action}))
+
+
+if __name__ == "__main__":
+    main()
