@@ -8,4 +8,4 @@ RUN python manage.py collectstatic --noinput
 EXPOSE 7512
 # No WebSocket per-message compression, as Kuzzle (protocols.websocket.compression: false): it would
 # compress every notification once per subscriber.
-CMD ["uvicorn", "project.asgi:application", "--host", "0.0.0.0", "--port", "7512", "--no-access-log", "--ws-per-message-deflate", "false"]
+CMD ["uvicorn", "project.asgi:application", "--host", "0.0.0.0", "--port", "7512", "--no-access-log", "--ws", "websockets-sansio", "--ws-per-message-deflate", "false"]
