@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kuzzle_events import KuzzleRequest
-from kuzzle_events.core.request import Connection
+from kuzzle_events.core.request import ANONYMOUS, Connection, RequestContext, RequestInput, RequestResponse, User
 from kuzzle_events.errors import BadRequestError, KuzzleError
 
 
@@ -135,3 +135,30 @@ def test_a_request_is_freed_without_the_garbage_collector() -> None:
         assert ref() is None  # no reference cycle: freed as soon as the last reference goes
     finally:
         gc.enable()
+
+
+def _fields(part: object) -> dict[str, object]:
+    return {name: getattr(part, name) for name in type(part).__slots__}
+
+
+@pytest.mark.parametrize(
+    ("data", "user", "token"),
+    [
+        ({}, ANONYMOUS, None),
+        ({"controller": "c", "action": "a", "body": [1], "jwt": "t", "volatile": {"v": 2}, "k": 3}, User("u"), "tok"),
+    ],
+)
+def test_the_parts_a_request_makes_inline_equal_those_of_their_constructors(
+    data: dict[str, object], user: User, token: object
+) -> None:
+    connection = Connection(protocol="websocket")
+    request = KuzzleRequest(data, connection=connection, user=user, token=token)
+    args = {key: value for key, value in data.items() if key not in ("controller", "action", "body", "jwt", "volatile")}
+    made = RequestInput(data.get("controller"), data.get("action"), args, data.get("body"), data.get("jwt"),
+                        data.get("volatile"))  # fmt: skip
+    assert type(request.input) is RequestInput and _fields(request.input) == _fields(made)
+    context = RequestContext(connection, user, token)
+    assert type(request.context) is RequestContext and _fields(request.context) == _fields(context)
+    assert type(request.response) is RequestResponse and _fields(request.response) == _fields(RequestResponse())
+    # Each request has a headers dict of its own.
+    assert request.response.headers is not KuzzleRequest(data).response.headers
