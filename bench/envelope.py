@@ -22,7 +22,6 @@ def now_envelope(request_id: str, *, room: bool = False) -> dict[str, Any]:
         "volatile": None,
         "headers": {},
         "node": "knode-1",
-        "deprecations": [],
     }
     if room:
         envelope["room"] = request_id

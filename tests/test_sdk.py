@@ -33,7 +33,7 @@ INSTALL_HINT = "run scripts/test, or install the SDK with: (cd tests/sdk && npm 
 
 ENVELOPE_KEYS = sorted(
     ["requestId", "status", "error", "controller", "action", "collection", "index", "volatile", "headers",
-     "node", "deprecations", "result"]
+     "node", "result"]
 )  # fmt: skip
 RFC1123 = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$")
 

@@ -32,7 +32,6 @@ class NowService {
       volatile: null,
       headers: {},
       node: 'knode-1',
-      deprecations: [],
       result: now
     }
   }

@@ -255,7 +255,7 @@ def _schemas() -> dict[str, Any]:
                 "volatile": {"type": ["object", "null"], "additionalProperties": True},
                 "headers": {"type": "object", "additionalProperties": True},
                 "node": {"type": "string"},
-                "deprecations": {"type": "array", "items": {}},
+                "deprecations": {"type": "array", "items": {}, "description": "Only when there are some."},
                 "result": {"description": "The action's result; null on error."},
             },
         },

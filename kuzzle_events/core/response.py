@@ -216,7 +216,7 @@ class KuzzleResponse:
             # (The comprehension of envelope_headers is a function call: not for no headers.)
             "headers": envelope_headers(headers) if headers else {},
             "node": self.node,
-            "deprecations": [],
+            # (No "deprecations": Kuzzle's envelope has that key only when there are some.)
         }
         if error is not None:
             head["result"] = error.result
@@ -267,7 +267,7 @@ class KuzzleResponse:
             f',"index":{"null" if index is None else _value(index)}'
             f',"volatile":{"null" if volatile is None else dumps(volatile)}'
             f',"headers":{dumps(envelope_headers(headers)) if headers else "{}"}'
-            f',"node":{_value(self.node)},"deprecations":[]'
+            f',"node":{_value(self.node)}'
             f"{_ROOM + request_id if room else ''}"
             f"{'' if answer.no_result and result == 'null' and error is None else _RESULT + result}"
             f"{'}' if trace is None else _TRACE + dumps(trace.to_dict()) + '}'}"

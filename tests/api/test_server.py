@@ -85,7 +85,6 @@ async def test_envelope_shape(started: Application) -> None:
         "volatile",
         "headers",
         "node",
-        "deprecations",
         "result",
     ]
     assert envelope["requestId"] == "abc" and envelope["volatile"] is None and envelope["error"] is None

@@ -75,3 +75,12 @@ def test_no_result_leaves_a_null_result_out_as_kuzzle_leaves_out_undefined(room:
         text, data = json.loads(response.to_json(room=room)), response.to_dict()
         assert text == ({**data, "room": "r"} if room else data)
         assert ("result" in data) is (result is not None or error is not None)
+
+
+@pytest.mark.parametrize("room", [False, True])
+def test_no_deprecations_key_as_kuzzle_sends_none_without_deprecations(room: bool) -> None:
+    # Kuzzle's envelope lists deprecations only when an action used something deprecated (and
+    # only with NODE_ENV=development); without any, the key is left out, never an empty list.
+    response = finished({"controller": "server", "action": "now"}, {"now": 1})
+    assert "deprecations" not in response.to_dict()
+    assert "deprecations" not in json.loads(response.to_json(room=room))

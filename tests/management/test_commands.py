@@ -28,7 +28,7 @@ from tests.servers import UVICORN, Server, free_port, manage, project_env, serve
 ROOT = Path(__file__).resolve().parents[2]
 ENVELOPE_KEYS = {
     "requestId", "status", "error", "controller", "action", "collection", "index", "volatile", "headers",
-    "node", "deprecations", "result",
+    "node", "result",
 }  # fmt: skip
 
 

@@ -24,7 +24,7 @@ from tests.protocols.test_http import asgi_client, drf_client, register_test_con
 
 ENVELOPE_KEYS = {
     "requestId", "status", "error", "controller", "action", "collection", "index", "volatile", "headers",
-    "node", "deprecations", "result",
+    "node", "result",
 }  # fmt: skip
 PROTOCOLS = ["asgi", "drf", "websocket"]
 
