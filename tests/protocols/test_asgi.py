@@ -7,6 +7,7 @@ import types
 from typing import Any
 
 import httpx
+import pytest
 from django.contrib import admin
 from django.http import HttpResponse
 from django.urls import include, path, re_path
@@ -149,7 +150,9 @@ async def test_the_admin_controllers_routes_are_kuzzles_under_the_projects_admin
 
     transport = httpx.ASGITransport(app=KuzzleASGI(django_app, app=kapp))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-        fixtures = await client.post("/admin/_loadFixtures", content=b"{}", headers={"content-type": "application/json"})
+        fixtures = await client.post(
+            "/admin/_loadFixtures", content=b"{}", headers={"content-type": "application/json"}
+        )
         await client.get("/admin/_nothing_of_kuzzles")
     # POST /admin/_loadFixtures is the admin controller's route: a Kuzzle envelope, not Django's page.
     assert fixtures.json()["controller"] == "admin" and fixtures.json()["action"] == "loadFixtures"
@@ -194,3 +197,50 @@ async def test_bodies_are_read_whenever_one_may_come(kapp: Application) -> None:
     sized = {"method": "POST", "path": "/_query", "headers": [(b"content-length", str(len(query)).encode())]}
     status, body, calls = await _exchange(kapp, sized, [{"type": "http.request", "body": query}])
     assert (status, body["action"], calls) == (200, "now", 1)
+
+
+async def _response_lines(app: Application, scope: dict[str, Any]) -> list[tuple[bytes, bytes]]:
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await KuzzleASGI(app=app)({"type": "http", "query_string": b"", "path": "/_now", **scope}, receive, send)
+    return [(name.lower(), value) for name, value in sent[0]["headers"]]
+
+
+@pytest.mark.parametrize(
+    ("version", "asked", "expected"),
+    [
+        ("1.1", None, b"keep-alive"),
+        ("1.1", b"keep-alive", b"keep-alive"),
+        ("1.1", b"Close", b"close"),
+        ("1.1", b"TE, close", b"close"),
+        ("1.0", None, b"close"),
+        ("1.0", b"keep-alive", b"keep-alive"),
+        ("2", None, None),
+    ],
+)
+async def test_answers_say_whether_the_connection_stays_open(
+    kapp: Application, version: str, asked: bytes | None, expected: bytes | None
+) -> None:
+    headers = [(b"connection", asked)] if asked is not None else []
+    for method in ("GET", "POST"):
+        lines = await _response_lines(kapp, {"method": method, "headers": headers, "http_version": version})
+        connection = [value for name, value in lines if name == b"connection"]
+        assert connection == ([] if expected is None else [expected])
+
+
+async def test_a_connection_header_the_action_set_is_the_only_one(kapp: Application) -> None:
+    async def closing(request: Any) -> Any:
+        request.response.set_header("Connection", "close")
+        return {}
+
+    kapp.controller.register(
+        "probe", {"actions": {"shut": {"handler": closing, "http": [{"verb": "get", "path": "/probe/shut"}]}}}
+    )
+    lines = await _response_lines(kapp, {"method": "GET", "path": "/probe/shut", "headers": [], "http_version": "1.1"})
+    assert [value for name, value in lines if name == b"connection"] == [b"close"]

@@ -94,11 +94,12 @@ class KuzzleASGI:
             # HTTP/1 (RFC 9112, 6.3): without either header a request has no body, so there is
             # nothing to receive. Only for reads, the usual case: test clients (Channels'
             # HttpCommunicator...) send other bodies without a Content-Length, and HTTP/2 may.
-            await _send(send, await handle(app, http))
+            await _send(send, await handle(app, http), _connection_line(scope, headers))
             return
         limit = app.config.MAX_REQUEST_SIZE
+        connection = _connection_line(scope, headers)
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await _send(send, answer_too_large(app, http))
+            await _send(send, answer_too_large(app, http), connection)
             return
         chunks: list[bytes] = []
         size = 0
@@ -110,13 +111,13 @@ class KuzzleASGI:
             size += len(chunk)
             if size > limit:
                 # Stop reading: the rest of the body is not buffered.
-                await _send(send, answer_too_large(app, http))
+                await _send(send, answer_too_large(app, http), connection)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
         http.body = b"".join(chunks)
-        await _send(send, await handle(app, http))
+        await _send(send, await handle(app, http), connection)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -142,8 +143,29 @@ class KuzzleASGI:
                 return
 
 
-async def _send(send: Send, answer: HttpAnswer) -> None:
-    await send({"type": "http.response.start", "status": answer.status, "headers": answer.encoded_lines()})
+_KEEP_ALIVE = (b"connection", b"keep-alive")
+_CLOSE = (b"connection", b"close")
+
+
+def _connection_line(scope: Scope, headers: dict[str, str]) -> tuple[bytes, bytes] | None:
+    """The ``Connection`` line of an HTTP/1 answer, as Node's server writes it for Kuzzle:
+    ``close`` when the client asked for it (or HTTP/1.0 did not ask to keep it), else
+    ``keep-alive``. HTTP/2 and 3 have no such header."""
+    version = scope.get("http_version", "1.1")
+    if version[0] != "1":
+        return None
+    asked = headers.get("connection")
+    tokens = {token.strip() for token in asked.lower().split(",")} if asked else set()
+    if "close" in tokens or (version == "1.0" and "keep-alive" not in tokens):
+        return _CLOSE
+    return _KEEP_ALIVE
+
+
+async def _send(send: Send, answer: HttpAnswer, connection: tuple[bytes, bytes] | None = None) -> None:
+    lines = answer.encoded_lines()
+    if connection is not None and not any(name.lower() == "connection" for name, _ in answer.headers):
+        lines.append(connection)
+    await send({"type": "http.response.start", "status": answer.status, "headers": lines})
     await send({"type": "http.response.body", "body": answer.body})
 
 
