@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
+from kuzzle_events.core.config import Config
 from kuzzle_events.errors import PluginImplementationError
 from kuzzle_events.protocols.addresses import parse_networks
 
@@ -30,8 +31,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_TRIGGER_DEPTH": 16,
     # KUZZLE_DEBUG namespaces (kuzzle:events, kuzzle:funnel, kuzzle:http...), "" = off.
     "DEBUG": "",
-    # Add the stack to error objects (defaults to Django's DEBUG).
+    # Add the stack to error objects; list deprecated routes used in answers (Django's DEBUG).
     "ERROR_STACK": None,
+    "DEPRECATION_WARNINGS": None,
     # Largest HTTP body accepted, in bytes.
     "MAX_REQUEST_SIZE": 1024 * 1024,
     # HTTP content types accepted besides JSON and forms (Kuzzle's
@@ -225,6 +227,7 @@ TYPES: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "MAX_TRIGGER_DEPTH": ("an integer >= 1", _positive_integer),
     "DEBUG": ('a string of namespaces ("" = off)', _text),
     "ERROR_STACK": ("True, False or None", lambda value: value is None or isinstance(value, bool)),
+    "DEPRECATION_WARNINGS": ("True, False or None", lambda value: value is None or isinstance(value, bool)),
     "MAX_REQUEST_SIZE": ("an integer number of bytes", _integer),
     "ADDITIONAL_CONTENT_TYPES": ("a list of content types", _names),
     "NODE": ("a string", _text),
@@ -286,6 +289,7 @@ def wrong_types(values: Mapping[str, Any], given: Collection[str] | None = None)
     return wrong
 
 
+_FROM_DEBUG = ("ERROR_STACK", "DEPRECATION_WARNINGS")  # None: Django's DEBUG
 _REQUEST_LIMITS = ("MAX_CONCURRENT_REQUESTS", "REQUESTS_BUFFER_SIZE", "REQUESTS_BUFFER_WARNING_THRESHOLD")
 
 
@@ -312,65 +316,6 @@ def _request_limits_conflict(values: Mapping[str, Any], given: Collection[str]) 
     return {written[-1]: f"an integer at least REQUESTS_BUFFER_WARNING_THRESHOLD ({threshold})"}
 
 
-class Config(dict[str, Any]):
-    """The settings in force: attribute or key access (``app.config.PIPE_WARN_TIME``).
-
-    Each setting is also an instance attribute, kept in step with the keys: requests read
-    settings, and an attribute found in the instance is read without a call (``__getattr__``
-    runs only for a name that is not there).
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for name, value in self.items():
-            self._mirror(name, value)
-
-    def _mirror(self, name: Any, value: Any) -> None:
-        # (Never a name dict itself has: a setting called "items" must not hide the method.)
-        if isinstance(name, str) and not hasattr(dict, name):
-            self.__dict__[name] = value
-
-    def __setitem__(self, name: str, value: Any) -> None:
-        super().__setitem__(name, value)
-        self._mirror(name, value)
-
-    def __delitem__(self, name: str) -> None:
-        super().__delitem__(name)
-        self.__dict__.pop(name, None)
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        for name, value in dict(*args, **kwargs).items():
-            self[name] = value
-
-    def setdefault(self, name: str, default: Any = None) -> Any:
-        if name not in self:
-            self[name] = default
-        return self[name]
-
-    def pop(self, name: str, *default: Any) -> Any:
-        self.__dict__.pop(name, None)
-        return super().pop(name, *default)
-
-    def popitem(self) -> tuple[str, Any]:
-        name, value = super().popitem()
-        self.__dict__.pop(name, None)
-        return name, value
-
-    def __ior__(self, other: Any) -> Config:  # type: ignore[override,misc]
-        self.update(other)
-        return self
-
-    def clear(self) -> None:
-        super().clear()
-        self.__dict__.clear()
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-
 def load(overrides: Mapping[str, Any] | None = None) -> Config:
     """Defaults, then ``settings.KUZZLE_EVENTS`` (when Django is configured), then ``overrides``."""
     values = dict(DEFAULTS)
@@ -382,8 +327,9 @@ def load(overrides: Mapping[str, Any] | None = None) -> Config:
             written = getattr(settings, "KUZZLE_EVENTS", {}) or {}
             values.update(written)
             given.update(written)
-            if values.get("ERROR_STACK") is None:
-                values["ERROR_STACK"] = bool(settings.DEBUG)
+            for key in _FROM_DEBUG:
+                if values.get(key) is None:
+                    values[key] = bool(settings.DEBUG)
     except ImportError:  # pragma: no cover - Django is a dependency; the engine works without it
         pass
     values.update(overrides or {})
@@ -396,5 +342,5 @@ def load(overrides: Mapping[str, Any] | None = None) -> Config:
     ]
     if problems:
         raise PluginImplementationError(f"Invalid KUZZLE_EVENTS: {'; '.join(problems)}")
-    values["ERROR_STACK"] = bool(values["ERROR_STACK"])
+    values.update({key: bool(values[key]) for key in _FROM_DEBUG})
     return Config(values)

@@ -28,35 +28,46 @@ def actions() -> Table:
     """The ``auth`` controller: action -> (handler, HTTP routes), Kuzzle's (deprecated ones included)."""
     me = "/_me/credentials/:strategy"
     old = "/credentials/:strategy/_me"
+
+    def since_24(verb: str, path: str, instead: str) -> dict[str, Any]:
+        # Kuzzle's routes of before 2.4, kept and named in the answers' deprecations.
+        return route(verb, path, ("2.4.0", f"Use this route instead: http://kuzzle:7512{instead}"))
+
     return {
         "login": (login, [route("post", "/_login/:strategy"), route("get", "/_login/:strategy")]),
         "logout": (logout, [route("post", "/_logout")]),
         "checkToken": (check_token, [route("post", "/_checkToken")]),
         "checkRights": (check_rights, [route("post", "/_checkRights")]),
         "createToken": (create_token, [route("post", "/_createToken")]),
-        "getCurrentUser": (get_current_user, [route("get", "/_me"), route("get", "/users/_me")]),
-        "getMyRights": (get_my_rights, [route("get", "/_me/_rights"), route("get", "/users/_me/_rights")]),
-        "updateSelf": (update_self, [route("put", "/_me"), route("put", "/_updateSelf")]),
+        "getCurrentUser": (get_current_user, [route("get", "/_me"), since_24("get", "/users/_me", "/_me")]),
+        "getMyRights": (
+            get_my_rights,
+            [route("get", "/_me/_rights"), since_24("get", "/users/_me/_rights", "/_me/_rights")],
+        ),
+        "updateSelf": (update_self, [route("put", "/_me"), since_24("put", "/_updateSelf", "/_me")]),
         "refreshToken": (refresh_token, [route("post", "/_refreshToken")]),
         "createApiKey": (create_api_key, [route("post", "/api-keys/_create")]),
         "deleteApiKey": (delete_api_key, [route("delete", "/api-keys/:_id")]),
         "searchApiKeys": (search_api_keys, [route("post", "/api-keys/_search")]),
         "getStrategies": (get_strategies, [route("get", "/strategies")]),
-        "credentialsExist": (credentials_exist, [route("get", f"{me}/_exists"), route("get", f"{old}/_exists")]),
+        "credentialsExist": (
+            credentials_exist,
+            [route("get", f"{me}/_exists"), since_24("get", f"{old}/_exists", f"{me}/_exists")],
+        ),
         "createMyCredentials": (
             create_my_credentials,
-            [route("post", f"{me}/_create"), route("post", f"{old}/_create")],
+            [route("post", f"{me}/_create"), since_24("post", f"{old}/_create", f"{me}/_create")],
         ),
         "updateMyCredentials": (
             update_my_credentials,
-            [route("put", f"{me}/_update"), route("put", f"{old}/_update")],
+            [route("put", f"{me}/_update"), since_24("put", f"{old}/_update", f"{me}/_update")],
         ),
         "validateMyCredentials": (
             validate_my_credentials,
-            [route("post", f"{me}/_validate"), route("post", f"{old}/_validate")],
+            [route("post", f"{me}/_validate"), since_24("post", f"{old}/_validate", f"{me}/_validate")],
         ),
-        "deleteMyCredentials": (delete_my_credentials, [route("delete", me), route("delete", old)]),
-        "getMyCredentials": (get_my_credentials, [route("get", me), route("get", old)]),
+        "deleteMyCredentials": (delete_my_credentials, [route("delete", me), since_24("delete", old, me)]),
+        "getMyCredentials": (get_my_credentials, [route("get", me), since_24("get", old, me)]),
     }
 
 

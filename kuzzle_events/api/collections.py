@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["index_actions", "collection_actions"]
 
 _BASE = "/:index/:collection"
+_MDELETE = ("2.4.0", "Use this route instead: http://kuzzle:7512/_mDelete")
 _LIST_TYPES = ("all", "stored", "realtime")
 _FETCH_LIMIT = 10_000  # Kuzzle's limits.documentsFetchCount
 
@@ -32,7 +33,7 @@ def index_actions() -> Table:
         "delete": (delete_index, [route("delete", "/:index")]),
         "exists": (index_exists, [route("get", "/:index/_exists")]),
         "list": (list_indexes, [route("get", "/_list")]),
-        "mDelete": (delete_indexes, [route("delete", "/_mDelete")]),
+        "mDelete": (delete_indexes, [route("delete", "/_mDelete"), route("delete", "/_mdelete", _MDELETE)]),
         "stats": (stats, [route("get", "/_storageStats")]),
     }
 
@@ -48,7 +49,7 @@ def collection_actions() -> Table:
         "refresh": (refresh, [route("post", f"{_BASE}/_refresh")]),
         "truncate": (truncate, [route("delete", f"{_BASE}/_truncate")]),
         "getMapping": (get_mapping, [route("get", f"{_BASE}/_mapping")]),
-        "updateMapping": (update_mapping, [route("put", f"{_BASE}/_mapping")]),
+        "updateMapping": (update_mapping, [route("put", f"{_BASE}/_mapping", ("2.1.0", "Use collection:update"))]),
         "getSettings": (get_settings, [route("get", f"{_BASE}/_settings")]),
         "updateSettings": (update_settings, [route("post", f"{_BASE}/_settings")]),
         "getSpecifications": (get_specifications, [route("get", f"{_BASE}/_specifications")]),

@@ -31,6 +31,11 @@ __all__ = ["document_actions", "attach_generic_events"]
 _BASE = "/:index/:collection"
 
 
+def _put(action: str, verb: str) -> tuple[str, str]:
+    # Kuzzle 2.11 moved these routes off PUT: the PUT ones are kept, and deprecated.
+    return "2.11.0", f'Use "document:{action}" route with {verb} instead of PUT'
+
+
 def document_actions() -> Table:
     """The ``document`` controller: action -> (handler, HTTP routes), Kuzzle's routes."""
     return {
@@ -49,14 +54,23 @@ def document_actions() -> Table:
         "mExists": (multi.m_exists, [route("post", f"{_BASE}/_mExists")]),
         "mGet": (multi.m_get, [route("get", f"{_BASE}/_mGet"), route("post", f"{_BASE}/_mGet")]),
         "mReplace": (multi.m_replace, [route("put", f"{_BASE}/_mReplace")]),
-        "mUpdate": (multi.m_update, [route("put", f"{_BASE}/_mUpdate"), route("patch", f"{_BASE}/_mUpdate")]),
+        "mUpdate": (
+            multi.m_update,
+            [route("put", f"{_BASE}/_mUpdate", _put("mUpdate", "PATCH")), route("patch", f"{_BASE}/_mUpdate")],
+        ),
         "mUpsert": (multi.m_upsert, [route("post", f"{_BASE}/_mUpsert")]),
         "replace": (replace, [route("put", f"{_BASE}/:_id/_replace")]),
         "scroll": (scroll, [route("get", "/_scroll/:scrollId")]),
         "search": (search, [route("post", f"{_BASE}/_search"), route("get", f"{_BASE}/_search")]),
-        "update": (update, [route("put", f"{_BASE}/:_id/_update"), route("patch", f"{_BASE}/:_id/_update")]),
+        "update": (
+            update,
+            [route("put", f"{_BASE}/:_id/_update", _put("update", "PATCH")), route("patch", f"{_BASE}/:_id/_update")],
+        ),
         "updateByQuery": (multi.update_by_query, [route("put", f"{_BASE}/_query")]),
-        "upsert": (upsert, [route("post", f"{_BASE}/:_id/_upsert"), route("put", f"{_BASE}/:_id/_upsert")]),
+        "upsert": (
+            upsert,
+            [route("post", f"{_BASE}/:_id/_upsert"), route("put", f"{_BASE}/:_id/_upsert", _put("upsert", "POST"))],
+        ),
         "validate": (validate, [route("post", f"{_BASE}/_validate")]),
     }
 
@@ -83,7 +97,9 @@ async def create(app: Application, request: KuzzleRequest) -> dict[str, Any]:
     now, kuid = now_ms(), args.kuid(request)
     info = await inject_metadata(app, request, {"author": kuid, "createdAt": now, "updatedAt": None, "updater": None})
     written = await write_one(
-        app, request, {"kind": "create", "_id": key, "body": args.source(request.input.body), "info": info, "validate": True}
+        app,
+        request,
+        {"kind": "create", "_id": key, "body": args.source(request.input.body), "info": info, "validate": True},
     )
     return {"_id": written["_id"], "_source": written["_source"], "_version": written["_version"]}
 

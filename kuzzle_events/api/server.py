@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 __all__ = ["actions", "versions", "without_secrets"]
 
 
+_INSTEAD = "Use this route instead: http://kuzzle:7512"
+# (Kuzzle's own table gives these no version: "auto-version", as it answers.)
+_METRICS = ("auto-version", f"{_INSTEAD}/_metrics")
+
+
 def actions() -> Table:
     """The ``server`` controller: action -> (handler, HTTP routes)."""
     return {
@@ -32,12 +37,12 @@ def actions() -> Table:
         "getConfig": (get_config, [route("get", "/_getConfig")]),
         "metrics": (metrics, [route("get", "/_metrics")]),
         "healthCheck": (health_check, [route("get", "/_healthCheck")]),
-        "publicApi": (public_api_action, [route("get", "/_publicApi")]),
+        "publicApi": (public_api_action, [route("get", "/_publicApi", ("2.5.0", f"{_INSTEAD}/_openapi"))]),
         "openapi": (openapi, [route("get", "/_openapi")]),
         "capabilities": (capabilities, [route("get", "/_capabilities"), route("get", "/_serverCapabilities")]),
-        "getLastStats": (statistics.get_last_stats, [route("get", "/_getLastStats")]),
-        "getStats": (statistics.get_stats, [route("get", "/_getStats")]),
-        "getAllStats": (statistics.get_all_stats, [route("get", "/_getAllStats")]),
+        "getLastStats": (statistics.get_last_stats, [route("get", "/_getLastStats", _METRICS)]),
+        "getStats": (statistics.get_stats, [route("get", "/_getStats", _METRICS)]),
+        "getAllStats": (statistics.get_all_stats, [route("get", "/_getAllStats", _METRICS)]),
     }
 
 

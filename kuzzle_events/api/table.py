@@ -18,13 +18,16 @@ if TYPE_CHECKING:
 __all__ = ["Handler", "Table", "route", "definition"]
 
 Handler = Callable[["Application", "KuzzleRequest"], Awaitable[Any]]
-Table = dict[str, tuple[Handler, list[dict[str, str]]]]
+Table = dict[str, tuple[Handler, list[dict[str, Any]]]]
 """``{action: (handler, HTTP routes)}``; ``[]`` for an action reachable over WebSocket and ``/_query`` only."""
 
 
-def route(verb: str, path: str) -> dict[str, str]:
-    """One HTTP route of an action: ``route("get", "/_now")``."""
-    return {"verb": verb, "path": path}
+def route(verb: str, path: str, deprecated: tuple[str, str] | None = None) -> dict[str, Any]:
+    """One HTTP route of an action: ``route("get", "/_now")``; ``deprecated``: (since, message)
+    of a route Kuzzle keeps for older clients."""
+    if deprecated is None:
+        return {"verb": verb, "path": path}
+    return {"verb": verb, "path": path, "deprecated": {"since": deprecated[0], "message": deprecated[1]}}
 
 
 def _bind(app: Application, controller: str, name: str, handler: Handler) -> Callable[[KuzzleRequest], Awaitable[Any]]:

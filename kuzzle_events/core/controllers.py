@@ -37,7 +37,7 @@ BUILTIN_CONTROLLERS = frozenset(
     }
 )
 _ACTION_KEYS = frozenset({"handler", "http"})
-_ROUTE_KEYS = frozenset({"verb", "path", "openapi"})
+_ROUTE_KEYS = frozenset({"verb", "path", "openapi", "deprecated"})
 _ACTION_NAME = re.compile(r"^[A-Za-z_][\w-]*$")
 
 
@@ -204,7 +204,7 @@ class ControllerRegistry:
         if name in self.controllers:
             raise invalid(f'a controller named "{name}" is already registered')
         if not isinstance(definition, dict):
-            raise invalid("the definition must be a dict with an \"actions\" key")
+            raise invalid('the definition must be a dict with an "actions" key')
         unknown = set(definition) - {"actions"}
         if unknown:
             raise invalid(f"unknown key(s) {sorted(unknown)} (expected: actions)")
@@ -282,7 +282,15 @@ class ControllerRegistry:
             raise invalid(f'action "{action}": path {path!r} must be a non-empty string')
         full = path if path.startswith("/") or prefix else f"/_/{path}"
         full = "/" + "/".join(p for p in f"{prefix}/{full}".split("/") if p)
-        return Route(verb.lower(), full, controller, action, item.get("openapi"))
+        deprecated = item.get("deprecated")
+        if deprecated is not None:
+            since, message = (
+                (deprecated.get("since"), deprecated.get("message")) if isinstance(deprecated, dict) else (0, 0)
+            )
+            if not (isinstance(since, str) and isinstance(message, str)):
+                raise invalid(f'action "{action}": "deprecated" must be {{"since": str, "message": str}}')
+            deprecated = (since, message)
+        return Route(verb.lower(), full, controller, action, item.get("openapi"), deprecated)
 
     def use(self, controller: Controller, *, owner: str = "application", route_prefix: str = "") -> ControllerDef:
         """Register a ``Controller`` instance under its :meth:`Controller.controller_name`."""

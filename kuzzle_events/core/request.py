@@ -10,6 +10,7 @@ from kuzzle_events import errors
 from kuzzle_events.core import jsontext
 from kuzzle_events.core.identifiers import new_id
 from kuzzle_events.core.traces import Trace, asks_trace
+from kuzzle_events.core.users import ANONYMOUS, NOBODY, User
 
 __all__ = [
     "KuzzleRequest",
@@ -38,34 +39,6 @@ def check_request_id(value: Any) -> None:
     if not isinstance(value, str):
         raise errors.get("api.assert.invalid_type", "requestId", "string")
     raise errors.get("api.assert.invalid_argument", "requestId", "printable characters only")
-
-
-class User:
-    """The caller: ``_id`` is the kuid, ``"-1"`` for anonymous."""
-
-    __slots__ = ("_id", "profile_ids", "content")
-
-    def __init__(self, _id: str, profile_ids: list[str] | None = None, content: dict[str, Any] | None = None) -> None:
-        self._id = _id
-        self.profile_ids = profile_ids or []
-        self.content = content or {}
-
-    @property
-    def id(self) -> str:
-        return self._id
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"_id": self._id, "_source": {**self.content, "profileIds": self.profile_ids}}
-
-    def __repr__(self) -> str:
-        return f"User({self._id!r})"
-
-
-ANONYMOUS = User("-1", ["anonymous"])
-# The user of the server's own requests (the embedded SDK) when none is given: anonymous's rights,
-# checked only on demand, and nobody as the author: what it writes has `_kuzzle_info.author` null,
-# as Kuzzle's embedded SDK leaves a request without a user.
-NOBODY = User("-1", ["anonymous"])
 
 
 class Connection:
@@ -177,13 +150,15 @@ class RequestResponse:
 
     # No reference back to the request: a cycle would leave every request to the garbage
     # collector, whose full passes pause a busy server for tens of milliseconds.
-    __slots__ = ("status", "raw", "headers", "no_result")
+    __slots__ = ("status", "raw", "headers", "no_result", "deprecations")
 
     def __init__(self) -> None:
         self.status = 102
         self.raw = False
         self.headers: dict[str, str] = {}
         self.no_result = False
+        # Kuzzle's deprecations ({"version", "message"}) of what the request used; None: none.
+        self.deprecations: list[dict[str, str]] | None = None
 
     def set_header(self, name: str, value: str) -> None:
         """Set a header, replacing any of the same name whatever its case."""
@@ -244,6 +219,7 @@ class KuzzleRequest:
         response.raw = False
         response.headers = {}
         response.no_result = False
+        response.deprecations = None
         self.result: Any = None
         self.error: errors.KuzzleError | None = None
         self.timestamp = time.time_ns() // 1_000_000
@@ -255,6 +231,15 @@ class KuzzleRequest:
         if type(request_id) is not str:
             request_id = new_id() if request_id is None else str(request_id)
         self.id: str = request_id
+
+    def add_deprecation(self, version: str, message: str) -> None:
+        """Name in the answer's ``deprecations`` something deprecated the request used (a route,
+        an argument...), as Kuzzle's ``request.addDeprecation``."""
+        entry = {"version": version, "message": message}
+        if self.response.deprecations is None:
+            self.response.deprecations = [entry]
+        else:
+            self.response.deprecations.append(entry)
 
     @property
     def status(self) -> int:

@@ -45,6 +45,7 @@ else:
 
 _ROOM = ',"room":'
 _RESULT = ',"result":'
+_DEPRECATIONS = ',"deprecations":'
 _TRACE = ',"trace":'
 # A lone surrogate, the one character a str can hold and UTF-8 cannot encode.
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -216,8 +217,10 @@ class KuzzleResponse:
             # (The comprehension of envelope_headers is a function call: not for no headers.)
             "headers": envelope_headers(headers) if headers else {},
             "node": self.node,
-            # (No "deprecations": Kuzzle's envelope has that key only when there are some.)
         }
+        # Kuzzle's envelope has "deprecations" only when there are some.
+        if request.response.deprecations is not None:
+            head["deprecations"] = request.response.deprecations
         if error is not None:
             head["result"] = error.result
         elif request.result is not None or not request.response.no_result:
@@ -257,6 +260,7 @@ class KuzzleResponse:
         volatile = given.volatile
         headers = answer.headers
         trace = request.trace  # only a request that asked for it, and may see it, has one
+        deprecations = answer.deprecations  # (the key only when there are some, as Kuzzle's)
         return (
             f'{{"requestId":{request_id}'
             f',"status":{status if type(status) is int else dumps(status)}'
@@ -268,6 +272,7 @@ class KuzzleResponse:
             f',"volatile":{"null" if volatile is None else dumps(volatile)}'
             f',"headers":{dumps(envelope_headers(headers)) if headers else "{}"}'
             f',"node":{_value(self.node)}'
+            f"{'' if deprecations is None else _DEPRECATIONS + dumps(deprecations)}"
             f"{_ROOM + request_id if room else ''}"
             f"{'' if answer.no_result and result == 'null' and error is None else _RESULT + result}"
             f"{'}' if trace is None else _TRACE + dumps(trace.to_dict()) + '}'}"

@@ -28,6 +28,8 @@ class Route:
     controller: str
     action: str
     openapi: dict[str, Any] | None = field(default=None, compare=False)
+    # (version, message): a route kept for older clients, named in the answers' "deprecations".
+    deprecated: tuple[str, str] | None = field(default=None, compare=False)
 
     @property
     def segments(self) -> tuple[str, ...]:

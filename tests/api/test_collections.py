@@ -318,7 +318,8 @@ async def test_bad_specifications_are_refused_with_kuzzle_messages(started: Appl
 def test_every_action_has_kuzzle_routes() -> None:
     routes = {name: http for name, (_, http) in {**index_actions(), **collection_actions()}.items()}
     assert routes["stats"] == [{"verb": "get", "path": "/_storageStats"}]
-    assert routes["mDelete"] == [{"verb": "delete", "path": "/_mDelete"}]
+    assert routes["mDelete"][0] == {"verb": "delete", "path": "/_mDelete"}
+    assert routes["mDelete"][1]["path"] == "/_mdelete" and routes["mDelete"][1]["deprecated"]["since"] == "2.4.0"
     assert routes["update"] == [{"verb": "post", "path": "/:index/:collection"}]
     assert routes["searchSpecifications"] == [{"verb": "post", "path": "/validations/_search"}]
     assert all(routes.values())

@@ -20,7 +20,13 @@ def test_every_builtin_action_comes_from_its_table(kapp: Application) -> None:
         assert set(registered) == set(table)
         for action, (handler, http) in table.items():
             act = registered[action]
-            assert [{"verb": r.verb, "path": r.path} for r in act.routes] == http
+            assert [{"verb": r.verb, "path": r.path} for r in act.routes] == [
+                {"verb": r["verb"], "path": r["path"]} for r in http
+            ]
+            deprecated = [r["deprecated"] for r in http if "deprecated" in r]
+            assert [
+                {"since": r.deprecated[0], "message": r.deprecated[1]} for r in act.routes if r.deprecated
+            ] == deprecated
             # The bound handler keeps the docstring: it is the action's summary in /_openapi.
             assert inspect.getdoc(act.handler) == inspect.getdoc(handler)
             assert act.handler.__qualname__ == f"{name}.{action}"

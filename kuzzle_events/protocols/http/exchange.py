@@ -281,6 +281,8 @@ async def handle(
             request = new_request(
                 http, session.connection, controller=route.controller, action=route.action, params=params, body=body
             )
+            if route.deprecated is not None and app.config.DEPRECATION_WARNINGS:
+                request.add_deprecation(*route.deprecated)
     except errors.KuzzleError as error:
         return answer_error(app, http, error, session)
     if token is not None and token.jwt == request.input.jwt:
