@@ -11,12 +11,17 @@ from kuzzle_events.models import Document
 __all__ = ["export"]
 
 
+def _json(value: Any) -> str:
+    # As JavaScript's JSON.stringify writes it for Kuzzle: no spaces, characters as they are.
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 def _value(source: Any, path: str) -> str:
     for name in path.split("."):
         source = source.get(name) if isinstance(source, dict) else None
     if source is None:
         return ""
-    return source if isinstance(source, str) else json.dumps(source)
+    return source if isinstance(source, str) else _json(source)
 
 
 def _body(row: Document) -> dict[str, Any]:
@@ -48,6 +53,6 @@ def export(
             document = row.to_kuzzle()
             lines.append(separator.join([row.key, *(_value(document["_source"], f) for f in columns)]))
     else:
-        lines = [json.dumps({"collection": collection, "index": index, "type": "collection"})]
-        lines += [json.dumps({"_id": row.key, "body": _body(row)}) for row in rows]
+        lines = [_json({"collection": collection, "index": index, "type": "collection"})]
+        lines += [_json({"_id": row.key, "body": _body(row)}) for row in rows]
     return "".join(f"{line}\n" for line in lines)
