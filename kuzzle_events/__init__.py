@@ -19,10 +19,21 @@ if TYPE_CHECKING:
     from kuzzle_events.core.calling import inline
     from kuzzle_events.core.controllers import Controller, action
     from kuzzle_events.core.request import KuzzleRequest
+    from kuzzle_events.core.streams import HttpStream
 
     app: Application
 
-__all__ = ["app", "Application", "KuzzleRequest", "Controller", "action", "inline", "errors", "__version__"]
+__all__ = [
+    "app",
+    "Application",
+    "KuzzleRequest",
+    "HttpStream",
+    "Controller",
+    "action",
+    "inline",
+    "errors",
+    "__version__",
+]
 
 _PUBLIC = {
     "Application": "kuzzle_events.application",
@@ -30,6 +41,7 @@ _PUBLIC = {
     "action": "kuzzle_events.core.controllers",
     "inline": "kuzzle_events.core.calling",
     "KuzzleRequest": "kuzzle_events.core.request",
+    "HttpStream": "kuzzle_events.core.streams",
 }
 _app_lock = threading.Lock()
 

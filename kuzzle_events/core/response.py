@@ -13,6 +13,7 @@ from typing import Any
 
 from kuzzle_events import errors
 from kuzzle_events.core.request import KuzzleRequest
+from kuzzle_events.core.streams import HttpStream
 
 __all__ = ["KuzzleResponse", "dumps", "encodable", "envelope_headers"]
 
@@ -159,6 +160,8 @@ class KuzzleResponse:
             if not (text.isascii() or encodable(text)):
                 raise ValueError("a string holds an unpaired surrogate")
         except (TypeError, ValueError, RecursionError) as error:
+            if isinstance(result, HttpStream):  # (sent by the HTTP adapter as it comes)
+                return
             self._unsendable(error)
             return
         if text is not result:

@@ -39,6 +39,7 @@ ERROR_TABLE: dict[str, Row] = {
     'api.assert.invalid_type': (0x02010001, BadRequestError, 'Wrong type for argument "%s" (expected: %s)'),
     'api.assert.koncorde_restricted_keyword': (0x0201000d, BadRequestError, 'The %s "%s" of Koncorde DSL is not supported for search queries.'),
     'api.assert.koncorde_unknown_keyword': (0x0201000c, BadRequestError, 'The keyword "%s" is not part of Koncorde filters DSL keywords. Are you trying to use an Elasticsearch query?'),
+    'api.assert.forbidden_stream': (0x0201000f, InternalError, "Cannot set an HttpStream as a request's response in a non-http protocol"),
     'api.assert.missing_argument': (0x02010003, BadRequestError, 'Missing argument "%s".'),
     'api.assert.mutually_exclusive': (0x02010005, BadRequestError, 'Arguments "%s" and "%s" are mutually exclusive'),
     'api.assert.too_many_arguments': (0x02010006, BadRequestError, 'Argument "%s" contains too many values'),

@@ -10,9 +10,12 @@ files, the project's own views) to Django. It also handles lifespan events: the 
 from __future__ import annotations
 
 import gc
+import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from kuzzle_events import errors
+from kuzzle_events.core.streams import HttpStream
 from kuzzle_events.protocols.http.exchange import HttpAnswer, answer_too_large, handle
 from kuzzle_events.protocols.http.parsing import HttpInput
 from kuzzle_events.protocols.session import resolve_app, scope_headers
@@ -165,8 +168,33 @@ async def _send(send: Send, answer: HttpAnswer, connection: tuple[bytes, bytes] 
     lines = answer.encoded_lines()
     if connection is not None and not any(name.lower() == "connection" for name, _ in answer.headers):
         lines.append(connection)
+    stream = answer.stream
+    if stream is not None:
+        await _send_stream(send, answer.status, lines, stream)
+        return
     await send({"type": "http.response.start", "status": answer.status, "headers": lines})
     await send({"type": "http.response.body", "body": answer.body})
+
+
+async def _send_stream(send: Send, status: int, lines: list[tuple[bytes, bytes]], stream: HttpStream) -> None:
+    """The headers, then each chunk as it comes. A stream that fails before its first chunk is
+    answered with its error (``network.http.stream_errored``...); after it,
+    the failure goes to the server, which cuts the answer short: the client sees it unfinished."""
+    pieces = stream.pieces()
+    try:
+        first = await anext(pieces, None)
+    except errors.KuzzleError as failure:  # (the stream says what failed: see HttpStream.pieces)
+        body = json.dumps({"status": failure.status, "error": failure.to_dict()}).encode()
+        lines = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": failure.status, "headers": lines})
+        await send({"type": "http.response.body", "body": body})
+        return
+    await send({"type": "http.response.start", "status": status, "headers": lines})
+    if first is not None:
+        await send({"type": "http.response.body", "body": first, "more_body": True})
+        async for piece in pieces:
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
 
 
 def django_prefixes() -> tuple[str, ...]:

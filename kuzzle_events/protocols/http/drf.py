@@ -18,7 +18,7 @@ from rest_framework.views import APIView
 from kuzzle_events import errors
 from kuzzle_events.authentication import KuzzleAuthenticationFailed, KuzzleTokenAuthentication
 from kuzzle_events.core.request import User
-from kuzzle_events.protocols.http.exchange import HttpAnswer, answer_error, answer_too_large, handle
+from kuzzle_events.protocols.http.exchange import HttpAnswer, answer_error, answer_too_large, handle_whole
 from kuzzle_events.protocols.http.parsing import HttpInput
 from kuzzle_events.protocols.session import resolve_app
 from kuzzle_events.security.tokens import AuthToken
@@ -102,7 +102,7 @@ class KuzzleAPIView(APIView):
             user, token = request.auth.user, request.auth
         else:
             user, token = kuzzle_user(request.user), None
-        return _django_response(app.run_sync(handle, app, http, user=user, token=token))
+        return _django_response(app.run_sync(handle_whole, app, http, user=user, token=token))
 
     get = post = put = patch = delete = head = options = kuzzle
 
@@ -114,7 +114,7 @@ class KuzzleAPIView(APIView):
             django_request = self.request._request
             http = self._http_input(django_request, self.kwargs.get("kuzzle_path", ""))
             http.body = django_request.body
-            return _django_response(app.run_sync(handle, app, http))
+            return _django_response(app.run_sync(handle_whole, app, http))
         # Anything else DRF raised before the view ran (another authentication class, throttling,
         # a parse error): the same Kuzzle envelope the lean entry would give.
         app = self.get_app()

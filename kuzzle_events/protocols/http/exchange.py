@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from kuzzle_events import errors
 from kuzzle_events.core.request import KuzzleRequest, check_request_id
 from kuzzle_events.core.response import KuzzleResponse
+from kuzzle_events.core.streams import HttpStream
 from kuzzle_events.core.traces import TRACE_HEADER, Trace, asks_trace
 from kuzzle_events.protocols.http.encoding import ACCEPTED_ENCODINGS, compress, inflate, pick_encoding
 from kuzzle_events.protocols.http.parsing import (
@@ -70,6 +71,7 @@ class HttpAnswer:
     headers: list[tuple[str, str]]
     body: bytes
     shared: HeaderBlock = _NO_LINES
+    stream: HttpStream | None = None  # the body sent as it comes, after the headers (``body`` empty)
 
     @property
     def lines(self) -> list[tuple[str, str]]:
@@ -77,12 +79,17 @@ class HttpAnswer:
         return [*self.shared.lines, *self.headers]
 
     def encoded_lines(self) -> list[tuple[bytes, bytes]]:
-        """Every header line as ASGI sends it (lower-case names), ``Content-Length`` last."""
-        return [
-            *self.shared.encoded,
-            *(_encode_line(name, value) for name, value in self.headers),
-            (b"content-length", str(len(self.body)).encode()),
-        ]
+        """Every header line as ASGI sends it (lower-case names), ``Content-Length`` last (a
+        stream's only when it declares its size: else the server sends it chunked)."""
+        stream = self.stream
+        if stream is None:
+            size: str | None = str(len(self.body))
+        else:
+            size = str(stream.total_bytes) if stream.fixed_size else None
+        lines = [*self.shared.encoded, *(_encode_line(name, value) for name, value in self.headers)]
+        if size is not None:
+            lines.append((b"content-length", size.encode()))
+        return lines
 
 
 def is_kuzzle_path(app: Application, method: str, path: str) -> bool:
@@ -139,6 +146,8 @@ def _handler_headers(response: KuzzleResponse) -> list[tuple[str, str]]:
 
 def _serialize(response: KuzzleResponse, http: HttpInput, pretty: bool, credentials: bool) -> HttpAnswer:
     request = response.request
+    if request.error is None and type(request.result) is HttpStream:
+        return _streamed(response, request.result, http, credentials)
     handler_headers = _handler_headers(response) if request.response.headers else []
     bad = next((k for k, v in handler_headers if not _sendable_header(k, v)), None)
     if bad is not None:
@@ -188,6 +197,37 @@ def _serialize(response: KuzzleResponse, http: HttpInput, pretty: bool, credenti
             body = compress(body, coding)
         headers.append(("Content-Encoding", coding or "identity"))
     return HttpAnswer(response.status, headers, body, shared)
+
+
+def _streamed(response: KuzzleResponse, stream: HttpStream, http: HttpInput, credentials: bool) -> HttpAnswer:
+    """The answer of an action that returned an :class:`HttpStream`: its headers (a
+    ``Content-Type`` of its own, else ``application/octet-stream``), then the stream as it comes,
+    neither enveloped nor compressed, as Kuzzle sends one."""
+    request = response.request
+    handler = [(k, v) for k, v in _handler_headers(response) if _sendable_header(k, v)]
+    named = {k.lower() for k, _ in handler}
+    headers = _origin(http.headers)
+    if request.id.isascii() and request.id.isprintable():
+        headers.append(("X-Kuzzle-Request-Id", request.id))
+    headers.extend((k, v) for k, v in handler if k.lower() not in ("content-length", "transfer-encoding"))
+    content_type = None if "content-type" in named else "application/octet-stream"
+    shared = _shared_lines(response.node, credentials, content_type)
+    return HttpAnswer(response.status, headers, b"", shared, None if http.method == "HEAD" else stream)
+
+
+async def handle_whole(
+    app: Application, http: HttpInput, *, user: User | None = None, token: AuthToken | None = None
+) -> HttpAnswer:
+    """:func:`handle`, with a stream's body read whole (for a server that answers in one piece:
+    the DRF views)."""
+    answer = await handle(app, http, user=user, token=token)
+    if answer.stream is not None:
+        try:
+            answer.body = await answer.stream.read()
+        except errors.KuzzleError as error:
+            return answer_error(app, http, error)
+        answer.stream = None
+    return answer
 
 
 def answer_error(
