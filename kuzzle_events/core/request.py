@@ -9,7 +9,6 @@ from typing import Any, cast
 from kuzzle_events import errors
 from kuzzle_events.core import jsontext
 from kuzzle_events.core.identifiers import new_id
-from kuzzle_events.core.streams import HttpStream
 from kuzzle_events.core.traces import Trace, asks_trace
 from kuzzle_events.core.users import ANONYMOUS, NOBODY, User
 
@@ -254,8 +253,6 @@ class KuzzleRequest:
     # Outcome ----------------------------------------------------------------------------------
 
     def set_result(self, result: Any, status: int = 200) -> None:
-        if type(result) is HttpStream and self.context.connection.protocol != "http":
-            raise errors.get("api.assert.forbidden_stream")
         self.result = result
         self.error = None
         self.status = status

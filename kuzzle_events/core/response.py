@@ -160,7 +160,11 @@ class KuzzleResponse:
             if not (text.isascii() or encodable(text)):
                 raise ValueError("a string holds an unpaired surrogate")
         except (TypeError, ValueError, RecursionError) as error:
-            if isinstance(result, HttpStream):  # (sent by the HTTP adapter as it comes)
+            # (Checked here, where encoding failed, rather than for every result.)
+            if isinstance(result, HttpStream):
+                if request.context.connection.protocol == "http":
+                    return  # sent by the HTTP adapter as it comes
+                request.set_error(errors.get("api.assert.forbidden_stream"))
                 return
             self._unsendable(error)
             return
