@@ -284,12 +284,13 @@ class ControllerRegistry:
         full = "/" + "/".join(p for p in f"{prefix}/{full}".split("/") if p)
         deprecated = item.get("deprecated")
         if deprecated is not None:
-            since, message = (
-                (deprecated.get("since"), deprecated.get("message")) if isinstance(deprecated, dict) else (0, 0)
-            )
-            if not (isinstance(since, str) and isinstance(message, str)):
+            if not (
+                isinstance(deprecated, dict)
+                and isinstance(deprecated.get("since"), str)
+                and isinstance(deprecated.get("message"), str)
+            ):
                 raise invalid(f'action "{action}": "deprecated" must be {{"since": str, "message": str}}')
-            deprecated = (since, message)
+            deprecated = (deprecated["since"], deprecated["message"])
         return Route(verb.lower(), full, controller, action, item.get("openapi"), deprecated)
 
     def use(self, controller: Controller, *, owner: str = "application", route_prefix: str = "") -> ControllerDef:

@@ -144,6 +144,14 @@ def _handler_headers(response: KuzzleResponse) -> list[tuple[str, str]]:
     return lines
 
 
+def _request_id_line(request_id: str) -> list[tuple[str, str]]:
+    # (Printable ASCII, the ids we make included, is what a header carries; else the full test.
+    # A /_query requestId beyond latin-1 is only in the envelope: a header cannot carry it.)
+    if (request_id.isascii() and request_id.isprintable()) or _sendable_header("X-Kuzzle-Request-Id", request_id):
+        return [("X-Kuzzle-Request-Id", request_id)]
+    return []
+
+
 def _serialize(response: KuzzleResponse, http: HttpInput, pretty: bool, credentials: bool) -> HttpAnswer:
     request = response.request
     if request.error is None and type(request.result) is HttpStream:
@@ -163,12 +171,7 @@ def _serialize(response: KuzzleResponse, http: HttpInput, pretty: bool, credenti
             )
         )
         handler_headers = []
-    headers = _origin(http.headers)
-    request_id = request.id
-    # (Printable ASCII, the ids we make included, is what a header carries; else the full test.
-    # A /_query requestId beyond latin-1 is only in the envelope: a header cannot carry it.)
-    if (request_id.isascii() and request_id.isprintable()) or _sendable_header("X-Kuzzle-Request-Id", request_id):
-        headers.append(("X-Kuzzle-Request-Id", request_id))
+    headers = _origin(http.headers) + _request_id_line(request.id)
     handler_names = {k.lower() for k, _ in handler_headers} if handler_headers else ()
     if response.raw:
         body, content_type = response.raw_body()
@@ -206,9 +209,7 @@ def _streamed(response: KuzzleResponse, stream: HttpStream, http: HttpInput, cre
     request = response.request
     handler = [(k, v) for k, v in _handler_headers(response) if _sendable_header(k, v)]
     named = {k.lower() for k, _ in handler}
-    headers = _origin(http.headers)
-    if request.id.isascii() and request.id.isprintable():
-        headers.append(("X-Kuzzle-Request-Id", request.id))
+    headers = _origin(http.headers) + _request_id_line(request.id)
     headers.extend((k, v) for k, v in handler if k.lower() not in ("content-length", "transfer-encoding"))
     content_type = None if "content-type" in named else "application/octet-stream"
     shared = _shared_lines(response.node, credentials, content_type)
