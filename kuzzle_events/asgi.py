@@ -48,14 +48,15 @@ def get_asgi_application(
 
     django_app = http if http is not None else django_asgi_application()
 
-    from channels.routing import ProtocolTypeRouter, URLRouter
+    from channels.routing import URLRouter
     from django.urls import re_path
 
     from kuzzle_events.protocols.websocket.consumer import KuzzleConsumer
 
-    kuzzle_http = KuzzleASGI(django_app, app=app)
     consumer = KuzzleConsumer.as_asgi(kuzzle_app=app)
     websocket: Any = consumer
     if websocket_urlpatterns:
         websocket = URLRouter([*websocket_urlpatterns, re_path(r"", consumer)])
-    return ProtocolTypeRouter({"http": kuzzle_http, "websocket": websocket, "lifespan": kuzzle_http})
+    # The lean entry dispatches the scope types itself (Channels' ProtocolTypeRouter would be one
+    # more coroutine on every request).
+    return KuzzleASGI(django_app, app=app, websocket=websocket)

@@ -226,7 +226,8 @@ class Security:
         context = request.context
         connection = context.connection
         unverified = False
-        if not self._app.config.COOKIE_AUTHENTICATION and wants_cookie(request):
+        # ("cookieAuth" tested first: wants_cookie is a call, and few requests have the argument.)
+        if "cookieAuth" in request.input.args and not self._app.config.COOKIE_AUTHENTICATION and wants_cookie(request):
             raise errors.get("security.cookie.unsupported")
         if connection.protocol == "http" and "cookie" in connection.misc.get("headers", ()):
             unverified = self._read_cookie(request, act)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from kuzzle_events import Application
@@ -69,4 +71,28 @@ async def test_websocket_clients_behind_a_trusted_proxy(make_app) -> None:
     assert connected
     await ws.disconnect()
     await app.events.drain_hooks()
+    assert seen == [["1.1.1.1", "127.0.0.1"]]
+
+
+@pytest.mark.parametrize("body", [b"", b"{}"])
+async def test_http_clients_behind_a_trusted_proxy(make_app, body: bytes) -> None:
+    # With and without a body: a request without one is read without a session of its own.
+    import httpx
+
+    from kuzzle_events.asgi import KuzzleASGI
+
+    app: Application = make_app(TRUSTED_PROXIES=["127.0.0.0/8"])
+    seen: list[list[str]] = []
+
+    async def record(request: Any) -> Any:
+        seen.append(request.context.connection.ips)
+        return request
+
+    app.pipe.register("server:beforeNow", record)
+    await app.start()
+    transport = httpx.ASGITransport(app=KuzzleASGI(app=app), client=("127.0.0.1", 5000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        headers = {"x-forwarded-for": "6.6.6.6, 1.1.1.1", "content-type": "application/json"}
+        answer = await client.request("GET", "/_now", headers=headers, content=body)
+    assert answer.status_code == 200
     assert seen == [["1.1.1.1", "127.0.0.1"]]

@@ -244,3 +244,34 @@ async def test_a_connection_header_the_action_set_is_the_only_one(kapp: Applicat
     )
     lines = await _response_lines(kapp, {"method": "GET", "path": "/probe/shut", "headers": [], "http_version": "1.1"})
     assert [value for name, value in lines if name == b"connection"] == [b"close"]
+
+
+async def test_websocket_scopes_go_to_the_websocket_application(kapp: Application) -> None:
+    seen: list[str] = []
+
+    async def websocket_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.append(f"websocket {scope['path']}")
+
+    async def django_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        seen.append(f"django {scope['type']}")
+
+    async def nothing() -> dict[str, Any]:
+        raise AssertionError("not read")
+
+    async def ignore(message: dict[str, Any]) -> None:
+        raise AssertionError("not sent")
+
+    entry = KuzzleASGI(django_app, app=kapp, websocket=websocket_app)
+    await entry({"type": "websocket", "path": "/"}, nothing, ignore)
+    await entry({"type": "custom", "path": "/"}, nothing, ignore)
+    # Without a WebSocket application, the scope is Django's (Channels' own routing, if any).
+    await KuzzleASGI(django_app, app=kapp)({"type": "websocket", "path": "/"}, nothing, ignore)
+    assert seen == ["websocket /", "django custom", "django websocket"]
+
+
+def test_the_projects_asgi_application_is_the_lean_entry_with_the_consumer() -> None:
+    from kuzzle_events.asgi import get_asgi_application
+
+    application = get_asgi_application()
+    assert isinstance(application, KuzzleASGI)
+    assert application.websocket is not None and application.django is not None

@@ -4,7 +4,7 @@
 :func:`kuzzle_events.protocols.http.exchange.handle`) and passes every other path (admin, static
 files, the project's own views) to Django. It also handles lifespan events: the application starts at
 ``lifespan.startup`` (or at the first request under servers that send none) and fires
-``kuzzle:shutdown`` at ``lifespan.shutdown``.
+``kuzzle:shutdown`` at ``lifespan.shutdown``. Given ``websocket``, it passes WebSocket scopes there.
 """
 
 from __future__ import annotations
@@ -33,8 +33,15 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 class KuzzleASGI:
     """ASGI application serving Kuzzle's HTTP API, in front of an optional Django ASGI app."""
 
-    def __init__(self, django_app: Callable[..., Awaitable[None]] | None = None, *, app: Application | None = None):
+    def __init__(
+        self,
+        django_app: Callable[..., Awaitable[None]] | None = None,
+        *,
+        app: Application | None = None,
+        websocket: Callable[..., Awaitable[None]] | None = None,
+    ):
         self.django = django_app
+        self.websocket = websocket
         self._app = app
         self._django_prefixes: tuple[str, ...] | None = None
 
@@ -71,6 +78,8 @@ class KuzzleASGI:
                 await self._http(scope, receive, send)
             else:
                 await self.django(scope, receive, send)
+        elif kind == "websocket" and self.websocket is not None:
+            await self.websocket(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         elif self.django is not None:
@@ -166,8 +175,12 @@ def _connection_line(scope: Scope, headers: dict[str, str]) -> tuple[bytes, byte
 
 async def _send(send: Send, answer: HttpAnswer, connection: tuple[bytes, bytes] | None = None) -> None:
     lines = answer.encoded_lines()
-    if connection is not None and not any(name.lower() == "connection" for name, _ in answer.headers):
-        lines.append(connection)
+    if connection is not None:
+        for name, _ in answer.headers:  # (a loop, not any() of a generator: one frame less)
+            if name.lower() == "connection":
+                break
+        else:
+            lines.append(connection)
     stream = answer.stream
     if stream is not None:
         await _send_stream(send, answer.status, lines, stream)

@@ -86,7 +86,9 @@ class HttpAnswer:
             size: str | None = str(len(self.body))
         else:
             size = str(stream.total_bytes) if stream.fixed_size else None
-        lines = [*self.shared.encoded, *(_encode_line(name, value) for name, value in self.headers)]
+        lines = list(self.shared.encoded)
+        for name, value in self.headers:  # (a loop, not a generator: one frame less per answer)
+            lines.append(_encode_line(name, value))
         if size is not None:
             lines.append((b"content-length", size.encode()))
         return lines
@@ -157,7 +159,7 @@ def _serialize(response: KuzzleResponse, http: HttpInput, pretty: bool, credenti
     if request.error is None and type(request.result) is HttpStream:
         return _streamed(response, request.result, http, credentials)
     handler_headers = _handler_headers(response) if request.response.headers else []
-    bad = next((k for k, v in handler_headers if not _sendable_header(k, v)), None)
+    bad = next((k for k, v in handler_headers if not _sendable_header(k, v)), None) if handler_headers else None
     if bad is not None:
         # A header no HTTP response can carry (a line break, a character beyond latin-1...): the
         # client gets a 500 envelope instead of a connection the server drops.
@@ -171,7 +173,13 @@ def _serialize(response: KuzzleResponse, http: HttpInput, pretty: bool, credenti
             )
         )
         handler_headers = []
-    headers = _origin(http.headers) + _request_id_line(request.id)
+    headers = _origin(http.headers) if "origin" in http.headers else []
+    request_id = request.id
+    # _request_id_line's usual case written out (the ids we make are printable ASCII).
+    if request_id.isascii() and request_id.isprintable():
+        headers.append(("X-Kuzzle-Request-Id", request_id))
+    else:
+        headers.extend(_request_id_line(request_id))
     handler_names = {k.lower() for k, _ in handler_headers} if handler_headers else ()
     if response.raw:
         body, content_type = response.raw_body()
@@ -296,20 +304,23 @@ async def handle(
         return _probe(app, http, 200 if ready else 503)
     if app.state != "running":
         await app.start()
+    config = app.config
 
-    if len(http.body) > app.config.MAX_REQUEST_SIZE:
+    if len(http.body) > config.MAX_REQUEST_SIZE:
         return answer_too_large(app, http)
 
-    session = Session(app, connection_of(http))
+    connection = connection_of(http)
+    # The session only for a body to parse or an early error: most requests have neither.
+    session: Session | None = Session(app, connection) if http.body or len(connection.ips) > 1 else None
     try:
         check_request_id(http.headers.get("x-kuzzle-request-id"))
-        body = await _body(app, session, http) if http.body else None
+        body = await _body(app, session, http) if session is not None and http.body else None
         if path == "/_query" and method == "POST":
             data = body
             if not isinstance(data, dict):
                 raise errors.get("api.assert.invalid_type", "body", "object")
             check_request_id(data.get("requestId"))
-            request = KuzzleRequest(data, connection=session.connection)
+            request = KuzzleRequest(data, connection=connection)
             # The token and volatile data may come as headers, as on any other route.
             request.input.jwt = request.input.jwt or bearer_token(http.headers)
             if request.input.volatile is None:
@@ -320,12 +331,12 @@ async def handle(
                 raise errors.get("network.http.url_not_found", f"{method} {http.path}")
             route, params = found
             request = new_request(
-                http, session.connection, controller=route.controller, action=route.action, params=params, body=body
+                http, connection, controller=route.controller, action=route.action, params=params, body=body
             )
-            if route.deprecated is not None and app.config.DEPRECATION_WARNINGS:
+            if route.deprecated is not None and config.DEPRECATION_WARNINGS:
                 request.add_deprecation(*route.deprecated)
     except errors.KuzzleError as error:
-        return answer_error(app, http, error, session)
+        return answer_error(app, http, error, session or Session(app, connection))
     if token is not None and token.jwt == request.input.jwt:
         request.context.token = token
         request.context.user = token.user or user or request.context.user
@@ -335,8 +346,7 @@ async def handle(
     if asked is not None and request.trace is None and asks_trace(asked):
         request.trace = Trace()
     response = await app.funnel.execute(request)
-    credentials = app.config.COOKIE_AUTHENTICATION
-    return _serialize(response, http, pretty="pretty" in request.input.args, credentials=credentials)
+    return _serialize(response, http, pretty="pretty" in request.input.args, credentials=config.COOKIE_AUTHENTICATION)
 
 
 async def _body(app: Application, session: Session, http: HttpInput) -> Any:

@@ -183,10 +183,15 @@ def new_request(
         {"controller": controller, "action": action, "requestId": http.headers.get("x-kuzzle-request-id")},
         connection=connection,
     )
-    args = parse_query(http.query_string)
-    args.update({k: unquote(v) for k, v in params.items()})
-    request.input.args = args
-    request.input.body = body
-    request.input.jwt = bearer_token(http.headers)
-    request.input.volatile = parse_volatile(http.headers)
+    # (Each step only where the request has something for it: most have no query string, URL
+    # parameter, token or volatile data, and each call is a frame.)
+    args = parse_query(http.query_string) if http.query_string else {}
+    for key, value in params.items():
+        args[key] = unquote(value)
+    headers = http.headers
+    given = request.input
+    given.args = args
+    given.body = body
+    given.jwt = bearer_token(headers) if "authorization" in headers else None
+    given.volatile = parse_volatile(headers) if "x-kuzzle-volatile" in headers else None
     return request
