@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 
@@ -243,4 +244,36 @@ async def test_an_observer_and_a_trace_still_see_an_event_nobody_listens_to(kapp
     finally:
         _CURRENT.reset(token)
     assert "custom:unheard-too" in str(trace.to_dict())
+    await kapp.shutdown()
+
+
+async def test_app_trigger_nests_as_nesting_enter_does(kapp: Application) -> None:
+    from kuzzle_events.core.nesting import Nesting
+
+    seen: list[tuple[str, ...]] = []
+
+    @kapp.pipe.register("custom:outer")
+    async def outer(payload: Any) -> Any:
+        seen.append(Nesting.chain())
+        return await kapp.trigger("custom:inner", payload)
+
+    @kapp.pipe.register("custom:inner")
+    async def inner(payload: Any) -> Any:
+        seen.append(Nesting.chain())
+        return payload
+
+    await kapp.start()
+    await kapp.trigger("custom:outer", {})
+    token = kapp.nesting.enter("custom:given")
+    try:
+        await kapp.trigger("custom:outer", {})
+    finally:
+        Nesting.leave(token)
+    assert Nesting.chain() == ()
+    assert seen == [
+        ("custom:outer",),
+        ("custom:outer", "custom:inner"),
+        ("custom:given", "custom:outer"),
+        ("custom:given", "custom:outer", "custom:inner"),
+    ]
     await kapp.shutdown()

@@ -77,7 +77,15 @@ def test_proc_readings_of_this_process() -> None:
         assert socket_count(os.getpid()) == before + 2
 
 
-@pytest.mark.parametrize("target", ["bench.peer_apps:raw_asgi", "bench.fastapi_app:app", "bench.bare_starlette:app"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "bench.peer_apps:raw_asgi",
+        "bench.peer_apps:raw_asgi_kuzzle_headers",
+        "bench.fastapi_app:app",
+        "bench.bare_starlette:app",
+    ],
+)
 async def test_every_peer_answers_the_envelope_of_server_now(target: str) -> None:
     module, name = target.split(":")
     app = getattr(__import__(module, fromlist=[name]), name)
@@ -97,3 +105,14 @@ async def test_the_plain_starlette_peer_answers_now_alone() -> None:
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=starlette_plain), base_url="http://peer") as client:
         body = (await client.get("/_now")).json()
     assert list(body) == ["now"] and isinstance(body["now"], int)
+
+
+async def test_the_raw_peer_with_kuzzles_headers_sends_the_lines_kuzzle_events_sends(kapp) -> None:
+    from bench.peer_apps import raw_asgi_kuzzle_headers
+    from kuzzle_events.asgi import KuzzleASGI
+
+    names = []
+    for app in (raw_asgi_kuzzle_headers, KuzzleASGI(app=kapp)):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://peer") as client:
+            names.append([name for name, _ in (await client.get("/_now")).headers.raw])
+    assert names[0] == names[1]
