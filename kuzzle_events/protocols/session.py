@@ -66,6 +66,13 @@ def scope_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str]:
     return headers
 
 
+def keep_trusted(app: Application, connection: Connection) -> None:
+    """Keep of ``connection.ips`` what trusted proxies vouch for: the adapters give the whole
+    ``X-Forwarded-For`` chain, then the peer (a :class:`Session` does this for its connection)."""
+    if len(connection.ips) > 1:
+        connection.ips = trusted_chain(connection.ips, trusted_proxies(tuple(app.config["TRUSTED_PROXIES"])))
+
+
 def debugger(app: Application, protocol: str) -> Debugger:
     """The ``kuzzle:<protocol>`` debug messages (``KUZZLE_DEBUG``): one per protocol and setting."""
     return _debugger(protocol, app.config["DEBUG"])
@@ -106,9 +113,7 @@ class Session:
         self, app: Application, connection: Connection, *, send: Send | None = None, spawn: Spawn | None = None
     ) -> None:
         self.app = app
-        if len(connection.ips) > 1:
-            # The adapters give the whole X-Forwarded-For chain; keep what trusted proxies vouch for.
-            connection.ips = trusted_chain(connection.ips, trusted_proxies(tuple(app.config["TRUSTED_PROXIES"])))
+        keep_trusted(app, connection)
         self.connection = connection
         self.debug = debugger(app, connection.protocol)
         self._events = app.events

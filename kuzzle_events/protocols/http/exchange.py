@@ -27,7 +27,7 @@ from kuzzle_events.protocols.http.parsing import (
     parse_body,
     parse_volatile,
 )
-from kuzzle_events.protocols.session import Session, debugger
+from kuzzle_events.protocols.session import Session, debugger, keep_trusted
 
 if TYPE_CHECKING:
     from kuzzle_events.application import Application
@@ -173,13 +173,7 @@ def _serialize(response: KuzzleResponse, http: HttpInput, pretty: bool, credenti
             )
         )
         handler_headers = []
-    headers = _origin(http.headers) if "origin" in http.headers else []
-    request_id = request.id
-    # _request_id_line's usual case written out (the ids we make are printable ASCII).
-    if request_id.isascii() and request_id.isprintable():
-        headers.append(("X-Kuzzle-Request-Id", request_id))
-    else:
-        headers.extend(_request_id_line(request_id))
+    headers = _origin(http.headers) + _request_id_line(request.id)
     handler_names = {k.lower() for k, _ in handler_headers} if handler_headers else ()
     if response.raw:
         body, content_type = response.raw_body()
@@ -310,11 +304,13 @@ async def handle(
         return answer_too_large(app, http)
 
     connection = connection_of(http)
-    # The session only for a body to parse or an early error: most requests have neither.
-    session: Session | None = Session(app, connection) if http.body or len(connection.ips) > 1 else None
+    # A session only for a body to parse (or an early error): most requests have neither.
+    session = Session(app, connection) if http.body else None
+    if session is None:
+        keep_trusted(app, connection)
     try:
         check_request_id(http.headers.get("x-kuzzle-request-id"))
-        body = await _body(app, session, http) if session is not None and http.body else None
+        body = await _body(app, session, http) if session is not None else None
         if path == "/_query" and method == "POST":
             data = body
             if not isinstance(data, dict):
