@@ -7,7 +7,10 @@ default (SQLite, in-memory channel layer), without per-message compression as it
 to the client core) opens the subscriber connections, each subscribed to the same filter, then a
 publisher connection sends ``realtime:publish`` requests that all match. A round's rate is the number
 of notifications received by all subscribers (subscribers x publishes) divided by the time from the
-first publish sent to the last notification received.
+first publish sent to the last notification received; the server's CPU time over the same span,
+per notification, and the client's share of it are printed beside it. The same rounds, interleaved,
+run against a raw ASGI fan-out on the same uvicorn (``bench/bare_fanout.py``), the baseline of the
+ratio.
 """
 
 from __future__ import annotations
@@ -69,23 +72,27 @@ async def subscriber(port: int, tally: Tally) -> tuple[Any, asyncio.Task[None]]:
     return ws, asyncio.get_running_loop().create_task(receive())
 
 
-async def one_round(port: int, subscribers: int, publishes: int) -> float:
+async def one_round(port: int, subscribers: int, publishes: int, server: Server) -> tuple[float, float, float]:
+    """(notifications/s, server CPU µs per notification, this client's CPU share of the round)."""
     import websockets
 
     tally = Tally(subscribers, publishes)
     connections = [await subscriber(port, tally) for _ in range(subscribers)]
     async with websockets.connect(f"ws://{HOST}:{port}/", max_queue=None) as publisher:
         started = time.perf_counter()
+        cpu0, client0 = server.cpu(), time.process_time()
         for n in range(publishes):
             await publisher.send(json.dumps({"controller": "realtime", "action": "publish", "index": "bench",
                                              "collection": "items", "body": {"price": 1, "n": n}, "requestId": f"p{n}"}))  # fmt: skip
         await asyncio.wait_for(tally.done, timeout=300)
         elapsed = time.perf_counter() - started
+        server_cpu, client_cpu = server.cpu() - cpu0, time.process_time() - client0
     for ws, task in connections:
         task.cancel()
         await ws.close()
     assert tally.received == subscribers * publishes
-    return subscribers * publishes / elapsed
+    delivered = subscribers * publishes
+    return delivered / elapsed, server_cpu / delivered * 1e6, client_cpu / elapsed
 
 
 def main() -> None:
@@ -96,25 +103,42 @@ def main() -> None:
     args = parser.parse_args()
     print_environment(["uvicorn", "websockets", "channels", "Django"])
     os.sched_setaffinity(0, {int(CLIENT_CORE)})
-    port = free_port()
     # As the project is deployed (README, Dockerfile): no per-message compression, Kuzzle's default
     # (its protocols.websocket.compression: false). The client offers it, as browsers do.
-    argv = uvicorn_argv("project.asgi:application", port, "--ws", "websockets-sansio", "--ws-per-message-deflate", "false")
-    server = Server("kuzzle", argv, port, ready_path="/_healthcheck")
+    ws_options = ("--ws", "websockets-sansio", "--ws-per-message-deflate", "false")
+    ours_port, bare_port = free_port(), free_port()
+    ours = Server("kuzzle_events", uvicorn_argv("project.asgi:application", ours_port, *ws_options), ours_port,
+                  ready_path="/_healthcheck")  # fmt: skip
+    bare = Server("raw ASGI fan-out", uvicorn_argv("bench.bare_fanout:asgi_app", bare_port, *ws_options), bare_port)
     try:
         import uvloop
 
         uvloop.install()
     except ImportError:
         pass
-    with Servers([server]):
-        rates = []
+    results: dict[str, list[tuple[float, float, float]]] = {ours.name: [], bare.name: []}
+    with Servers([ours, bare]):
         for n in range(args.rounds):
-            rate = asyncio.run(one_round(port, args.subscribers, args.publishes))
-            rates.append(rate)
-            print(f"round {n + 1}: {rate:,.0f} notifications/s ({args.subscribers} subscribers x {args.publishes} publishes)")
-    print(f"\nmedian: {statistics.median(rates):,.0f} notifications/s delivered to {args.subscribers} subscribers")
-    print(f"server: {server.shown()}")
+            for server in (ours, bare):  # rounds interleaved
+                rate, server_us, client_share = asyncio.run(
+                    one_round(server.port, args.subscribers, args.publishes, server)
+                )
+                results[server.name].append((rate, server_us, client_share))
+                print(f"round {n + 1}: {server.name:16s} {rate:,.0f} notifications/s "
+                      f"({args.subscribers} subscribers x {args.publishes} publishes); server CPU "
+                      f"{server_us:.2f} µs/notification, client CPU {client_share:.0%} of the round")  # fmt: skip
+    medians = {name: (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs))
+               for name, runs in results.items()}  # fmt: skip
+    rate, cpu = medians[ours.name]
+    bare_rate, bare_cpu = medians[bare.name]
+    print(f"\nmedian: {rate:,.0f} notifications/s delivered to {args.subscribers} subscribers "
+          f"(target >= 100,000: {'MET' if rate >= 100_000 else 'MISSED'}); server CPU {cpu:.2f} µs/notification")
+    print(f"raw ASGI fan-out on the same uvicorn: {bare_rate:,.0f} notifications/s, server CPU {bare_cpu:.2f} µs/notification")
+    print(f"ratio kuzzle_events / raw: {rate / bare_rate:.3f}x notifications/s, {bare_cpu / cpu:.3f}x per server CPU-second")
+    print("(client CPU near 100%: the client process was the limit of the rate; server CPU per notification is the")
+    print(" server's own cost, whatever the client)")
+    for server in (ours, bare):
+        print(f"server: {server.shown()}")
 
 
 if __name__ == "__main__":

@@ -116,3 +116,45 @@ async def test_the_raw_peer_with_kuzzles_headers_sends_the_lines_kuzzle_events_s
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://peer") as client:
             names.append([name for name, _ in (await client.get("/_now")).headers.raw])
     assert names[0] == names[1]
+
+
+async def test_the_fanout_baseline_notifies_every_subscriber_with_our_notification_keys() -> None:
+    import asyncio
+    import json
+
+    from bench import bare_fanout
+    from kuzzle_events.realtime.rooms import document_notification
+
+    async def connect(frames: list[dict[str, object]]) -> list[dict[str, object]]:
+        inbox: asyncio.Queue[dict[str, object]] = asyncio.Queue()
+        inbox.put_nowait({"type": "websocket.connect"})
+        for frame in frames:
+            inbox.put_nowait({"type": "websocket.receive", "text": json.dumps(frame)})
+        sent: list[dict[str, object]] = []
+
+        async def send(message: dict[str, object]) -> None:
+            sent.append(message)
+
+        task = asyncio.ensure_future(bare_fanout.asgi_app({"type": "websocket"}, inbox.get, send))
+        await asyncio.sleep(0)
+        connections.append((task, inbox))
+        return sent
+
+    connections: list[tuple[asyncio.Future[None], asyncio.Queue[dict[str, object]]]] = []
+    subscribe = {"controller": "realtime", "action": "subscribe", "index": "i", "collection": "c", "requestId": "s"}
+    seen = [await connect([subscribe]) for _ in range(3)]
+    publisher = await connect([{"controller": "realtime", "action": "publish", "index": "i", "collection": "c",
+                                "body": {"price": 1}, "requestId": "p"}])  # fmt: skip
+    for _, inbox in connections:
+        inbox.put_nowait({"type": "websocket.disconnect"})
+    await asyncio.gather(*(task for task, _ in connections))
+    ours = json.loads(document_notification(
+        channel="r", index="i", collection="c", controller="realtime", action="publish", event="publish", scope="in",
+        document={"_id": None, "_source": {"price": 1}}, volatile={}, request_id="p", node="knode-1",
+    ))  # fmt: skip
+    for sent in seen:
+        texts = [json.loads(m["text"]) for m in sent if m["type"] == "websocket.send"]  # type: ignore[arg-type]
+        assert texts[0]["status"] == 200 and texts[0]["result"]["channel"] == bare_fanout.CHANNEL
+        assert texts[1].keys() == ours.keys() and texts[1]["result"] == ours["result"]
+    assert [json.loads(m["text"])["result"] for m in publisher if m["type"] == "websocket.send"] == [{"published": True}]  # type: ignore[arg-type]
+    assert not bare_fanout._subscribers  # each left the set when it disconnected
