@@ -26,7 +26,8 @@ the envelope and below FeathersJS; with 10 pipes <= 1.4x Starlette with the enve
 WebSocket rows (``--ws-modes``, empty to skip; for information, no target): Feathers' Socket.io
 transport (``emit('find', '_now', {})``) and the kuzzle_events consumer (0 and ``--pipes`` pipes,
 ``server:now`` frames), with the ratios to a bare ``websockets`` server (``bench/bare_ws.py``),
-all loaded by the same Node client (``bench/feathers/wsload.js``, pinned to core 1), whose CPU use
+beside the raw ASGI endpoint of ``bench/bare_ws.py`` on the same uvicorn (what uvicorn's WebSocket
+costs by itself), all loaded by the same Node client (``bench/feathers/wsload.js``, pinned to core 1), whose CPU use
 is printed (the issue's WebSocket targets, with a client that is not the limit, are checked by
 ``bench/websocket.py``).
 
@@ -93,6 +94,7 @@ FASTAPI = "FastAPI"
 FEATHERS_NAME = "FeathersJS 5 (Koa)"
 OURS = "kuzzle_events"
 BARE_WS = "bare websockets"
+RAW_WS = "raw ASGI WebSocket (uvicorn)"
 
 
 def piped_name(pipes: int) -> str:
@@ -265,13 +267,17 @@ def main() -> int:
     ]  # fmt: skip
     ws_port = free_port()
     bare_ws = Server(BARE_WS, [PY, "-m", "bench.bare_ws", "--port", str(ws_port)], ws_port)  # WebSocket rows only
-    by_name = {s.name: s for s in [*servers, bare_ws]}
+    raw_ws_port = free_port()
+    # What uvicorn's WebSocket costs by itself: the same envelope from a raw ASGI endpoint.
+    raw_ws = Server(RAW_WS, uvicorn_argv("bench.bare_ws:asgi_app", raw_ws_port), raw_ws_port)
+    ws_only = [bare_ws, raw_ws]
+    by_name = {s.name: s for s in [*servers, *ws_only]}
     order = [s.name for s in servers]
     ws_servers: list[Server] = []
     ws_runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name in order}
-    with Servers([*servers, bare_ws] if modes else servers):
+    with Servers([*servers, *ws_only] if modes else servers):
         # Same answer from each before measuring: 200, the envelope's keys (or {"now"} for the
         # plain one), an integer "now".
         _, _, ours = http_get_json(f"http://{HOST}:{ports[OURS]}/_now")
@@ -297,7 +303,7 @@ def main() -> int:
                 )
 
         if modes:
-            ws_servers = [bare_ws, by_name[FEATHERS_NAME], by_name[OURS], by_name[piped_name(args.pipes)]]
+            ws_servers = [bare_ws, raw_ws, by_name[FEATHERS_NAME], by_name[OURS], by_name[piped_name(args.pipes)]]
             for round_no in range(args.rounds):
                 for connections, inflight in modes:
                     mode = f"{connections}x{inflight}"
@@ -355,7 +361,7 @@ def main() -> int:
         print(f"  {target.text}: {value} {sign} {limit}  {target.verdict}")
 
     url = "http://127.0.0.1:PORT/_now"
-    lines = [f"{s.name}: {s.shown()}" for s in ([*servers, bare_ws] if modes else servers)]
+    lines = [f"{s.name}: {s.shown()}" for s in ([*servers, *ws_only] if modes else servers)]
     lines.append(f"load: {show(wrk_argv(url, args.duration, args.connections))}  (1 s warm-up run first)")
     for connections, inflight in modes:
         for protocol in ("socketio", "kuzzle"):

@@ -37,6 +37,7 @@ from kuzzle_events.core.loops import (
     run_recorded,
     timed,
 )
+from kuzzle_events.core.slowness import warn_slow_chain, warn_slow_pipe
 from kuzzle_events.core.stats import SAMPLE_EVERY
 from kuzzle_events.core.traces import Trace, TracedEvents, TracedHooks, traced_call
 from kuzzle_events.core.tracing import Debugger
@@ -213,6 +214,12 @@ class EventEngine:
             or (self._cache.get(event) or self._resolve(event)) is _EMPTY
         )
 
+    def chain(self, event: str) -> Chain | None:
+        """What runs for ``event`` (its chain, for ``chain.run(chain, payload, ())``), None when
+        nothing does; valid until ``chain.stale`` (listeners changed), when it must be asked again."""
+        found = self._cache.get(event) or self._resolve(event)
+        return None if found is _EMPTY else found
+
     def has_listeners(self, event: str) -> bool:
         """Whether anything (pipe or hook) runs for ``event``."""
         return self.listeners(event) is not _EMPTY
@@ -237,6 +244,9 @@ class EventEngine:
 
     def _forget_chains(self) -> None:
         self.fold_counts()
+        for chain in self._cache.values():
+            if chain is not _EMPTY:
+                chain.stale = True
         self._cache.clear()
         self._vocabulary.forget()
         self.generation += 1
@@ -361,25 +371,13 @@ class EventEngine:
 
     def _report_slow(self, pipe: Listener, elapsed: float) -> None:
         pipe.stats.slow += 1
-        self.log.warning(
-            'Slow pipe: "%s" of %s on event "%s" took %d ms (PIPE_WARN_TIME: %d ms)',
-            pipe.name,
-            pipe.owner,
-            pipe.event,
-            round(elapsed * 1000),
-            round(pipe.warn * 1000),
-        )
+        warn_slow_pipe(self.log, pipe, elapsed)
 
     def _report_slow_chain(self, chain: Chain, elapsed: float) -> None:
         if len(chain.pipes) == 1:
             self._report_slow(chain.pipes[0], elapsed)
             return
-        self.log.warning(
-            'Slow pipe chain on event "%s": %d ms for %s; its pipes are now timed one by one',
-            chain.event,
-            round(elapsed * 1000),
-            ", ".join(f'"{p.name}" of {p.owner}' for p in chain.pipes),
-        )
+        warn_slow_chain(self.log, chain.event, chain.pipes, elapsed)
         self._timed_events.add(chain.event)
         chain.time_every_run()
 

@@ -42,30 +42,51 @@ if TYPE_CHECKING:
 __all__ = ["Funnel"]
 
 
+class Named:
+    """A step of the life cycle fired by its event's name (``events.trigger``): every step of a
+    traced request, of one while every event is traced, or before its action is known."""
+
+    __slots__ = ("event",)
+    stale = True  # (read as a chain's: "fire it by name")
+
+    def __init__(self, event: str) -> None:
+        self.event = event
+
+
+# A chain, run as it is unless stale, or an event fired by its name (Named). (Any: the life cycle
+# tells them apart by ``stale`` alone, which no type check follows.)
+Step = Any
+
+
 class Listened:
-    """Which events of an action's life cycle have listeners (pipes or hooks), decided with the
-    action's plan: the others are not fired, since their outcome is known (the payload as it is)."""
+    """What runs at each event of an action's life cycle, decided with the action's plan: the
+    event's chain (:meth:`EventEngine.chain`) when pipes or hooks listen to it, else None, and the
+    event is not fired, since its outcome is known (the payload as it is). ``Listened(Named, act)``
+    fires every event, each by its name."""
 
     __slots__ = (
         "begin", "unauthorized", "authorized", "execution", "before", "after", "success", "error", "on_error", "end",
-        "anything",  # (last: whether any of the others is)
+        "anything",  # (last two: whether any of the others is set, and whether they are Named)
+        "named",
     )  # fmt: skip
 
-    def __init__(self, has: Callable[[str], bool], act: ActionDef | None = None) -> None:
-        self.begin = has("request:beforeExecution")
-        self.unauthorized = has("request:onUnauthorized")
-        self.authorized = has("request:onAuthorized")
-        self.execution = has("request:onExecution")
-        self.before = act is None or has(act.before)
-        self.after = act is None or has(act.after)
-        self.success = has("request:onSuccess")
-        self.error = act is None or has(act.error)
-        self.on_error = has("request:onError")
-        self.end = has("request:afterExecution")
-        self.anything = any(getattr(self, name) for name in Listened.__slots__[:-1])
+    def __init__(self, step: Callable[[str], Step | None], act: ActionDef | None = None) -> None:
+        self.begin = step("request:beforeExecution")
+        self.unauthorized = step("request:onUnauthorized")
+        self.authorized = step("request:onAuthorized")
+        self.execution = step("request:onExecution")
+        # (Without an action, the life cycle finds it, then takes its steps.)
+        self.before = step(act.before) if act is not None else None
+        self.after = step(act.after) if act is not None else None
+        self.success = step("request:onSuccess")
+        self.error = step(act.error) if act is not None else None
+        self.on_error = step("request:onError")
+        self.end = step("request:afterExecution")
+        self.anything = any(getattr(self, name) is not None for name in Listened.__slots__[:-2])
+        self.named = step is Named
 
 
-EVERY = Listened(lambda event: True)  # a traced request, an unknown action: every event fired
+EVERY = Listened(Named)  # a request whose action is not known yet: every event fired, by name
 
 # Raises the request's 401/403 error; returns an awaitable only when it has I/O to do.
 Authorizer = Callable[[KuzzleRequest, "ActionDef"], "Awaitable[None] | None"]
@@ -138,7 +159,7 @@ class Funnel:
                 elif act.plan[1] if act.plan[0] == self.events.generation else self._is_quiet(act):
                     await self._run_bare(request, act)
                 else:
-                    request = await self._life_cycle(request, self.events, act.plan[2])
+                    request = await self._life_cycle(request, self.events, act.plan[2], act)
         finally:
             if slots.waiting:
                 slots.hand_over()
@@ -216,7 +237,7 @@ class Funnel:
         if plan[0] != generation:
             events = self.events
             # KUZZLE_DEBUG=kuzzle:events traces every event, listened to or not.
-            listened = EVERY if events.tracing else Listened(events.has_listeners, act)
+            listened = Listened(Named, act) if events.tracing else Listened(events.chain, act)
             quiet = act.generic is None and not listened.anything
             plan = act.plan = (generation, quiet, listened)
         return plan[1]
@@ -249,76 +270,86 @@ class Funnel:
         except Exception as error:
             request.set_error(error)
 
-    async def _life_cycle(self, request: KuzzleRequest, events: Events, listened: Listened = EVERY) -> KuzzleRequest:
+    async def _life_cycle(
+        self, request: KuzzleRequest, events: Events, listened: Listened = EVERY, act: ActionDef | None = None
+    ) -> KuzzleRequest:
+        """The events around the handler, each run where ``listened`` has a step for it. ``act``:
+        the request's action, when it was found already (so its plan is ``listened``)."""
         trigger = events.trigger
-        act: ActionDef | None = None
+        # Each step written out, as `_fire` would do it: a chain planned for it runs as it is (one
+        # call and a coroutine less than a trigger); a Named step, or a chain gone stale since the
+        # plan (listeners changed), goes through the trigger, by the event's name.
         try:
-            if listened.begin:
-                request = await trigger("request:beforeExecution", request)
-            act = self.controllers.get(request.input.controller, request.input.action)
-            if listened is not act.plan[2]:
-                # A pipe answered with a request for another action (or none was planned): fire all.
-                listened = EVERY
+            if (step := listened.begin) is not None:
+                request = await (trigger(step.event, request) if step.stale else step.run(step, request, ()))
+                act = None  # (a pipe may have changed the action)
+            if act is None:
+                act = self.controllers.get(request.input.controller, request.input.action)
+                if listened is not act.plan[2]:
+                    # Found here, or changed by a pipe: the rest of the life cycle is its own.
+                    if listened.named:
+                        listened = Listened(Named, act)
+                    else:
+                        self._is_quiet(act)
+                        listened = act.plan[2]
             if self.authorize is not None:
                 try:
                     pending = self.authorize(request, act)
                     if pending is not None:
                         await pending
                 except errors.KuzzleError:
-                    if listened.unauthorized:
-                        request = await trigger("request:onUnauthorized", request)
+                    if (step := listened.unauthorized) is not None:
+                        request = await (trigger(step.event, request) if step.stale else step.run(step, request, ()))
                     raise
-            if listened.authorized:
-                request = await trigger("request:onAuthorized", request)
+            if (step := listened.authorized) is not None:
+                request = await (trigger(step.event, request) if step.stale else step.run(step, request, ()))
         except Exception as error:
             # Nothing of the action ran: no error<Action>, no request:onError.
             request.set_error(error)
-            return await self._after_execution(events, request, listened)
+            return _settled(request) if listened.end is None else await self._after_execution(events, request, listened.end)
 
         try:
-            if listened.execution:
-                request = await trigger("request:onExecution", request)
+            if (step := listened.execution) is not None:
+                request = await (trigger(step.event, request) if step.stale else step.run(step, request, ()))
             generic = act.generic
             if generic is not None:
                 await generic.before(events, request)
-            if listened.before:
-                request = await trigger(act.before, request)
+            if (step := listened.before) is not None:
+                request = await (trigger(step.event, request) if step.stale else step.run(step, request, ()))
             request.set_result(await _call(act, request), _status(request))
-            if listened.after:
-                request = await trigger(act.after, request)
+            if (step := listened.after) is not None:
+                request = await (trigger(step.event, request) if step.stale else step.run(step, request, ()))
             if generic is not None:
                 await generic.after(events, request)
-            if listened.success:
-                request = await trigger("request:onSuccess", request)
+            if (step := listened.success) is not None:
+                request = await (trigger(step.event, request) if step.stale else step.run(step, request, ()))
         except Exception as error:
             request.set_error(error)
-            if listened.error:
-                request = await self._recover(events, act.error, request)
-            if request.error is not None and listened.on_error:
-                request = await self._recover(events, "request:onError", request)
-        return await self._after_execution(events, request, listened)
+            if (step := listened.error) is not None:
+                request = await self._recover(events, step, request)
+            if request.error is not None and (step := listened.on_error) is not None:
+                request = await self._recover(events, step, request)
+        # (A coroutine less when nothing listens to request:afterExecution.)
+        return _settled(request) if listened.end is None else await self._after_execution(events, request, listened.end)
 
-    async def _recover(self, events: Events, event: str, request: KuzzleRequest) -> KuzzleRequest:
+    async def _recover(self, events: Events, step: Step, request: KuzzleRequest) -> KuzzleRequest:
         # A pipe may clear the error (recovery) or raise a new one, which replaces it.
         try:
-            recovered: KuzzleRequest = await events.trigger(event, request)
+            recovered: KuzzleRequest = await (
+                events.trigger(step.event, request) if step.stale else step.run(step, request, ())
+            )
             return recovered
         except Exception as error:
             request.set_error(error)
             return request
 
-    async def _after_execution(self, events: Events, request: KuzzleRequest, listened: Listened) -> KuzzleRequest:
-        if not listened.end:
-            # What the outcome below gives when no pipe changed it.
-            if request.error is None:
-                request.set_result(request.result, _status(request))
-            return request
+    async def _after_execution(self, events: Events, request: KuzzleRequest, step: Step) -> KuzzleRequest:
         if request.error is None:
             outcome: dict[str, Any] = {"request": request, "result": request.result, "success": True}
         else:
             outcome = {"request": request, "error": request.error, "success": False}
         try:
-            outcome = await events.trigger("request:afterExecution", outcome)
+            outcome = await (events.trigger(step.event, outcome) if step.stale else step.run(step, outcome, ()))
         except Exception as error:
             request.set_error(error)
             return request
@@ -349,6 +380,13 @@ async def _call(act: ActionDef, request: KuzzleRequest) -> Any:
     finally:
         stats.samples.append(perf_counter() - started)
     return result
+
+
+def _settled(request: KuzzleRequest) -> KuzzleRequest:
+    """What ``request:afterExecution`` gives when nothing listens to it."""
+    if request.error is None:
+        request.set_result(request.result, _status(request))
+    return request
 
 
 def _status(request: KuzzleRequest) -> int:

@@ -88,6 +88,9 @@ class Chain:
     cycles: int = dataclasses.field(init=False, default=0)  # timed runs so far
     counted: int = dataclasses.field(init=False, default=0)  # runs added to the pipes' call counts
     bare: Chain | None = dataclasses.field(init=False, default=None)  # for runs without payload
+    # Set when the engine forgets its chains (listeners changed): a caller that kept this chain
+    # (the funnel's plan of an action) fires the event by its name instead.
+    stale: bool = dataclasses.field(init=False, default=False)
 
     def __post_init__(self) -> None:
         self.left = self.period - 1

@@ -353,3 +353,27 @@ async def test_a_pipe_answering_another_actions_request_gets_that_actions_events
     await kapp.start()
     request = await execute(kapp, {"controller": "shop", "action": "buy"})
     assert request.result == "sold" and calls == ["shop:afterSell"]
+
+
+async def test_listeners_changed_during_a_request_apply_to_its_later_events(kapp: Application) -> None:
+    # The plan of an action holds the chain of each event; once listeners change, a chain of that
+    # plan is stale and the event is fired by its name, so the request sees the listeners as they are.
+    calls: list[str] = []
+    kapp.controller.register("shop", {"actions": {"buy": {"handler": lambda r: "bought"}}})
+    added: list[str] = []
+
+    def add_and_remove(request: KuzzleRequest) -> KuzzleRequest:
+        if not added:
+            added.append(kapp.pipe.register("request:onSuccess", lambda r: calls.append("added") or r))
+            kapp.pipe.unregister(removed)
+        return request
+
+    kapp.pipe.register("request:onAuthorized", add_and_remove)
+    kapp.pipe.register("request:onSuccess", lambda r: calls.append("first") or r)
+    removed = kapp.pipe.register("shop:afterBuy", lambda r: calls.append("removed") or r)
+    await kapp.start()
+    request = await execute(kapp, {"controller": "shop", "action": "buy"})
+    assert request.result == "bought" and calls == ["first", "added"]
+    kapp.events.fold_counts()  # each run counted once, whichever chain ran it
+    assert [pipe.stats.calls for pipe in kapp.events.listeners("request:onSuccess").pipes] == [1, 1]
+
