@@ -15,6 +15,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from bench.raw_asgi import websocket_opened
+
 Message = dict[str, Any]
 Send = Callable[[Message], Awaitable[None]]
 
@@ -44,18 +46,8 @@ def notification(data: dict[str, Any]) -> str:
 
 
 async def asgi_app(scope: Message, receive: Callable[[], Awaitable[Message]], send: Send) -> None:
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-    if scope["type"] != "websocket":
+    if not await websocket_opened(scope, receive, send):
         return
-    await receive()  # websocket.connect
-    await send({"type": "websocket.accept"})
     try:
         while True:
             message = await receive()

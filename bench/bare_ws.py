@@ -12,6 +12,7 @@ import asyncio
 import json
 
 from bench.envelope import dumps, now_envelope
+from bench.raw_asgi import websocket_opened
 
 
 def answer(text: str) -> str:
@@ -32,18 +33,8 @@ async def serve(port: int) -> None:
 
 
 async def asgi_app(scope, receive, send) -> None:
-    if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-    if scope["type"] != "websocket":
+    if not await websocket_opened(scope, receive, send):
         return
-    await receive()  # websocket.connect
-    await send({"type": "websocket.accept"})
     while True:
         message = await receive()
         if message["type"] == "websocket.disconnect":

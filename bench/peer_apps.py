@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bench.envelope import dumps, now_envelope
+from bench.raw_asgi import acknowledge
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 
@@ -54,13 +55,8 @@ async def raw_asgi_kuzzle_headers(scope: dict[str, Any], receive: Any, send: Any
 
 async def _raw(scope: dict[str, Any], receive: Any, send: Any, kuzzle_headers: bool) -> None:
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+        await acknowledge(receive, send)
+        return
     if scope["type"] != "http":
         return
     if scope["path"] != "/_now" or scope["method"] != "GET":
