@@ -5,7 +5,9 @@
 
 Run each once with two values of ``N`` (or with and without ``--baseline``, which runs the same
 loop awaiting a bare coroutine instead) and divide the difference of the totals ("Collected") by
-the difference of calls: start-up and the loop cancel out.
+the difference of calls: start-up and the loop cancel out. ``--pipes N`` registers N no-op async
+pipes first, spread over the events of the action's life cycle as ``BENCH_PIPES`` does for the
+servers (``bench/pipes``): the count of a request that runs its whole life cycle.
 """
 
 from __future__ import annotations
@@ -28,10 +30,14 @@ async def _nothing(query: Any) -> None:
     return None
 
 
-async def run(calls: int, baseline: bool, query: dict[str, Any]) -> None:
+async def run(calls: int, baseline: bool, query: dict[str, Any], pipes: int = 0) -> None:
+    from bench.pipes.apps import DEFAULT_EVENTS, register_pipes
     from kuzzle_events import Application
 
     app = Application()
+    name = query["action"][:1].upper() + query["action"][1:]
+    own = {"server:beforeNow": f"{query['controller']}:before{name}", "server:afterNow": f"{query['controller']}:after{name}"}
+    register_pipes(app, pipes, [own.get(event, event) for event in DEFAULT_EVENTS])
     await app.start()
     call = _nothing if baseline else app.sdk.query
     for _ in range(200):  # warm the caches the first calls fill
@@ -46,6 +52,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--baseline", action="store_true", help="await a bare coroutine instead")
     parser.add_argument("--action", default="server:now", help="controller:action to query")
+    parser.add_argument("--pipes", type=int, default=0, help="no-op async pipes on the life cycle's events")
     args = parser.parse_args()
     os.environ["DATABASE_URL"] = bench_database()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
@@ -53,7 +60,7 @@ def main() -> None:
 
     django.setup()
     controller, action = args.action.split(":")
-    asyncio.run(run(args.calls, args.baseline, {"controller": controller, "action": action}))
+    asyncio.run(run(args.calls, args.baseline, {"controller": controller, "action": action}, args.pipes))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from bench.envelope import now_envelope
 from bench.idle import complete, per_connection
 from bench.idleclient import good_answer
 from bench.procfs import process_memory, socket_count
+from kuzzle_events import Application
 
 pytestmark = pytest.mark.django_db(transaction=False)
 
@@ -158,3 +159,15 @@ async def test_the_fanout_baseline_notifies_every_subscriber_with_our_notificati
         assert texts[1].keys() == ours.keys() and texts[1]["result"] == ours["result"]
     assert [json.loads(m["text"])["result"] for m in publisher if m["type"] == "websocket.send"] == [{"published": True}]  # type: ignore[arg-type]
     assert not bare_fanout._subscribers  # each left the set when it disconnected
+
+
+async def test_bench_pipes_are_spread_over_the_life_cycle_and_run(kapp: Application) -> None:
+    from bench.pipes.apps import DEFAULT_EVENTS, register_pipes
+
+    placed = register_pipes(kapp, 10, DEFAULT_EVENTS)
+    assert sum(placed.values()) == 10 and list(placed) == list(DEFAULT_EVENTS)
+    await kapp.start()
+    fired: list[str] = []
+    kapp.events.observe(lambda event, payload: fired.append(event))
+    assert "now" in (await kapp.sdk.query({"controller": "server", "action": "now"}))["result"]
+    assert set(DEFAULT_EVENTS) <= set(fired)
