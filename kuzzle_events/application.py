@@ -257,15 +257,16 @@ class Application:
         events = self._events or self.events  # (built by the start: no property call)
         trace = current_trace()
         if trace is None:
-            if events.is_quiet(event):
+            chain = events.runnable(event)
+            if chain is None:
                 # Nothing runs, so nothing can trigger again from here: no nesting to count.
                 return None if payload is NOTHING else payload
             token = self.nesting.enter(event)
             try:
-                # (Arguments spelled out: a call with *rest costs more than the rest of a trigger.)
-                if rest:
-                    return await events.trigger(event, payload, *rest)
-                return await events.trigger(event, payload)
+                if payload is NOTHING:
+                    return await events.trigger(event)
+                # The chain run as the trigger would run it, without the trigger's call and lookup.
+                return await chain.run(chain, payload, rest)
             finally:
                 Nesting.leave(token)
         token = self.nesting.enter(event)

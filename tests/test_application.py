@@ -247,6 +247,34 @@ async def test_an_observer_and_a_trace_still_see_an_event_nobody_listens_to(kapp
     await kapp.shutdown()
 
 
+async def test_app_trigger_runs_the_chain_as_the_engine_trigger_does(kapp: Application) -> None:
+    # app.trigger runs the event's chain itself (one call less than events.trigger): the same
+    # pipes with the same arguments, the same hooks, the same counts, observed or not.
+    got: list[tuple[Any, ...]] = []
+
+    async def pipe(payload: Any, *rest: Any) -> Any:
+        got.append(("pipe", payload, *rest))
+        return payload + 1
+
+    async def hook(payload: Any, *rest: Any) -> None:
+        got.append(("hook", payload, *rest))
+
+    kapp.pipe.register("custom:counted", pipe)
+    kapp.hook.register("custom:counted", hook)
+    await kapp.start()
+    assert await kapp.trigger("custom:counted", 1, "more") == 2
+    seen: list[tuple[str, tuple[Any, ...]]] = []
+    stop = kapp.events.observe(lambda event, payload: seen.append((event, payload)))
+    assert await kapp.trigger("custom:counted", 10, "more") == 11
+    stop()
+    await kapp.events.drain_hooks()
+    assert seen == [("custom:counted", (10, "more"))]
+    assert sorted(got) == sorted([("pipe", 1, "more"), ("hook", 2, "more"), ("pipe", 10, "more"), ("hook", 11, "more")])
+    figures = kapp.stats()["events"]["custom:counted"]
+    assert (figures["pipes"][0]["calls"], figures["hooks"][0]["calls"]) == (2, 2)
+    await kapp.shutdown()
+
+
 async def test_app_trigger_nests_as_nesting_enter_does(kapp: Application) -> None:
     from kuzzle_events.core.nesting import Nesting
 

@@ -6,11 +6,10 @@ name and cached, so triggering an event is a dict lookup and a call, and an even
 returns at once. Resolving a chain chooses what its runs do: the function that runs it (the pipe
 loop, hooks only, or nothing), the pipes' calls as they are and timed one by one (the runs sampled
 for figures, every run when a timeout is set or once the chain ran slow), the back-pressure slots
-(:mod:`~kuzzle_events.core.backpressure`) and the failure mapping
-(:mod:`~kuzzle_events.core.failures`). Listeners switched off at run time are left out when a chain
-is resolved, and switching resolves the chains anew, so dispatch never looks at switches. A request
-that asked for its trace runs its events through :meth:`EventEngine.run_traced`, a chain built for
-that run with each call recorded (:mod:`~kuzzle_events.core.traces`). No Django import.
+(:mod:`~kuzzle_events.core.backpressure`), the failure mapping (:mod:`~kuzzle_events.core.failures`).
+Listeners switched off at run time are left out when a chain is resolved (switching resolves them
+anew). A request that asked for its trace runs its events through :meth:`EventEngine.run_traced`,
+each call recorded (:mod:`~kuzzle_events.core.traces`). No Django import.
 """
 
 from __future__ import annotations
@@ -40,7 +39,7 @@ from kuzzle_events.core.loops import (
 from kuzzle_events.core.slowness import warn_slow_chain, warn_slow_pipe
 from kuzzle_events.core.stats import SAMPLE_EVERY
 from kuzzle_events.core.traces import Trace, TracedEvents, TracedHooks, traced_call
-from kuzzle_events.core.tracing import Debugger
+from kuzzle_events.core.tracing import Debugger, shortened
 
 __all__ = ["HOOK_ON_ERROR", "Chain", "EventEngine", "event_variants"]
 
@@ -206,13 +205,22 @@ class EventEngine:
         return self._cache.get(event) or self._resolve(event)
 
     def is_quiet(self, event: str) -> bool:
-        """Whether triggering ``event`` does nothing at all: no listener, and no tracing. (The
-        vocabulary first: a name no listener can match is quiet without entering the cache.)"""
+        """Whether triggering ``event`` does nothing at all: no listener, and no tracing."""
+        return self.runnable(event) is None
+
+    def runnable(self, event: str) -> Chain | None:
+        """What :meth:`trigger` runs for ``event`` with a payload (``chain.run(chain, payload, rest)``),
+        None when nothing does (a name no listener can match: not cached); while tracing, by name."""
+        if self._tracing:
+            return Chain(self._by_name, event)
         words = self._vocabulary  # (its sets read inline: a call costs more than the lookup)
-        return not self._tracing and (
-            (event not in words.names and not (words.wild and event.rpartition(":")[0] in words.wild))
-            or (self._cache.get(event) or self._resolve(event)) is _EMPTY
-        )
+        if event not in words.names and not (words.wild and event.rpartition(":")[0] in words.wild):
+            return None
+        found = self._cache.get(event) or self._resolve(event)
+        return None if found is _EMPTY else found
+
+    async def _by_name(self, chain: Chain, payload: Any, rest: tuple[Any, ...]) -> Any:
+        return await self.trigger(chain.event, payload, *rest)
 
     def chain(self, event: str) -> Chain | None:
         """What runs for ``event`` (its chain, for ``chain.run(chain, payload, ())``), None when
@@ -364,9 +372,9 @@ class EventEngine:
         for observer in self._observers:
             observer(event, payload)
         if self._debug.enabled:
-            self._debug('Triggering pipe "%s" with payload: %s', event, _short(payload))
+            self._debug('Triggering pipe "%s" with payload: %s', event, shortened(payload))
             if self.listeners(event).hooks:
-                self._debug('Triggering hook "%s" with payload: %s', event, _short(payload))
+                self._debug('Triggering hook "%s" with payload: %s', event, shortened(payload))
         return await EventEngine.trigger(self, event, *payload)
 
     def _report_slow(self, pipe: Listener, elapsed: float) -> None:
@@ -390,8 +398,3 @@ class EventEngine:
     async def drain_hooks(self) -> None:
         """Wait until every running hook (and the hooks they cause) has finished."""
         await self.hook_tasks.drain()
-
-
-def _short(payload: tuple[Any, ...], limit: int = 500) -> str:
-    text = repr(list(payload))
-    return text if len(text) <= limit else text[:limit] + "...]"

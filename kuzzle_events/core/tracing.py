@@ -14,7 +14,7 @@ import sys
 from time import perf_counter
 from typing import Any
 
-__all__ = ["Debugger", "enabled_namespaces", "NAMESPACES"]
+__all__ = ["Debugger", "enabled_namespaces", "NAMESPACES", "shortened"]
 
 NAMESPACES = ("kuzzle:events", "kuzzle:funnel", "kuzzle:http", "kuzzle:websocket", "kuzzle:plugins")
 
@@ -57,3 +57,9 @@ class Debugger:
         self._last = now
         text = message % args if args else message
         self.logger.debug("%s %s +%dms", self.namespace, text, delta)
+
+
+def shortened(payload: tuple[Any, ...], limit: int = 500) -> str:
+    """An event's payload as a debug message shows it: its repr, cut past ``limit`` characters."""
+    text = repr(list(payload))
+    return text if len(text) <= limit else text[:limit] + "...]"

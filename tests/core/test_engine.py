@@ -478,3 +478,20 @@ def test_quiet_answers_as_the_resolved_chains_do(steps: list[tuple[bool, str, st
         if register:
             engine.add("pipe", name, pipe, is_async=True)
         assert engine.is_quiet(event) is not engine.has_listeners(event)
+        # What app.trigger runs as it is: the cached chain itself, or None exactly when quiet.
+        runnable = engine.runnable(event)
+        assert runnable is (None if engine.is_quiet(event) else engine.listeners(event))
+
+
+async def test_while_tracing_what_runs_fires_the_event_by_its_name() -> None:
+    # app.trigger runs engine.runnable(event) without the trigger: while tracing, that must still
+    # go through the traced trigger, even for a name nobody listens to.
+    engine = EventEngine()
+    seen: list[tuple[str, tuple[Any, ...]]] = []
+    stop = engine.observe(lambda event, payload: seen.append((event, payload)))
+    runnable = engine.runnable("custom:unheard")
+    assert runnable is not None and engine.is_quiet("custom:unheard") is False
+    assert await runnable.run(runnable, "p", ("more",)) == "p"
+    assert seen == [("custom:unheard", ("p", "more"))]
+    stop()
+    assert engine.runnable("custom:unheard") is None
