@@ -7,7 +7,8 @@ Run each once with two values of ``N`` (or with and without ``--baseline``, whic
 loop awaiting a bare coroutine instead) and divide the difference of the totals ("Collected") by
 the difference of calls: start-up and the loop cancel out. ``--pipes N`` registers N no-op async
 pipes first, spread over the events of the action's life cycle as ``BENCH_PIPES`` does for the
-servers (``bench/pipes``): the count of a request that runs its whole life cycle.
+servers (``bench/pipes``): the count of a request that runs its whole life cycle. ``--trigger
+EVENT`` counts ``app.trigger(EVENT, payload)`` instead, the ``--pipes`` all registered on ``EVENT``.
 """
 
 from __future__ import annotations
@@ -30,21 +31,31 @@ async def _nothing(query: Any) -> None:
     return None
 
 
-async def run(calls: int, baseline: bool, query: dict[str, Any], pipes: int = 0) -> None:
+async def run(
+    calls: int, baseline: bool, query: dict[str, Any], pipes: int = 0, trigger: str = ""
+) -> dict[str, int]:
+    """Run the measured loop; return the pipe calls the application counted, by event."""
     from bench.pipes.apps import DEFAULT_EVENTS, register_pipes
     from kuzzle_events import Application
 
     app = Application()
     name = query["action"][:1].upper() + query["action"][1:]
     own = {"server:beforeNow": f"{query['controller']}:before{name}", "server:afterNow": f"{query['controller']}:after{name}"}
-    register_pipes(app, pipes, [own.get(event, event) for event in DEFAULT_EVENTS])
+    register_pipes(app, pipes, [trigger] if trigger else [own.get(event, event) for event in DEFAULT_EVENTS])
     await app.start()
-    call = _nothing if baseline else app.sdk.query
+
+    async def fire(payload: Any) -> Any:
+        return await app.trigger(trigger, payload)
+
+    measured = fire if trigger else app.sdk.query
+    call = _nothing if baseline else measured
     for _ in range(200):  # warm the caches the first calls fill
-        await app.sdk.query(query)
+        await measured(query)
     for _ in range(calls):
         await call(query)
+    counted = {event: sum(p["calls"] for p in listened["pipes"]) for event, listened in app.stats()["events"].items()}
     await app.shutdown()
+    return counted
 
 
 def main() -> None:
@@ -53,6 +64,7 @@ def main() -> None:
     parser.add_argument("--baseline", action="store_true", help="await a bare coroutine instead")
     parser.add_argument("--action", default="server:now", help="controller:action to query")
     parser.add_argument("--pipes", type=int, default=0, help="no-op async pipes on the life cycle's events")
+    parser.add_argument("--trigger", metavar="EVENT", default="", help="count app.trigger(EVENT, payload) instead")
     args = parser.parse_args()
     os.environ["DATABASE_URL"] = bench_database()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
@@ -60,7 +72,7 @@ def main() -> None:
 
     django.setup()
     controller, action = args.action.split(":")
-    asyncio.run(run(args.calls, args.baseline, {"controller": controller, "action": action}, args.pipes))
+    asyncio.run(run(args.calls, args.baseline, {"controller": controller, "action": action}, args.pipes, args.trigger))
 
 
 if __name__ == "__main__":

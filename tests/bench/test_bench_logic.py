@@ -171,3 +171,17 @@ async def test_bench_pipes_are_spread_over_the_life_cycle_and_run(kapp: Applicat
     kapp.events.observe(lambda event, payload: fired.append(event))
     assert "now" in (await kapp.sdk.query({"controller": "server", "action": "now"}))["result"]
     assert set(DEFAULT_EVENTS) <= set(fired)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_instruction_counts_run_the_loop_they_name() -> None:
+    from bench.sdk_instructions import run
+
+    now = {"controller": "server", "action": "now"}
+    # 200 warm-up calls, then the counted ones: every pipe runs once per call of the measured loop.
+    assert await run(5, False, now, pipes=2, trigger="custom:counted") == {"custom:counted": 2 * 205}
+    assert await run(5, True, now, pipes=2, trigger="custom:counted") == {"custom:counted": 2 * 200}  # baseline: no call
+    # Without --trigger, one pipe on each event of server:now's life cycle, each run once a query.
+    events = ["request:beforeExecution", "request:onAuthorized", "request:onExecution", "server:beforeNow",
+              "server:afterNow", "request:onSuccess", "request:afterExecution"]  # fmt: skip
+    assert await run(5, False, now, pipes=7) == dict.fromkeys(events, 205)
